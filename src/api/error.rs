@@ -1,0 +1,190 @@
+//! The API's error type, mapped to HTTP once.
+//!
+//! Handlers return [`ApiError`]; its response carries the status and an [`ErrorBody`]
+//! extension, and [`render_errors`] (a middleware that knows the negotiated format) writes the
+//! body as JSON or XML. Internal errors are logged with their whole cause chain and shown to
+//! clients only as "An error has occurred.".
+
+use axum::extract::{OriginalUri, Request};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::negotiate::response_format;
+use crate::store::StoreError;
+use crate::wire::{format, ModelState};
+
+pub const INVALID: &str = "The request is invalid.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("invalid model")]
+    Invalid(ModelState),
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(message.into())
+    }
+
+    pub fn not_found(entity: &str, id: i64) -> Self {
+        ApiError::NotFound(format!("No {entity} with Id {id} was found."))
+    }
+
+    /// A store error about `entity` (`"ticket"`), with validation keys prefixed by it.
+    pub fn from_store(entity: &'static str, e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound(format!("The {entity} was not found.")),
+            StoreError::Invalid(fields) => {
+                let mut state = ModelState::default();
+                for (field, message) in fields {
+                    state.add(format!("{entity}.{field}"), message);
+                }
+                ApiError::Invalid(state)
+            }
+            StoreError::PreconditionFailed => ApiError::PreconditionFailed,
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            e @ StoreError::Unavailable(_) => ApiError::Unavailable(e.into()),
+            e => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+/// What [`render_errors`] turns into a body.
+#[derive(Debug, Clone)]
+pub struct ErrorBody {
+    pub message: String,
+    pub model_state: Vec<(String, Vec<String>)>,
+}
+
+pub fn error_response(
+    status: StatusCode,
+    message: impl Into<String>,
+    model_state: ModelState,
+) -> Response {
+    let mut response = status.into_response();
+    response.extensions_mut().insert(ErrorBody {
+        message: message.into(),
+        model_state: model_state.0.into_iter().collect(),
+    });
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let plain = |status: StatusCode, message: &str| {
+            error_response(status, message, ModelState::default())
+        };
+        match self {
+            ApiError::BadRequest(m) => plain(StatusCode::BAD_REQUEST, &m),
+            ApiError::Invalid(state) => error_response(StatusCode::BAD_REQUEST, INVALID, state),
+            ApiError::Unauthorized => plain(
+                StatusCode::UNAUTHORIZED,
+                "Authorization has been denied for this request.",
+            ),
+            ApiError::NotFound(m) => plain(StatusCode::NOT_FOUND, &m),
+            ApiError::Conflict(m) => plain(StatusCode::CONFLICT, &m),
+            ApiError::PreconditionFailed => plain(
+                StatusCode::PRECONDITION_FAILED,
+                "The entity has changed since it was read (If-Match does not match its ETag).",
+            ),
+            ApiError::PayloadTooLarge => plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is larger than 1 MiB.",
+            ),
+            ApiError::UnsupportedMediaType(m) => plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, &m),
+            ApiError::Unavailable(e) => {
+                tracing::warn!(error = %chain(&*e), "database unavailable");
+                let mut r = plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is temporarily unavailable; try again shortly.",
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                r
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %chain(&*e), "internal error");
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "An error has occurred.")
+            }
+        }
+    }
+}
+
+/// An error with all its causes: `a: b: c`.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Writes error bodies in the negotiated format, and gives the framework's own 404/405
+/// responses the bodies Web API wrote.
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let format = response_format(request.headers());
+    let method = request.method().clone();
+    let uri = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.0.clone())
+        .unwrap_or_else(|| request.uri().clone());
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_owned();
+    let mut response = next.run(request).await;
+    let body = match response.extensions_mut().remove::<ErrorBody>() {
+        Some(body) => body,
+        None if !is_api(&uri) => return response,
+        None if response.status() == StatusCode::METHOD_NOT_ALLOWED => ErrorBody {
+            message: format!("The requested resource does not support http method '{method}'."),
+            model_state: Vec::new(),
+        },
+        None if response.status() == StatusCode::NOT_FOUND && method != Method::HEAD => ErrorBody {
+            message: format!(
+                "No HTTP resource was found that matches the request URI 'http://{host}{}'.",
+                crate::telemetry::redact_uri(&uri)
+            ),
+            model_state: Vec::new(),
+        },
+        None => return response,
+    };
+    let bytes = format::error(format, &body.message, &body.model_state);
+    let (mut parts, _) = response.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn is_api(uri: &axum::http::Uri) -> bool {
+    let p = uri.path().as_bytes();
+    p.len() >= 4 && p[..4].eq_ignore_ascii_case(b"/api") && (p.len() == 4 || p[4] == b'/')
+}

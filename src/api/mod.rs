@@ -1,0 +1,64 @@
+//! The REST API: one router per resource, merged here, behind the API key and the error
+//! renderer.
+
+mod auth;
+mod customers;
+pub mod error;
+mod etag;
+pub mod negotiate;
+mod operators;
+mod params;
+mod resource;
+mod services;
+mod tickets;
+
+use axum::http::Uri;
+use axum::middleware;
+use axum::Router;
+
+use crate::domain::{Customer, Operator, Service};
+use crate::live_settings::LiveSettings;
+use crate::store::Store;
+
+pub use resource::{Crud, Ctx};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: LiveSettings,
+}
+
+/// All `/api` routes (paths in lower case: see [`normalize_path`]).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(tickets::router())
+        .merge(resource::crud_router::<Customer>())
+        .merge(resource::crud_router::<Service>())
+        .merge(resource::crud_router::<Operator>())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ))
+        .with_state(state)
+}
+
+/// Path segments of the API match ignoring case (`/api/tickets/1` works): API paths are
+/// lower-cased before routing. Other paths (the GUI) are left alone.
+pub fn normalize_path(uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    let is_api = path.len() >= 4
+        && path[..4].eq_ignore_ascii_case("/api")
+        && (path.len() == 4 || path.as_bytes()[4] == b'/');
+    if !is_api || !path.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut lowered = path.to_ascii_lowercase();
+    if let Some(q) = uri.query() {
+        lowered.push('?');
+        lowered.push_str(q);
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = lowered.parse().ok();
+    Uri::from_parts(parts).ok()
+}

@@ -1,0 +1,165 @@
+//! Content negotiation, as ASP.NET Web API 2 did it: the response format from `Accept`,
+//! the request body's format from `Content-Type`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+
+use super::error::ApiError;
+use crate::wire::{xml, Doc, Format};
+
+/// The response format: the `Accept` media range with the highest q wins; on a tie JSON wins;
+/// nothing supported (or no header, or `*/*`) gives JSON. Never a 406.
+pub fn response_format(headers: &HeaderMap) -> Format {
+    let mut json_q = -1.0f32;
+    let mut xml: Option<(f32, bool)> = None;
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(text) = value.to_str() else { continue };
+        for range in text.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .or_else(|| p.trim().strip_prefix("Q="))
+                })
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
+            if q <= 0.0 {
+                continue;
+            }
+            match media.as_str() {
+                "application/json" | "text/json" => json_q = json_q.max(q),
+                "application/xml" | "text/xml" => {
+                    let text_xml = media == "text/xml";
+                    if xml.is_none_or(|(best, _)| q > best) {
+                        xml = Some((q, text_xml));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    match xml {
+        Some((q, text_xml)) if q > json_q => Format::Xml { text_xml },
+        _ => Format::Json,
+    }
+}
+
+/// The negotiated response format of this request.
+#[derive(Debug, Clone, Copy)]
+pub struct Negotiated(pub Format);
+
+impl<S: Send + Sync> FromRequestParts<S> for Negotiated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Negotiated(response_format(&parts.headers)))
+    }
+}
+
+/// A request body of any supported media type, as one input tree.
+#[derive(Debug)]
+pub struct InputDoc(pub Doc);
+
+impl<S: Send + Sync> FromRequest<S> for InputDoc {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad_request("The request body could not be read.")
+            }
+        })?;
+        let Some(content_type) = content_type else {
+            return Err(ApiError::UnsupportedMediaType(
+                "The request entity's media type is missing: send Content-Type application/json, application/xml or application/x-www-form-urlencoded.".into(),
+            ));
+        };
+        let doc = match content_type.as_str() {
+            "application/json" | "text/json" => {
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Err(ApiError::bad_request("The request body is empty."));
+                }
+                let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                    if std::str::from_utf8(&bytes).is_err() {
+                        ApiError::bad_request("The request body is not valid UTF-8.")
+                    } else {
+                        ApiError::bad_request(format!(
+                            "The request body is not valid JSON (line {}, column {}).",
+                            e.line(),
+                            e.column()
+                        ))
+                    }
+                })?;
+                Doc::from_json(value).map_err(ApiError::bad_request)?
+            }
+            "application/xml" | "text/xml" => xml::parse(&bytes).map_err(ApiError::bad_request)?,
+            "application/x-www-form-urlencoded" => {
+                if std::str::from_utf8(&bytes).is_err() {
+                    return Err(ApiError::bad_request(
+                        "The request body is not valid UTF-8.",
+                    ));
+                }
+                Doc::from_form(&bytes)
+            }
+            other => {
+                let shown: String = other.chars().take(80).collect();
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "The request entity's media type '{shown}' is not supported for this resource."
+                )));
+            }
+        };
+        Ok(InputDoc(doc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn fmt(accept: &str) -> Format {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(accept).unwrap());
+        response_format(&h)
+    }
+
+    #[test]
+    fn negotiation_rules() {
+        assert_eq!(response_format(&HeaderMap::new()), Format::Json);
+        assert_eq!(fmt("*/*"), Format::Json);
+        assert_eq!(fmt("text/html"), Format::Json);
+        assert_eq!(fmt("application/xml"), Format::Xml { text_xml: false });
+        assert_eq!(fmt("text/xml"), Format::Xml { text_xml: true });
+        assert_eq!(fmt("application/json, application/xml"), Format::Json);
+        assert_eq!(fmt("application/xml, application/json"), Format::Json);
+        assert_eq!(
+            fmt("application/json;q=0.5, application/xml"),
+            Format::Xml { text_xml: false }
+        );
+        assert_eq!(fmt("application/json;q=0.9, text/xml;q=0.9"), Format::Json);
+        assert_eq!(fmt("application/xml;q=0"), Format::Json);
+        assert_eq!(
+            fmt("application/xml, */*;q=0.1"),
+            Format::Xml { text_xml: false }
+        );
+        assert_eq!(fmt("garbage;;q=x,,"), Format::Json);
+    }
+}

@@ -1,0 +1,276 @@
+//! What every resource shares: the request context, responses (entity with ETag, streamed
+//! lists, 201 with Location, PUT's 204 or representation) and the generic CRUD handlers that
+//! Services, Customers and Operators are made of.
+
+use std::future::Future;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+
+use super::error::ApiError;
+use super::etag::{self, IfMatch};
+use super::negotiate::{response_format, InputDoc};
+use super::params::{parse_id, Params};
+use super::AppState;
+use crate::store::{Page, Store, StoreError};
+use crate::wire::format::{self, ListWriter};
+use crate::wire::model::{Envelope, WireEntity};
+use crate::wire::{Doc, Format, ModelState};
+
+/// Everything about a request that shapes its response.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub format: Format,
+    pub params: Params,
+    pub if_match: Option<IfMatch>,
+    pub prefer_representation: bool,
+    pub base_url: String,
+    pub namespace: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let settings = state.settings.get();
+        let base_url = match &settings.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let host = parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        };
+        let prefer_representation = parts
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split([',', ';'])
+                    .any(|p| p.trim().eq_ignore_ascii_case("return=representation"))
+            });
+        Ok(Ctx {
+            format: response_format(&parts.headers),
+            params: Params::from_uri(&parts.uri),
+            if_match: IfMatch::from_headers(&parts.headers),
+            prefer_representation,
+            base_url,
+            namespace: settings.xml_namespace.clone(),
+        })
+    }
+}
+
+impl Ctx {
+    pub fn entity<E: WireEntity>(&self, status: StatusCode, entity: &E) -> Response {
+        let body = format::entity(self.format, entity, &self.namespace);
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.format.content_type()),
+        );
+        headers.insert(header::ETAG, etag::header_value(entity));
+        response
+    }
+
+    pub fn created<E: WireEntity>(&self, collection: &str, id: i64, entity: &E) -> Response {
+        let mut response = self.entity(StatusCode::CREATED, entity);
+        let location = format!("{}/api/{collection}/{id}", self.base_url);
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(header::LOCATION, v);
+        }
+        response
+    }
+
+    /// PUT's answer: 204, or 200 with the entity under `Prefer: return=representation`.
+    pub fn updated<E: WireEntity>(&self, entity: &E) -> Response {
+        if self.prefer_representation {
+            let mut r = self.entity(StatusCode::OK, entity);
+            r.headers_mut().insert(
+                "preference-applied",
+                HeaderValue::from_static("return=representation"),
+            );
+            r
+        } else {
+            let mut r = StatusCode::NO_CONTENT.into_response();
+            r.headers_mut()
+                .insert(header::ETAG, etag::header_value(entity));
+            r
+        }
+    }
+
+    /// The `If-Match` check as a store precondition.
+    pub fn precondition<E: WireEntity>(&self) -> Option<impl Fn(&E) -> bool + Send + Sync + '_> {
+        self.if_match.as_ref().map(|m| move |e: &E| m.matches(e))
+    }
+
+    /// Streams a list: the first item is awaited before answering so an unavailable database
+    /// is a clean 503; after that each item is written as it is read.
+    pub async fn list<E: WireEntity + Send + 'static>(
+        &self,
+        mut items: BoxStream<'static, Result<E, StoreError>>,
+    ) -> Result<Response, ApiError> {
+        let first = items
+            .next()
+            .await
+            .transpose()
+            .map_err(|e| ApiError::from_store(E::MODEL, e))?;
+        let mut writer = ListWriter::new(self.format, E::NAME, &self.namespace);
+        let body = async_stream::stream! {
+            if let Some(first) = first {
+                yield Ok::<_, std::io::Error>(writer.item(&first));
+                while let Some(next) = items.next().await {
+                    match next {
+                        Ok(item) => yield Ok(writer.item(&item)),
+                        Err(e) => {
+                            tracing::error!(error = %super::error::chain(&e), "list stream failed");
+                            yield Err(std::io::Error::other("list stream failed"));
+                            return;
+                        }
+                    }
+                }
+            }
+            yield Ok(writer.close());
+        };
+        let mut response = Response::new(Body::from_stream(body));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.format.content_type()),
+        );
+        Ok(response)
+    }
+}
+
+/// Rejects a PUT whose body `Id` is missing or differs from the URL's.
+pub fn check_body_id(envelope: &Envelope, id: i64) -> Result<(), ApiError> {
+    match envelope.id {
+        Some(body_id) if body_id == id => Ok(()),
+        Some(_) => Err(ApiError::bad_request(
+            "The Id in the request body does not match the Id in the URL.",
+        )),
+        None => Err(ApiError::bad_request(
+            "The request body must include the entity's Id, equal to the Id in the URL.",
+        )),
+    }
+}
+
+/// A resource made of plain CRUD: Services, Customers, Operators.
+pub trait Crud: WireEntity + Sized + Send + Sync + 'static {
+    /// The collection's path segment as documented (`Services`).
+    const COLLECTION: &'static str;
+    type New: Send + Sync;
+
+    fn id(&self) -> i64;
+    fn parse(doc: &Doc, creating: bool) -> Result<(Self::New, Envelope), ModelState>;
+    fn list(store: &Store, page: Page) -> BoxStream<'static, Result<Self, StoreError>>;
+    fn get(store: &Store, id: i64) -> impl Future<Output = Result<Self, StoreError>> + Send;
+    fn create(
+        store: &Store,
+        new: &Self::New,
+    ) -> impl Future<Output = Result<Self, StoreError>> + Send;
+    fn update(
+        store: &Store,
+        id: i64,
+        new: &Self::New,
+        check: Option<&(dyn Fn(&Self) -> bool + Send + Sync)>,
+    ) -> impl Future<Output = Result<Self, StoreError>> + Send;
+    fn delete(
+        store: &Store,
+        id: i64,
+        check: Option<&(dyn Fn(&Self) -> bool + Send + Sync)>,
+    ) -> impl Future<Output = Result<Self, StoreError>> + Send;
+}
+
+fn store_error<R: Crud>(e: StoreError) -> ApiError {
+    ApiError::from_store(R::MODEL, e)
+}
+
+async fn list<R: Crud>(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    let page = ctx.params.page()?;
+    ctx.list(R::list(&state.store, page)).await
+}
+
+async fn get_one<R: Crud>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let entity = R::get(&state.store, id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found(R::MODEL, id),
+        e => store_error::<R>(e),
+    })?;
+    Ok(ctx.entity(StatusCode::OK, &entity))
+}
+
+async fn post<R: Crud>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    InputDoc(doc): InputDoc,
+) -> Result<Response, ApiError> {
+    let (new, _) = R::parse(&doc, true).map_err(ApiError::Invalid)?;
+    let created = R::create(&state.store, &new)
+        .await
+        .map_err(store_error::<R>)?;
+    Ok(ctx.created(R::COLLECTION, created.id(), &created))
+}
+
+async fn put<R: Crud>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    InputDoc(doc): InputDoc,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let (new, envelope) = R::parse(&doc, false).map_err(ApiError::Invalid)?;
+    check_body_id(&envelope, id)?;
+    let check = ctx.precondition::<R>();
+    let updated = R::update(&state.store, id, &new, check.as_ref().map(|f| f as _))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(R::MODEL, id),
+            e => store_error::<R>(e),
+        })?;
+    Ok(ctx.updated(&updated))
+}
+
+async fn delete<R: Crud>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let check = ctx.precondition::<R>();
+    let deleted = R::delete(&state.store, id, check.as_ref().map(|f| f as _))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(R::MODEL, id),
+            e => store_error::<R>(e),
+        })?;
+    Ok(ctx.entity(StatusCode::OK, &deleted))
+}
+
+/// `/api/<collection>` and `/api/<collection>/{id}` for a CRUD resource.
+pub fn crud_router<R: Crud>() -> Router<AppState> {
+    let base = format!("/api/{}", R::COLLECTION.to_ascii_lowercase());
+    Router::new()
+        .route(&base, get(list::<R>).post(post::<R>))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(get_one::<R>).put(put::<R>).delete(delete::<R>),
+        )
+}

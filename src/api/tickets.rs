@@ -1,0 +1,112 @@
+//! `/api/Tickets`: CRUD plus the ticket rules (only five fields replaced on PUT, lifecycle
+//! events, `DoNotSendEmail`) and the list filters `isClosed` and `serviceId`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+
+use super::error::ApiError;
+use super::negotiate::InputDoc;
+use super::params::parse_id;
+use super::resource::{check_body_id, Ctx};
+use super::AppState;
+use crate::domain::{Actor, Ticket};
+use crate::store::{StoreError, TicketChange, TicketFilter};
+use crate::wire::model::{parse_new_ticket, parse_ticket_update, Envelope, WireEntity};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/tickets", get(list).post(post))
+        .route("/api/tickets/{id}", get(get_one).put(put).delete(delete))
+}
+
+fn store_error(id: Option<i64>, e: StoreError) -> ApiError {
+    match (e, id) {
+        (StoreError::NotFound, Some(id)) => ApiError::not_found(Ticket::MODEL, id),
+        (e, _) => ApiError::from_store(Ticket::MODEL, e),
+    }
+}
+
+/// The change context of an API request: the key is the actor; no email when
+/// `DoNotSendEmail` is in the body or the query string.
+fn change(ctx: &Ctx, envelope: &Envelope) -> Result<TicketChange, ApiError> {
+    let quiet = envelope.do_not_send_email || ctx.params.do_not_send_email()?;
+    Ok(TicketChange {
+        actor: Actor::ApiKey,
+        notify: !quiet,
+    })
+}
+
+async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
+    let filter = TicketFilter {
+        is_closed: ctx.params.bool("isClosed")?,
+        service_id: ctx.params.number("serviceId", 1)?,
+    };
+    let page = ctx.params.page()?;
+    ctx.list(state.store.list_tickets(filter, page)).await
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let ticket = state
+        .store
+        .get_ticket(id)
+        .await
+        .map_err(|e| store_error(Some(id), e))?;
+    Ok(ctx.entity(StatusCode::OK, &ticket))
+}
+
+async fn post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    InputDoc(doc): InputDoc,
+) -> Result<Response, ApiError> {
+    let (new, envelope) = parse_new_ticket(&doc).map_err(ApiError::Invalid)?;
+    let change = change(&ctx, &envelope)?;
+    let (ticket, _event) = state
+        .store
+        .create_ticket(&new, &change)
+        .await
+        .map_err(|e| store_error(None, e))?;
+    Ok(ctx.created("Tickets", ticket.id, &ticket))
+}
+
+async fn put(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    InputDoc(doc): InputDoc,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let (update, envelope) = parse_ticket_update(&doc).map_err(ApiError::Invalid)?;
+    check_body_id(&envelope, id)?;
+    let change = change(&ctx, &envelope)?;
+    let check = ctx.precondition::<Ticket>();
+    let (ticket, _event) = state
+        .store
+        .update_ticket(id, &update, &change, check.as_ref().map(|f| f as _))
+        .await
+        .map_err(|e| store_error(Some(id), e))?;
+    Ok(ctx.updated(&ticket))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let check = ctx.precondition::<Ticket>();
+    let ticket = state
+        .store
+        .delete_ticket(id, check.as_ref().map(|f| f as _))
+        .await
+        .map_err(|e| store_error(Some(id), e))?;
+    Ok(ctx.entity(StatusCode::OK, &ticket))
+}

@@ -1,0 +1,280 @@
+//! Every setting Herald has, declared once.
+//!
+//! [`SETTINGS`] drives the command line (each setting is a global flag with an environment
+//! variable), the resolution order (flag, then variable, then the value stored in the database
+//! from the Settings page, then the default), and the Settings page itself.
+
+use std::collections::BTreeMap;
+
+use clap::parser::ValueSource;
+use clap::{Arg, ArgMatches};
+
+/// Identifies one setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    Database,
+    Bind,
+    SmtpUrl,
+    MailFrom,
+    PublicUrl,
+    XmlNamespace,
+    LogFormat,
+    RetryWindow,
+}
+
+/// The declaration of one setting.
+#[derive(Debug)]
+pub struct SettingSpec {
+    pub key: Key,
+    /// Long flag name, also the clap id.
+    pub flag: &'static str,
+    pub env: &'static str,
+    /// Name under which the Settings page stores it; `None` when it cannot be stored
+    /// (it is needed before the database is open, or belongs to the process).
+    pub stored_as: Option<&'static str>,
+    pub default: Option<&'static str>,
+    pub label: &'static str,
+    pub help: &'static str,
+    /// A secret: never echoed in full on the Settings page or in logs.
+    pub secret: bool,
+}
+
+pub const SETTINGS: &[SettingSpec] = &[
+    SettingSpec {
+        key: Key::Database,
+        flag: "database",
+        env: "HERALD_DATABASE_URL",
+        stored_as: None,
+        default: Some("sqlite://herald.db"),
+        label: "Database URL",
+        help: "sqlite://PATH (created when missing) or postgres://USER:PASSWORD@HOST/DB",
+        secret: true,
+    },
+    SettingSpec {
+        key: Key::Bind,
+        flag: "bind",
+        env: "HERALD_BIND",
+        stored_as: None,
+        default: Some("127.0.0.1:8080"),
+        label: "Listen address",
+        help: "Address and port the API and GUI listen on",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::SmtpUrl,
+        flag: "smtp-url",
+        env: "HERALD_SMTP_URL",
+        stored_as: Some("smtp_url"),
+        default: None,
+        label: "Mail server URL",
+        help: "smtp://host:25, smtp://user:password@host:587?tls=required (STARTTLS) or smtps://host:465",
+        secret: true,
+    },
+    SettingSpec {
+        key: Key::MailFrom,
+        flag: "mail-from",
+        env: "HERALD_MAIL_FROM",
+        stored_as: Some("mail_from"),
+        default: None,
+        label: "Sender address",
+        help: "From address of notification emails, e.g. \"Status <status@example.com>\"",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::PublicUrl,
+        flag: "public-url",
+        env: "HERALD_PUBLIC_URL",
+        stored_as: Some("public_url"),
+        default: None,
+        label: "Public URL",
+        help: "Base URL users reach Herald at (default: http:// + the listen address)",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::XmlNamespace,
+        flag: "xml-namespace",
+        env: "HERALD_XML_NAMESPACE",
+        stored_as: Some("xml_namespace"),
+        default: Some("Herald.Models"),
+        label: "XML namespace",
+        help: "NS in the DataContract namespace http://schemas.datacontract.org/2004/07/NS",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::LogFormat,
+        flag: "log-format",
+        env: "HERALD_LOG_FORMAT",
+        stored_as: None,
+        default: Some("text"),
+        label: "Log format",
+        help: "text or json; the level comes from RUST_LOG",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::RetryWindow,
+        flag: "retry-window",
+        env: "HERALD_RETRY_WINDOW",
+        stored_as: Some("retry_window"),
+        default: Some("24h"),
+        label: "Retry window",
+        help: "How long temporary mail failures are retried, e.g. 24h, 90m, 30s",
+        secret: false,
+    },
+];
+
+pub fn spec(key: Key) -> &'static SettingSpec {
+    SETTINGS
+        .iter()
+        .find(|s| s.key == key)
+        .expect("every Key is declared in SETTINGS")
+}
+
+/// The clap arguments of all settings, added as global flags to the command line.
+pub fn clap_args() -> Vec<Arg> {
+    SETTINGS
+        .iter()
+        .map(|s| {
+            Arg::new(s.flag)
+                .long(s.flag)
+                .env(s.env)
+                .global(true)
+                .hide_env_values(s.secret)
+                .value_name("VALUE")
+                .help(s.help)
+        })
+        .collect()
+}
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Environment,
+    Stored,
+    Default,
+}
+
+impl Source {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Flag => "command-line flag",
+            Source::Environment => "environment variable",
+            Source::Stored => "Settings page",
+            Source::Default => "default",
+        }
+    }
+}
+
+/// Values given to this process by flag or environment variable.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    overrides: BTreeMap<Key, (String, Source)>,
+}
+
+impl Config {
+    pub fn from_matches(matches: &ArgMatches) -> Self {
+        let mut overrides = BTreeMap::new();
+        for s in SETTINGS {
+            if let Some(v) = matches.get_one::<String>(s.flag) {
+                let source = match matches.value_source(s.flag) {
+                    Some(ValueSource::EnvVariable) => Source::Environment,
+                    _ => Source::Flag,
+                };
+                overrides.insert(s.key, (v.clone(), source));
+            }
+        }
+        Config { overrides }
+    }
+
+    /// Sets a value as if given by flag (used by tests and embedders).
+    pub fn with(mut self, key: Key, value: impl Into<String>) -> Self {
+        self.overrides.insert(key, (value.into(), Source::Flag));
+        self
+    }
+
+    pub fn override_of(&self, key: Key) -> Option<(&str, Source)> {
+        self.overrides.get(&key).map(|(v, s)| (v.as_str(), *s))
+    }
+
+    /// The effective value: flag, environment, stored value, default.
+    pub fn resolve(&self, key: Key, stored: Option<&str>) -> Option<(String, Source)> {
+        if let Some((v, s)) = self.override_of(key) {
+            return Some((v.to_owned(), s));
+        }
+        if let Some(v) = stored.filter(|v| !v.is_empty()) {
+            return Some((v.to_owned(), Source::Stored));
+        }
+        spec(key).default.map(|d| (d.to_owned(), Source::Default))
+    }
+
+    /// A value that cannot be stored in the database (needed before it is open).
+    pub fn get(&self, key: Key) -> String {
+        self.resolve(key, None).map(|(v, _)| v).unwrap_or_default()
+    }
+}
+
+/// Parses a duration such as `24h`, `90m`, `30s` or `500ms`.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => return Some(std::time::Duration::from_millis(n)),
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86400)?,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_declared_once() {
+        for s in SETTINGS {
+            assert_eq!(SETTINGS.iter().filter(|o| o.key == s.key).count(), 1);
+            assert_eq!(spec(s.key).flag, s.flag);
+        }
+    }
+
+    #[test]
+    fn flag_wins_over_stored_wins_over_default() {
+        let c = Config::default();
+        assert_eq!(
+            c.resolve(Key::XmlNamespace, None),
+            Some(("Herald.Models".into(), Source::Default))
+        );
+        assert_eq!(
+            c.resolve(Key::XmlNamespace, Some("Stored.NS")),
+            Some(("Stored.NS".into(), Source::Stored))
+        );
+        let c = c.with(Key::XmlNamespace, "Flag.NS");
+        assert_eq!(
+            c.resolve(Key::XmlNamespace, Some("Stored.NS")),
+            Some(("Flag.NS".into(), Source::Flag))
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("24h"),
+            Some(std::time::Duration::from_secs(86400))
+        );
+        assert_eq!(
+            parse_duration("90m"),
+            Some(std::time::Duration::from_secs(5400))
+        );
+        assert_eq!(
+            parse_duration("500ms"),
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("10y"), None);
+    }
+}

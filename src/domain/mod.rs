@@ -1,0 +1,22 @@
+//! Domain types: each can only hold a valid value, and is parsed once at the edge.
+//!
+//! Wire formats live in [`crate::wire`], storage rows in [`crate::store`]; both convert
+//! to and from these types.
+
+mod api_key;
+mod contact;
+mod entities;
+mod password;
+mod text;
+pub mod ticket;
+mod time;
+
+pub use api_key::{ApiKey, ApiKeyHash};
+pub use contact::{CellPhone, EmailAddress};
+pub use entities::{
+    Actor, Customer, NewCustomer, NewOperator, NewService, NewTicket, Operator, OperatorRef,
+    Service, Ticket, TicketUpdate,
+};
+pub use password::{Password, PasswordHash};
+pub use text::{Description, Name};
+pub use time::Timestamp;

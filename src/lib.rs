@@ -1,0 +1,20 @@
+//! Herald: a self-hosted incident notification service.
+//!
+//! Layout, from the edge inwards:
+//! - [`cli`] parses the command line and dispatches the subcommands;
+//! - [`config`] declares every setting once (flag, environment variable, stored value, default);
+//! - [`startup`] builds the [`startup::Application`] that tests and `herald serve` both run;
+//! - [`api`] is the REST API (one router per resource), [`wire`] its JSON/XML formats;
+//! - [`domain`] holds the types that can only contain valid values and the ticket rules;
+//! - [`store`] is the storage layer over SQLite or PostgreSQL.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod health;
+pub mod live_settings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod wire;

@@ -1,0 +1,190 @@
+//! The [`Application`]: built from a [`Config`], asked for its port, then run. `herald serve`
+//! and every test start Herald through it, so tests run the real thing on port 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
+use axum::http::StatusCode;
+use axum::{middleware, Router, ServiceExt};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::Layer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::api::{self, AppState};
+use crate::config::{Config, Key};
+use crate::domain::ApiKey;
+use crate::live_settings::{LiveSettings, API_KEY_SETTING};
+use crate::store::{PoolSettings, Store};
+
+/// Request bodies over this are a 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Every request gets at most this long to produce its response head.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    state: AppState,
+    shutdown: CancellationToken,
+}
+
+/// What a first run did, so `serve` can tell the user.
+#[derive(Debug, Default)]
+pub struct FirstRun {
+    /// A newly generated API key, to be shown once.
+    pub generated_key: Option<ApiKey>,
+}
+
+/// Opens the database named by the configuration and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config.get(Key::Database);
+    let store = Store::connect(&url, &PoolSettings::default())
+        .await
+        .context("could not open the database")?;
+    store
+        .migrate()
+        .await
+        .context("could not migrate the database")?;
+    Ok(store)
+}
+
+/// Stores `key` as the API key (only its digest is kept).
+pub async fn set_api_key(store: &Store, key: &ApiKey) -> anyhow::Result<()> {
+    store
+        .set_setting(API_KEY_SETTING, Some(&key.hash().0))
+        .await?;
+    Ok(())
+}
+
+impl Application {
+    /// Opens and migrates the database, generates an API key on first run, and binds.
+    pub async fn build(config: Config) -> anyhow::Result<(Application, FirstRun)> {
+        let store = open_store(&config).await?;
+        let mut first_run = FirstRun::default();
+        if store.get_setting(API_KEY_SETTING).await?.is_none() {
+            let key = ApiKey::generate();
+            set_api_key(&store, &key).await?;
+            first_run.generated_key = Some(key);
+        }
+        let bind = config.get(Key::Bind);
+        let listener = TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("could not listen on {bind}"))?;
+        let port = listener.local_addr()?.port();
+        let config = Arc::new(config);
+        let settings = LiveSettings::load(config, &store).await?;
+        let state = AppState { store, settings };
+        Ok((
+            Application {
+                listener,
+                port,
+                state,
+                shutdown: CancellationToken::new(),
+            },
+            first_run,
+        ))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &crate::store::Store {
+        &self.state.store
+    }
+
+    pub fn settings(&self) -> &LiveSettings {
+        &self.state.settings
+    }
+
+    /// Cancelling this token stops the application as SIGTERM would.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    fn router(state: AppState) -> Router {
+        Router::new()
+            .merge(crate::health::router(state.clone()))
+            .merge(api::router(state))
+            .layer(middleware::from_fn(api::error::render_errors))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request| {
+                        tracing::info_span!(
+                            "request",
+                            method = %req.method(),
+                            path = %crate::telemetry::redact_uri(req.uri()),
+                        )
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+    }
+
+    /// Serves until SIGTERM, Ctrl-C or the shutdown token; requests in flight finish first.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            state,
+            shutdown,
+            ..
+        } = self;
+        state
+            .settings
+            .spawn_refresher(state.store.clone(), shutdown.clone());
+        let router = Self::router(state.clone());
+        // Rewrite API paths to lower case before routing, keeping the original for messages.
+        let app = tower::util::MapRequestLayer::new(|mut req: Request| {
+            let original = req.uri().clone();
+            if let Some(normalized) = api::normalize_path(&original) {
+                *req.uri_mut() = normalized;
+            }
+            req.extensions_mut().insert(OriginalUri(original));
+            req
+        })
+        .layer(router);
+        let stop = shutdown.clone();
+        axum::serve(listener, app.into_make_service())
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = shutdown_signal() => {}
+                }
+                tracing::info!("shutting down: finishing requests in flight");
+            })
+            .await?;
+        shutdown.cancel();
+        state.store.close().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,231 @@
+//! Customers and the services they follow.
+
+use futures::stream::BoxStream;
+use futures::TryStreamExt;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::rows::{self, Check};
+use super::{Page, Store, StoreError};
+use crate::domain::{Customer, NewCustomer};
+
+/// Customers with their followed services, one row per (customer, service), ordered by
+/// customer then service so a list can be assembled while streaming.
+const SELECT: &str = "SELECT c.id, c.name, c.email, c.cell_phone, \
+       s.id AS s_id, s.name AS s_name, s.description AS s_description \
+     FROM {FROM} c \
+     LEFT JOIN customer_services cs ON cs.customer_id = c.id \
+     LEFT JOIN services s ON s.id = cs.service_id \
+     ORDER BY c.id, s.id";
+
+fn select(from: &str) -> String {
+    SELECT.replace("{FROM}", from)
+}
+
+fn customer_head(row: &AnyRow) -> Result<Customer, sqlx::Error> {
+    Ok(Customer {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        cell_phone: row.try_get("cell_phone")?,
+        services: Vec::new(),
+    })
+}
+
+/// Filters of the customer list (the GUI's search box and service filter).
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    /// Matches name, email or phone, ignoring case.
+    pub search: Option<String>,
+    pub service_id: Option<i64>,
+}
+
+impl Store {
+    pub fn list_customers(&self, page: Page) -> BoxStream<'static, Result<Customer, StoreError>> {
+        self.search_customers(CustomerFilter::default(), page)
+    }
+
+    pub fn search_customers(
+        &self,
+        filter: CustomerFilter,
+        page: Page,
+    ) -> BoxStream<'static, Result<Customer, StoreError>> {
+        let pool = self.pool.clone();
+        Box::pin(async_stream::try_stream! {
+            let pattern = filter.search.as_deref().map(|s| format!("%{}%", s.to_lowercase()));
+            let mut wheres = Vec::new();
+            let mut next = 3;
+            if pattern.is_some() {
+                wheres.push(format!(
+                    "(lower(name) LIKE ${next} OR lower(coalesce(email, '')) LIKE ${next} OR coalesce(cell_phone, '') LIKE ${next})"
+                ));
+                next += 1;
+            }
+            if filter.service_id.is_some() {
+                wheres.push(format!("id IN (SELECT customer_id FROM customer_services WHERE service_id = ${next})"));
+            }
+            let where_clause = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
+            let from = format!("(SELECT * FROM customers {where_clause} ORDER BY id LIMIT $1 OFFSET $2)");
+            let sql = select(&from);
+            let mut q = sqlx::query(&sql).bind(page.limit()).bind(page.offset());
+            if let Some(p) = pattern {
+                q = q.bind(p);
+            }
+            if let Some(id) = filter.service_id {
+                q = q.bind(id);
+            }
+            let mut rows = q.fetch(&pool);
+            let mut current: Option<Customer> = None;
+            while let Some(row) = rows.try_next().await? {
+                let id: i64 = row.try_get("id")?;
+                if current.as_ref().is_some_and(|c| c.id != id) {
+                    yield current.take().expect("checked above");
+                }
+                let customer = match current.as_mut() {
+                    Some(c) => c,
+                    None => current.insert(customer_head(&row)?),
+                };
+                if let Some(s) = rows::joined_service(&row)? {
+                    customer.services.push(s);
+                }
+            }
+            if let Some(c) = current {
+                yield c;
+            }
+        })
+    }
+
+    pub async fn get_customer(&self, id: i64) -> Result<Customer, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load(&mut conn, id).await
+    }
+
+    pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO customers (name, email, cell_phone) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(new.name.as_str())
+        .bind(new.email.as_ref().map(|e| e.as_str()))
+        .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
+        .fetch_one(&mut *tx)
+        .await?;
+        follow(&mut tx, id, &new.services).await?;
+        let customer = load(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    pub async fn update_customer(
+        &self,
+        id: i64,
+        new: &NewCustomer,
+        precondition: Check<'_, Customer>,
+    ) -> Result<Customer, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        self.lock_customer(&mut tx, id).await?;
+        let current = load(&mut tx, id).await?;
+        rows::check(precondition, &current)?;
+        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        sqlx::query("UPDATE customers SET name = $1, email = $2, cell_phone = $3 WHERE id = $4")
+            .bind(new.name.as_str())
+            .bind(new.email.as_ref().map(|e| e.as_str()))
+            .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM customer_services WHERE customer_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        follow(&mut tx, id, &new.services).await?;
+        let customer = load(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    pub async fn delete_customer(
+        &self,
+        id: i64,
+        precondition: Check<'_, Customer>,
+    ) -> Result<Customer, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        self.lock_customer(&mut tx, id).await?;
+        let current = load(&mut tx, id).await?;
+        rows::check(precondition, &current)?;
+        sqlx::query("DELETE FROM customer_services WHERE customer_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM customers WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(current)
+    }
+
+    async fn lock_customer(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: i64,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT id FROM customers WHERE id = $1{}",
+            self.for_update()
+        );
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(())
+    }
+
+    /// How many distinct email addresses follow at least one of these services.
+    pub async fn count_recipients(&self, service_ids: &[i64]) -> Result<i64, StoreError> {
+        if service_ids.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "SELECT COUNT(DISTINCT lower(c.email)) FROM customers c \
+             JOIN customer_services cs ON cs.customer_id = c.id \
+             WHERE c.email IS NOT NULL AND cs.service_id IN ({})",
+            super::placeholders(1, service_ids.len())
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for id in service_ids {
+            q = q.bind(*id);
+        }
+        Ok(q.fetch_one(&self.pool).await?)
+    }
+}
+
+async fn follow(
+    tx: &mut sqlx::AnyConnection,
+    customer: i64,
+    services: &[i64],
+) -> Result<(), StoreError> {
+    for service in services {
+        sqlx::query("INSERT INTO customer_services (customer_id, service_id) VALUES ($1, $2)")
+            .bind(customer)
+            .bind(*service)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Customer, StoreError> {
+    let sql = select("(SELECT * FROM customers WHERE id = $1)");
+    let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
+    let first = rows.first().ok_or(StoreError::NotFound)?;
+    let mut customer = customer_head(first)?;
+    for row in &rows {
+        if let Some(s) = rows::joined_service(row)? {
+            customer.services.push(s);
+        }
+    }
+    Ok(customer)
+}

@@ -1,0 +1,215 @@
+//! The storage layer: one API over SQLite (the embedded default) and PostgreSQL.
+//!
+//! All SQL is written once, in the dialect both engines share (`$1` placeholders, `RETURNING`,
+//! partial and expression indexes); the few places where the engines really differ ask
+//! [`Backend`]. Times are stored as microseconds since the epoch, flags as 0/1, so the same
+//! rows decode the same way on both through sqlx's `Any` driver. Migrations are embedded per
+//! backend.
+//!
+//! SQLite allows one writer at a time, so on SQLite every write goes through a dedicated
+//! single-connection pool (writes queue in the process instead of failing with `SQLITE_BUSY`),
+//! while reads use a pool of their own. On PostgreSQL both are the same pool.
+
+mod customers;
+mod error;
+mod operators;
+mod rows;
+mod services;
+mod settings;
+mod tickets;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+pub use error::StoreError;
+pub use tickets::{TicketChange, TicketEvent, TicketFilter};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `$top`/`$skip` paging of a list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Page {
+    pub top: Option<i64>,
+    pub skip: Option<i64>,
+}
+
+impl Page {
+    fn limit(&self) -> i64 {
+        self.top.unwrap_or(i64::MAX)
+    }
+    fn offset(&self) -> i64 {
+        self.skip.unwrap_or(0)
+    }
+}
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    /// Reads.
+    pool: AnyPool,
+    /// Writes: a single connection on SQLite, the same pool on PostgreSQL.
+    writer: AnyPool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+impl Store {
+    /// Opens (and for SQLite creates) the database. Does not migrate: see [`Store::migrate`].
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Config(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        match backend {
+            Backend::Sqlite => {
+                let url = sqlite_url(url);
+                let options: AnyConnectOptions = url
+                    .parse()
+                    .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
+                let open = |max: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(settings.acquire_timeout)
+                        .after_connect(|conn, _meta| {
+                            Box::pin(async move {
+                                conn.execute(SQLITE_PRAGMAS).await?;
+                                Ok(())
+                            })
+                        })
+                };
+                // The writer first: it creates the file and switches it to WAL.
+                let writer = open(1).connect_with(options.clone()).await?;
+                let pool = open(settings.max_connections.max(1))
+                    .connect_with(options)
+                    .await?;
+                Ok(Store {
+                    backend,
+                    pool,
+                    writer,
+                })
+            }
+            Backend::Postgres => {
+                let options: AnyConnectOptions = url
+                    .parse()
+                    .map_err(|_| StoreError::Config("invalid PostgreSQL URL".into()))?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(settings.max_connections.max(2))
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Ok(Store {
+                    backend,
+                    writer: pool.clone(),
+                    pool,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations. On PostgreSQL sqlx takes an advisory lock, so two
+    /// instances starting at once do not both migrate.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.writer)
+            .await
+            .map_err(StoreError::Migrate)
+    }
+
+    /// Does the database answer?
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    /// ` FOR UPDATE` where the engine has row locks; SQLite's single writer needs none.
+    fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    pub fn reader(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+}
+
+/// `sqlite://herald.db` → `sqlite://herald.db?mode=rwc` (create when missing).
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// A `Vec` of ids as a list of `$n` placeholders starting at `first`.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}

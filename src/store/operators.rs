@@ -1,0 +1,226 @@
+//! Operators: soft-deleted, so tickets keep showing who was responsible.
+
+use futures::stream::BoxStream;
+use futures::TryStreamExt;
+use sqlx::{Any, Row, Transaction};
+
+use super::rows::{self, Check};
+use super::{error::is_unique_violation, flag, Page, Store, StoreError};
+use crate::domain::{NewOperator, Operator, PasswordHash, Timestamp};
+
+const COLUMNS: &str = "id, name, email, cell_phone, is_admin";
+
+impl Store {
+    pub fn list_operators(&self, page: Page) -> BoxStream<'static, Result<Operator, StoreError>> {
+        let pool = self.pool.clone();
+        Box::pin(async_stream::try_stream! {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM operators WHERE deleted_at IS NULL ORDER BY id LIMIT $1 OFFSET $2"
+            );
+            let mut rows = sqlx::query(&sql).bind(page.limit()).bind(page.offset()).fetch(&pool);
+            while let Some(row) = rows.try_next().await? {
+                yield rows::operator(&row)?;
+            }
+        })
+    }
+
+    pub async fn get_operator(&self, id: i64) -> Result<Operator, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM operators WHERE id = $1 AND deleted_at IS NULL");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(rows::operator(&row.ok_or(StoreError::NotFound)?)?)
+    }
+
+    pub async fn count_operators(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM operators WHERE deleted_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The operator with this email (ignoring case) and their password hash, for signing in.
+    pub async fn operator_credentials(
+        &self,
+        email: &str,
+    ) -> Result<Option<(Operator, Option<PasswordHash>)>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, password_hash FROM operators WHERE lower(email) = lower($1) AND deleted_at IS NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(email.trim())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => {
+                let hash: Option<String> = row.try_get("password_hash")?;
+                Ok(Some((rows::operator(&row)?, hash.map(PasswordHash))))
+            }
+        }
+    }
+
+    pub async fn create_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        unique_email(&mut tx, new.email.as_str(), None).await?;
+        let hash = new.password.as_ref().map(|p| p.hash().0);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO operators (name, email, cell_phone, is_admin, password_hash) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(new.name.as_str())
+        .bind(new.email.as_str())
+        .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
+        .bind(flag(new.is_admin))
+        .bind(hash)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(email_taken)?;
+        tx.commit().await?;
+        Ok(operator_from(id, new))
+    }
+
+    /// Replaces an operator; the password is kept when the update carries none.
+    pub async fn update_operator(
+        &self,
+        id: i64,
+        new: &NewOperator,
+        precondition: Check<'_, Operator>,
+    ) -> Result<Operator, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let current = self.operator_for_update(&mut tx, id).await?;
+        rows::check(precondition, &current)?;
+        unique_email(&mut tx, new.email.as_str(), Some(id)).await?;
+        if current.is_admin && !new.is_admin && live_admins(&mut tx).await? <= 1 {
+            return Err(StoreError::invalid(
+                "IsAdmin",
+                "This is the last administrator; make another operator an administrator first.",
+            ));
+        }
+        sqlx::query(
+            "UPDATE operators SET name = $1, email = $2, cell_phone = $3, is_admin = $4, \
+             password_hash = coalesce($5, password_hash) WHERE id = $6",
+        )
+        .bind(new.name.as_str())
+        .bind(new.email.as_str())
+        .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
+        .bind(flag(new.is_admin))
+        .bind(new.password.as_ref().map(|p| p.hash().0))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(email_taken)?;
+        tx.commit().await?;
+        Ok(operator_from(id, new))
+    }
+
+    pub async fn set_operator_password(
+        &self,
+        email: &str,
+        hash: &PasswordHash,
+    ) -> Result<Operator, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM operators WHERE lower(email) = lower($1) AND deleted_at IS NULL{}",
+            self.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(email.trim())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let operator = rows::operator(&row.ok_or(StoreError::NotFound)?)?;
+        sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
+            .bind(&hash.0)
+            .bind(operator.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(operator)
+    }
+
+    /// Deletes an operator; 409 when it is the last administrator.
+    pub async fn delete_operator(
+        &self,
+        id: i64,
+        precondition: Check<'_, Operator>,
+    ) -> Result<Operator, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let current = self.operator_for_update(&mut tx, id).await?;
+        rows::check(precondition, &current)?;
+        if current.is_admin && live_admins(&mut tx).await? <= 1 {
+            return Err(StoreError::Conflict(
+                "The last administrator cannot be deleted; make another operator an administrator first.".into(),
+            ));
+        }
+        sqlx::query("UPDATE operators SET deleted_at = $1, password_hash = NULL WHERE id = $2")
+            .bind(Timestamp::now().micros())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(current)
+    }
+
+    async fn operator_for_update(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: i64,
+    ) -> Result<Operator, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM operators WHERE id = $1 AND deleted_at IS NULL{}",
+            self.for_update()
+        );
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
+        Ok(rows::operator(&row.ok_or(StoreError::NotFound)?)?)
+    }
+}
+
+async fn live_admins(tx: &mut Transaction<'static, Any>) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM operators WHERE is_admin = 1 AND deleted_at IS NULL",
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+fn operator_from(id: i64, new: &NewOperator) -> Operator {
+    Operator {
+        id,
+        name: new.name.to_string(),
+        email: new.email.to_string(),
+        cell_phone: new.cell_phone.as_ref().map(|p| p.as_str().to_owned()),
+        is_admin: new.is_admin,
+    }
+}
+
+async fn unique_email(
+    tx: &mut Transaction<'static, Any>,
+    email: &str,
+    except: Option<i64>,
+) -> Result<(), StoreError> {
+    let clash: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM operators WHERE lower(email) = lower($1) AND deleted_at IS NULL AND id <> $2",
+    )
+    .bind(email)
+    .bind(except.unwrap_or(0))
+    .fetch_optional(&mut **tx)
+    .await?;
+    match clash {
+        Some(_) => Err(taken()),
+        None => Ok(()),
+    }
+}
+
+fn taken() -> StoreError {
+    StoreError::invalid("Email", "An operator with this Email already exists.")
+}
+
+fn email_taken(e: sqlx::Error) -> StoreError {
+    if is_unique_violation(&e) {
+        taken()
+    } else {
+        e.into()
+    }
+}

@@ -1,0 +1,177 @@
+//! Services: soft-deleted, so tickets keep showing the services they were about.
+
+use futures::stream::BoxStream;
+use futures::TryStreamExt;
+use sqlx::{Any, Transaction};
+
+use super::rows::{self, Check};
+use super::{error::is_unique_violation, Page, Store, StoreError};
+use crate::domain::{NewService, Service, Timestamp};
+
+const COLUMNS: &str = "id, name, description";
+
+impl Store {
+    pub fn list_services(&self, page: Page) -> BoxStream<'static, Result<Service, StoreError>> {
+        let pool = self.pool.clone();
+        Box::pin(async_stream::try_stream! {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM services WHERE deleted_at IS NULL ORDER BY id LIMIT $1 OFFSET $2"
+            );
+            let mut rows = sqlx::query(&sql).bind(page.limit()).bind(page.offset()).fetch(&pool);
+            while let Some(row) = rows.try_next().await? {
+                yield rows::service(&row, "")?;
+            }
+        })
+    }
+
+    pub async fn get_service(&self, id: i64) -> Result<Service, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM services WHERE id = $1 AND deleted_at IS NULL");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(rows::service(&row.ok_or(StoreError::NotFound)?, "")?)
+    }
+
+    pub async fn create_service(&self, new: &NewService) -> Result<Service, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        unique_name(&mut tx, new.name.as_str(), None).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO services (name, description) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(new.name.as_str())
+        .bind(new.description.as_deref())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(name_taken)?;
+        tx.commit().await?;
+        Ok(Service {
+            id,
+            name: new.name.to_string(),
+            description: new.description.clone(),
+        })
+    }
+
+    pub async fn update_service(
+        &self,
+        id: i64,
+        new: &NewService,
+        precondition: Check<'_, Service>,
+    ) -> Result<Service, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let current = self.service_for_update(&mut tx, id).await?;
+        rows::check(precondition, &current)?;
+        unique_name(&mut tx, new.name.as_str(), Some(id)).await?;
+        sqlx::query("UPDATE services SET name = $1, description = $2 WHERE id = $3")
+            .bind(new.name.as_str())
+            .bind(new.description.as_deref())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(name_taken)?;
+        tx.commit().await?;
+        Ok(Service {
+            id,
+            name: new.name.to_string(),
+            description: new.description.clone(),
+        })
+    }
+
+    /// Deletes a service: customers stop following it; tickets keep showing it.
+    pub async fn delete_service(
+        &self,
+        id: i64,
+        precondition: Check<'_, Service>,
+    ) -> Result<Service, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let current = self.service_for_update(&mut tx, id).await?;
+        rows::check(precondition, &current)?;
+        sqlx::query("DELETE FROM customer_services WHERE service_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE services SET deleted_at = $1 WHERE id = $2")
+            .bind(Timestamp::now().micros())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(current)
+    }
+
+    async fn service_for_update(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: i64,
+    ) -> Result<Service, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM services WHERE id = $1 AND deleted_at IS NULL{}",
+            self.for_update()
+        );
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
+        Ok(rows::service(&row.ok_or(StoreError::NotFound)?, "")?)
+    }
+
+    /// Live services with these ids; a 400 naming the field when any is unknown.
+    pub(super) async fn existing_services(
+        tx: &mut Transaction<'static, Any>,
+        ids: &[i64],
+        field: &'static str,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT id FROM services WHERE deleted_at IS NULL AND id IN ({})",
+            super::placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let found: Vec<i64> = q.fetch_all(&mut **tx).await?;
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !found.contains(id))
+            .map(|id| id.to_string())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::invalid(
+                field,
+                format!("There is no service with Id {}.", missing.join(", ")),
+            ))
+        }
+    }
+}
+
+async fn unique_name(
+    tx: &mut Transaction<'static, Any>,
+    name: &str,
+    except: Option<i64>,
+) -> Result<(), StoreError> {
+    let clash: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM services WHERE lower(name) = lower($1) AND deleted_at IS NULL AND id <> $2",
+    )
+    .bind(name)
+    .bind(except.unwrap_or(0))
+    .fetch_optional(&mut **tx)
+    .await?;
+    match clash {
+        Some(_) => Err(taken()),
+        None => Ok(()),
+    }
+}
+
+fn taken() -> StoreError {
+    StoreError::invalid("Name", "A service with this Name already exists.")
+}
+
+fn name_taken(e: sqlx::Error) -> StoreError {
+    if is_unique_violation(&e) {
+        taken()
+    } else {
+        e.into()
+    }
+}

@@ -1,0 +1,419 @@
+//! Tickets, their services and their lifecycle events.
+//!
+//! Every change that is an event (created, updated, closed, reopened) is recorded in
+//! `ticket_events` in the same transaction as the change, with who caused it and whether
+//! customers are to be emailed.
+
+use futures::stream::BoxStream;
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Row, Transaction};
+
+use super::rows::{self, Check};
+use super::{flag, Page, Store, StoreError};
+use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
+use crate::domain::{Actor, NewTicket, OperatorRef, Ticket, TicketUpdate, Timestamp};
+use crate::wire::datetime;
+
+/// Filters of the ticket list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    pub is_closed: Option<bool>,
+    pub service_id: Option<i64>,
+}
+
+/// The context of a change: who makes it, and whether customers are to be told.
+#[derive(Debug, Clone)]
+pub struct TicketChange {
+    pub actor: Actor,
+    pub notify: bool,
+}
+
+/// One field a change altered, with its values before and after (as shown on the wire).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A recorded lifecycle event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketEvent {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: EventKind,
+    pub at: Timestamp,
+    pub actor: String,
+    pub actor_operator_id: Option<i64>,
+    pub notify: bool,
+    pub changes: Vec<FieldChange>,
+}
+
+const SELECT: &str =
+    "SELECT t.id, t.description, t.start_time, t.end_time, t.expected_resolution_time, \
+       t.next_update_time, t.closed_time, t.reopened_time, t.created_time, t.operator_id, \
+       o.name AS o_name, s.id AS s_id, s.name AS s_name, s.description AS s_description \
+     FROM {FROM} t \
+     LEFT JOIN operators o ON o.id = t.operator_id \
+     LEFT JOIN ticket_services ts ON ts.ticket_id = t.id \
+     LEFT JOIN services s ON s.id = ts.service_id \
+     ORDER BY t.id, s.id";
+
+fn select(from: &str) -> String {
+    SELECT.replace("{FROM}", from)
+}
+
+fn times(row: &AnyRow) -> Result<TicketTimes, sqlx::Error> {
+    Ok(TicketTimes {
+        start_time: rows::ts(row, "start_time")?,
+        end_time: rows::ts(row, "end_time")?,
+        expected_resolution_time: rows::ts(row, "expected_resolution_time")?,
+        next_update_time: rows::ts(row, "next_update_time")?,
+        closed_time: rows::ts(row, "closed_time")?,
+        reopened_time: rows::ts(row, "reopened_time")?,
+    })
+}
+
+fn ticket_head(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
+    let operator = match row.try_get::<Option<i64>, _>("operator_id")? {
+        Some(id) => Some(OperatorRef {
+            id,
+            name: row
+                .try_get::<Option<String>, _>("o_name")?
+                .unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        description: row.try_get("description")?,
+        times: times(row)?,
+        created_time: Timestamp::from_micros(row.try_get("created_time")?),
+        services: Vec::new(),
+        operator,
+    })
+}
+
+async fn load(conn: &mut AnyConnection, id: i64) -> Result<Ticket, StoreError> {
+    let sql = select("(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL)");
+    let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
+    let first = rows.first().ok_or(StoreError::NotFound)?;
+    let mut ticket = ticket_head(first)?;
+    for row in &rows {
+        if let Some(s) = rows::joined_service(row)? {
+            ticket.services.push(s);
+        }
+    }
+    Ok(ticket)
+}
+
+impl Store {
+    pub fn list_tickets(
+        &self,
+        filter: TicketFilter,
+        page: Page,
+    ) -> BoxStream<'static, Result<Ticket, StoreError>> {
+        let pool = self.pool.clone();
+        Box::pin(async_stream::try_stream! {
+            let mut wheres = vec!["deleted_at IS NULL".to_owned()];
+            let mut next = 3;
+            if filter.is_closed.is_some() {
+                wheres.push(format!("is_closed = ${next}"));
+                next += 1;
+            }
+            if filter.service_id.is_some() {
+                wheres.push(format!("id IN (SELECT ticket_id FROM ticket_services WHERE service_id = ${next})"));
+            }
+            let from = format!(
+                "(SELECT * FROM tickets WHERE {} ORDER BY id LIMIT $1 OFFSET $2)",
+                wheres.join(" AND ")
+            );
+            let sql = select(&from);
+            let mut q = sqlx::query(&sql).bind(page.limit()).bind(page.offset());
+            if let Some(closed) = filter.is_closed {
+                q = q.bind(flag(closed));
+            }
+            if let Some(service) = filter.service_id {
+                q = q.bind(service);
+            }
+            let mut rows = q.fetch(&pool);
+            let mut current: Option<Ticket> = None;
+            while let Some(row) = rows.try_next().await? {
+                let id: i64 = row.try_get("id")?;
+                if current.as_ref().is_some_and(|t| t.id != id) {
+                    yield current.take().expect("checked above");
+                }
+                let ticket = match current.as_mut() {
+                    Some(t) => t,
+                    None => current.insert(ticket_head(&row)?),
+                };
+                if let Some(s) = rows::joined_service(&row)? {
+                    ticket.services.push(s);
+                }
+            }
+            if let Some(t) = current {
+                yield t;
+            }
+        })
+    }
+
+    pub async fn get_ticket(&self, id: i64) -> Result<Ticket, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load(&mut conn, id).await
+    }
+
+    pub async fn create_ticket(
+        &self,
+        new: &NewTicket,
+        change: &TicketChange,
+    ) -> Result<(Ticket, TicketEvent), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        if let Some(op) = new.operator {
+            let live: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM operators WHERE id = $1 AND deleted_at IS NULL")
+                    .bind(op)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if live.is_none() {
+                return Err(StoreError::invalid(
+                    "Operator",
+                    format!("There is no operator with Id {op}."),
+                ));
+            }
+        }
+        let t = &new.times;
+        let now = Timestamp::now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tickets (description, start_time, end_time, expected_resolution_time, \
+             next_update_time, closed_time, reopened_time, created_time, operator_id, is_closed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(new.description.as_str())
+        .bind(micros(t.start_time))
+        .bind(micros(t.end_time))
+        .bind(micros(t.expected_resolution_time))
+        .bind(micros(t.next_update_time))
+        .bind(micros(t.closed_time))
+        .bind(micros(t.reopened_time))
+        .bind(now.micros())
+        .bind(new.operator)
+        .bind(flag(
+            t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
+        ))
+        .fetch_one(&mut *tx)
+        .await?;
+        for service in &new.services {
+            sqlx::query("INSERT INTO ticket_services (ticket_id, service_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(*service)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let ticket = load(&mut tx, id).await?;
+        let changes = diff(None, &ticket);
+        let event =
+            record_event(&mut tx, &ticket, EventKind::Created, change, changes, now).await?;
+        tx.commit().await?;
+        Ok((ticket, event))
+    }
+
+    /// Applies a PUT. Returns the stored ticket and the event it was, if any (a PUT that
+    /// changes nothing is no event and writes nothing).
+    pub async fn update_ticket(
+        &self,
+        id: i64,
+        update: &TicketUpdate,
+        change: &TicketChange,
+        precondition: Check<'_, Ticket>,
+    ) -> Result<(Ticket, Option<TicketEvent>), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        self.lock_ticket(&mut tx, id).await?;
+        let before = load(&mut tx, id).await?;
+        rows::check(precondition, &before)?;
+        let after_times = before.times.apply(update);
+        let violations = after_times.validate();
+        if !violations.is_empty() {
+            return Err(StoreError::Invalid(
+                violations
+                    .into_iter()
+                    .map(|(f, m)| (f, m.to_owned()))
+                    .collect(),
+            ));
+        }
+        let description = update.description.as_str();
+        let Some(kind) = event_for_update(
+            &before.times,
+            &before.description,
+            &after_times,
+            description,
+        ) else {
+            return Ok((before, None));
+        };
+        let t = &after_times;
+        sqlx::query(
+            "UPDATE tickets SET description = $1, start_time = $2, end_time = $3, \
+             expected_resolution_time = $4, next_update_time = $5, closed_time = $6, \
+             reopened_time = $7, is_closed = $8 WHERE id = $9",
+        )
+        .bind(description)
+        .bind(micros(t.start_time))
+        .bind(micros(t.end_time))
+        .bind(micros(t.expected_resolution_time))
+        .bind(micros(t.next_update_time))
+        .bind(micros(t.closed_time))
+        .bind(micros(t.reopened_time))
+        .bind(flag(
+            t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
+        ))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = Ticket {
+            description: description.to_owned(),
+            times: after_times,
+            ..before.clone()
+        };
+        let changes = diff(Some(&before), &after);
+        let event = record_event(&mut tx, &after, kind, change, changes, Timestamp::now()).await?;
+        tx.commit().await?;
+        Ok((after, Some(event)))
+    }
+
+    /// Deletes a ticket. Its row and events stay (marked deleted) so history is not lost.
+    pub async fn delete_ticket(
+        &self,
+        id: i64,
+        precondition: Check<'_, Ticket>,
+    ) -> Result<Ticket, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        self.lock_ticket(&mut tx, id).await?;
+        let current = load(&mut tx, id).await?;
+        rows::check(precondition, &current)?;
+        sqlx::query("UPDATE tickets SET deleted_at = $1 WHERE id = $2")
+            .bind(Timestamp::now().micros())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(current)
+    }
+
+    /// The events of a ticket, oldest first.
+    pub async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<TicketEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, ticket_id, kind, at, actor, actor_operator_id, notify, changes \
+             FROM ticket_events WHERE ticket_id = $1 ORDER BY id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn lock_ticket(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: i64,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT id FROM tickets WHERE id = $1 AND deleted_at IS NULL{}",
+            self.for_update()
+        );
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(())
+    }
+}
+
+fn micros(ts: Option<Timestamp>) -> Option<i64> {
+    ts.map(Timestamp::micros)
+}
+
+fn event_from_row(row: &AnyRow) -> Result<TicketEvent, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    let changes: String = row.try_get("changes")?;
+    Ok(TicketEvent {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| StoreError::Config(format!("unknown event kind {kind}")))?,
+        at: Timestamp::from_micros(row.try_get("at")?),
+        actor: row.try_get("actor")?,
+        actor_operator_id: row.try_get("actor_operator_id")?,
+        notify: rows::flag(row, "notify")?,
+        changes: serde_json::from_str(&changes).unwrap_or_default(),
+    })
+}
+
+async fn record_event(
+    tx: &mut AnyConnection,
+    ticket: &Ticket,
+    kind: EventKind,
+    change: &TicketChange,
+    changes: Vec<FieldChange>,
+    at: Timestamp,
+) -> Result<TicketEvent, StoreError> {
+    let changes_json = serde_json::to_string(&changes).expect("field changes always serialize");
+    let actor = change.actor.label();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO ticket_events (ticket_id, kind, at, actor_operator_id, actor, notify, changes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(ticket.id)
+    .bind(kind.as_str())
+    .bind(at.micros())
+    .bind(change.actor.operator_id())
+    .bind(&actor)
+    .bind(flag(change.notify))
+    .bind(&changes_json)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(TicketEvent {
+        id,
+        ticket_id: ticket.id,
+        kind,
+        at,
+        actor,
+        actor_operator_id: change.actor.operator_id(),
+        notify: change.notify,
+        changes,
+    })
+}
+
+/// The fields a change altered, as the wire shows them.
+fn diff(before: Option<&Ticket>, after: &Ticket) -> Vec<FieldChange> {
+    fn fields(t: &Ticket) -> Vec<(&'static str, Option<String>)> {
+        let f = |ts: Option<Timestamp>| ts.map(datetime::format);
+        vec![
+            ("Description", Some(t.description.clone())),
+            ("StartTime", f(t.times.start_time)),
+            ("EndTime", f(t.times.end_time)),
+            (
+                "ExpectedResolutionTime",
+                f(t.times.expected_resolution_time),
+            ),
+            ("NextUpdateTime", f(t.times.next_update_time)),
+            ("ClosedTime", f(t.times.closed_time)),
+            ("ReopenedTime", f(t.times.reopened_time)),
+        ]
+    }
+    let old = before.map(fields);
+    fields(after)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (field, value))| {
+            let prev = old.as_ref().and_then(|o| o[i].1.clone());
+            (prev != value).then(|| FieldChange {
+                field: field.to_owned(),
+                before: prev,
+                after: value,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,58 @@
+//! Logging: structured (`tracing`), text or JSON, level from `RUST_LOG`, to stderr.
+
+use axum::http::Uri;
+use tracing_subscriber::EnvFilter;
+
+pub fn init(format: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if format.eq_ignore_ascii_case("json") {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+    // A second init (tests starting several apps) keeps the first subscriber.
+    drop(result);
+}
+
+/// The path and query of a URI with the API key's value replaced: `key=REDACTED`.
+pub fn redact_uri(uri: &Uri) -> String {
+    let path = uri.path();
+    let Some(query) = uri.query() else {
+        return path.to_owned();
+    };
+    let redacted: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            let decoded: String = form_urlencoded::parse(name.as_bytes())
+                .next()
+                .map(|(n, _)| n.into_owned())
+                .unwrap_or_default();
+            if decoded.eq_ignore_ascii_case("key") {
+                format!("{name}=REDACTED")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect();
+    format!("{path}?{}", redacted.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_redacted_in_any_case() {
+        let uri: Uri = "/api/Tickets?KEY=secret&$top=5&k%65y=secret2"
+            .parse()
+            .unwrap();
+        let shown = redact_uri(&uri);
+        assert_eq!(shown, "/api/Tickets?KEY=REDACTED&$top=5&k%65y=REDACTED");
+        assert!(!shown.contains("secret"));
+    }
+}

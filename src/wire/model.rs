@@ -1,0 +1,386 @@
+//! The entities as they appear on the wire, and the parsers that turn request bodies into
+//! validated domain inputs.
+
+use serde::Serialize;
+
+use super::datetime;
+use super::input::{Doc, Fields, ModelState};
+use crate::domain::ticket::TicketTimes;
+use crate::domain::{
+    CellPhone, Customer, Description, EmailAddress, Name, NewCustomer, NewOperator, NewService,
+    NewTicket, Operator, Password, Service, Ticket, TicketUpdate, Timestamp,
+};
+
+/// An entity the API serves: its wire name and its wire form.
+pub trait WireEntity {
+    /// Element name in XML (`Ticket`), and `ArrayOfTicket` for lists.
+    const NAME: &'static str;
+    /// Key prefix of its validation errors (`ticket.StartTime`).
+    const MODEL: &'static str;
+    type Dto: Serialize;
+    fn to_wire(&self) -> Self::Dto;
+}
+
+fn time(ts: Option<Timestamp>) -> Option<String> {
+    ts.map(datetime::format)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ServiceDto {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl WireEntity for Service {
+    const NAME: &'static str = "Service";
+    const MODEL: &'static str = "service";
+    type Dto = ServiceDto;
+    fn to_wire(&self) -> ServiceDto {
+        ServiceDto {
+            id: self.id,
+            name: self.name.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomerDto {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub cell_phone: Option<String>,
+    pub services: Vec<ServiceDto>,
+}
+
+impl WireEntity for Customer {
+    const NAME: &'static str = "Customer";
+    const MODEL: &'static str = "customer";
+    type Dto = CustomerDto;
+    fn to_wire(&self) -> CustomerDto {
+        CustomerDto {
+            id: self.id,
+            name: self.name.clone(),
+            email: self.email.clone(),
+            cell_phone: self.cell_phone.clone(),
+            services: self.services.iter().map(Service::to_wire).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OperatorDto {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub cell_phone: Option<String>,
+    pub is_admin: bool,
+}
+
+impl WireEntity for Operator {
+    const NAME: &'static str = "Operator";
+    const MODEL: &'static str = "operator";
+    type Dto = OperatorDto;
+    fn to_wire(&self) -> OperatorDto {
+        OperatorDto {
+            id: self.id,
+            name: self.name.clone(),
+            email: self.email.clone(),
+            cell_phone: self.cell_phone.clone(),
+            is_admin: self.is_admin,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OperatorRefDto {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TicketDto {
+    pub id: i64,
+    pub description: String,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub expected_resolution_time: Option<String>,
+    pub next_update_time: Option<String>,
+    pub closed_time: Option<String>,
+    pub reopened_time: Option<String>,
+    pub created_time: String,
+    pub services: Vec<ServiceDto>,
+    pub operator: Option<OperatorRefDto>,
+    pub is_closed: bool,
+}
+
+impl WireEntity for Ticket {
+    const NAME: &'static str = "Ticket";
+    const MODEL: &'static str = "ticket";
+    type Dto = TicketDto;
+    fn to_wire(&self) -> TicketDto {
+        let t = &self.times;
+        TicketDto {
+            id: self.id,
+            description: self.description.clone(),
+            start_time: time(t.start_time),
+            end_time: time(t.end_time),
+            expected_resolution_time: time(t.expected_resolution_time),
+            next_update_time: time(t.next_update_time),
+            closed_time: time(t.closed_time),
+            reopened_time: time(t.reopened_time),
+            created_time: datetime::format(self.created_time),
+            services: self.services.iter().map(Service::to_wire).collect(),
+            operator: self.operator.as_ref().map(|o| OperatorRefDto {
+                id: o.id,
+                name: o.name.clone(),
+            }),
+            is_closed: self.is_closed(),
+        }
+    }
+}
+
+/// What a POST or PUT body carries besides the entity itself.
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    /// The body's `Id`, if any (PUT requires it to equal the URL's).
+    pub id: Option<i64>,
+    /// `DoNotSendEmail`, in any letter case.
+    pub do_not_send_email: bool,
+}
+
+fn envelope(f: &mut Fields<'_>) -> Envelope {
+    Envelope {
+        id: f.id("Id"),
+        do_not_send_email: f.bool("DoNotSendEmail").unwrap_or(false),
+    }
+}
+
+pub fn parse_service(doc: &Doc) -> Result<(NewService, Envelope), ModelState> {
+    let mut f = Fields::new(doc, "service");
+    let name = f.required("Name", Name::parse);
+    let description = f.optional_text("Description").map(|d| d.trim().to_owned());
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 2000)
+    {
+        f.error(
+            "Description",
+            "The Description must be at most 2000 characters long.",
+        );
+    }
+    let env = envelope(&mut f);
+    let value = name.map(|name| (NewService { name, description }, env));
+    f.finish(value)
+}
+
+pub fn parse_customer(doc: &Doc) -> Result<(NewCustomer, Envelope), ModelState> {
+    let mut f = Fields::new(doc, "customer");
+    let name = f.required("Name", Name::parse);
+    let email = f.optional("Email", EmailAddress::parse);
+    let cell_phone = f.optional("CellPhone", CellPhone::parse);
+    let services = f.id_list("Services");
+    let env = envelope(&mut f);
+    let value = name.map(|name| {
+        (
+            NewCustomer {
+                name,
+                email,
+                cell_phone,
+                services,
+            },
+            env,
+        )
+    });
+    f.finish(value)
+}
+
+pub fn parse_operator(doc: &Doc, creating: bool) -> Result<(NewOperator, Envelope), ModelState> {
+    let mut f = Fields::new(doc, "operator");
+    let name = f.required("Name", Name::parse);
+    let email = f.required("Email", EmailAddress::parse);
+    let cell_phone = f.optional("CellPhone", CellPhone::parse);
+    let is_admin = f.bool("IsAdmin").unwrap_or(false);
+    let password = match f.text("Password") {
+        Some(p) => match Password::parse(&p) {
+            Ok(p) => Some(p),
+            Err(m) => {
+                f.error("Password", m);
+                None
+            }
+        },
+        None if creating => {
+            f.error("Password", "The Password field is required.");
+            None
+        }
+        None => None,
+    };
+    let env = envelope(&mut f);
+    let value = match (name, email) {
+        (Some(name), Some(email)) => Some((
+            NewOperator {
+                name,
+                email,
+                cell_phone,
+                is_admin,
+                password,
+            },
+            env,
+        )),
+        _ => None,
+    };
+    f.finish(value)
+}
+
+fn ticket_times(f: &mut Fields<'_>) -> TicketTimes {
+    TicketTimes {
+        start_time: f.datetime("StartTime"),
+        end_time: f.datetime("EndTime"),
+        expected_resolution_time: f.datetime("ExpectedResolutionTime"),
+        next_update_time: f.datetime("NextUpdateTime"),
+        closed_time: f.datetime("ClosedTime"),
+        reopened_time: f.datetime("ReopenedTime"),
+    }
+}
+
+pub fn parse_new_ticket(doc: &Doc) -> Result<(NewTicket, Envelope), ModelState> {
+    let mut f = Fields::new(doc, "ticket");
+    let description = f.required("Description", Description::parse);
+    let times = ticket_times(&mut f);
+    for (field, message) in times.validate() {
+        f.error(field, message);
+    }
+    let services = f.id_list("Services");
+    let operator = f.nested_id("Operator");
+    let env = envelope(&mut f);
+    let value = description.map(|description| {
+        (
+            NewTicket {
+                description,
+                times,
+                services,
+                operator,
+            },
+            env,
+        )
+    });
+    f.finish(value)
+}
+
+/// A PUT body: only the updatable fields are read; the rest is ignored. Validation against the
+/// stored ticket (closed/reopened kept when omitted) happens in the store, which knows it.
+pub fn parse_ticket_update(doc: &Doc) -> Result<(TicketUpdate, Envelope), ModelState> {
+    let mut f = Fields::new(doc, "ticket");
+    let description = f.required("Description", Description::parse);
+    let t = ticket_times(&mut f);
+    let env = envelope(&mut f);
+    let value = description.map(|description| {
+        (
+            TicketUpdate {
+                description,
+                start_time: t.start_time,
+                end_time: t.end_time,
+                expected_resolution_time: t.expected_resolution_time,
+                next_update_time: t.next_update_time,
+                closed_time: t.closed_time,
+                reopened_time: t.reopened_time,
+            },
+            env,
+        )
+    });
+    f.finish(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ticket_dto_field_names_are_pascal_case() {
+        let t = Ticket {
+            id: 2,
+            description: "down".into(),
+            times: TicketTimes {
+                start_time: datetime::parse("2001-01-01T12:00:00Z"),
+                ..Default::default()
+            },
+            created_time: Timestamp::from_micros(0),
+            services: vec![Service {
+                id: 1,
+                name: "Mail".into(),
+                description: None,
+            }],
+            operator: None,
+        };
+        let v = serde_json::to_value(t.to_wire()).unwrap();
+        assert_eq!(v["StartTime"], "2001-01-01T12:00:00Z");
+        assert_eq!(v["IsClosed"], false);
+        assert_eq!(v["Operator"], serde_json::Value::Null);
+        assert_eq!(v["Services"][0]["Name"], "Mail");
+        assert_eq!(v["CreatedTime"], "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn spec_example_xml() {
+        let t = Ticket {
+            id: 2,
+            description: "down".into(),
+            times: TicketTimes {
+                start_time: datetime::parse("2001-01-01T12:00:00Z"),
+                ..Default::default()
+            },
+            created_time: datetime::parse("2026-11-27T20:41:20.253767Z").unwrap(),
+            services: vec![Service {
+                id: 1,
+                name: "Mail".into(),
+                description: None,
+            }],
+            operator: None,
+        };
+        let mut out = String::new();
+        super::super::xml::write_root(
+            &mut out,
+            "Ticket",
+            &serde_json::to_value(t.to_wire()).unwrap(),
+            "Herald.Models",
+        );
+        // The framework's own output, less the DoNotSendEmail property Herald leaves out.
+        let expected = r#"<Ticket xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.datacontract.org/2004/07/Herald.Models"><ClosedTime i:nil="true" /><CreatedTime>2026-11-27T20:41:20.253767Z</CreatedTime><Description>down</Description><EndTime i:nil="true" /><ExpectedResolutionTime i:nil="true" /><Id>2</Id><IsClosed>false</IsClosed><NextUpdateTime i:nil="true" /><Operator i:nil="true" /><ReopenedTime i:nil="true" /><Services><Service><Description i:nil="true" /><Id>1</Id><Name>Mail</Name></Service></Services><StartTime>2001-01-01T12:00:00Z</StartTime></Ticket>"#;
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn ticket_validation_names_fields() {
+        let doc = Doc::from_json(
+            json!({"StartTime": "2001-01-02T00:00:00Z", "EndTime": "2001-01-01T00:00:00Z"}),
+        )
+        .unwrap();
+        let err = parse_new_ticket(&doc).unwrap_err();
+        assert!(err.0.contains_key("ticket.Description"));
+        assert!(err.0.contains_key("ticket.EndTime"));
+    }
+
+    #[test]
+    fn operator_password_rules() {
+        let doc = Doc::from_json(json!({"Name": "Op", "Email": "op@example.com"})).unwrap();
+        assert!(parse_operator(&doc, true)
+            .unwrap_err()
+            .0
+            .contains_key("operator.Password"));
+        let (op, _) = parse_operator(&doc, false).unwrap();
+        assert!(op.password.is_none());
+    }
+
+    #[test]
+    fn do_not_send_email_any_case() {
+        let doc = Doc::from_json(json!({"description": "x", "DONOTSENDEMAIL": "true"})).unwrap();
+        assert!(parse_new_ticket(&doc).unwrap().1.do_not_send_email);
+    }
+}
