@@ -1,0 +1,169 @@
+//! `spawn_app()`: each test gets its own Herald server (port 0 on loopback) and its own database.
+
+use herald::config::{Config, Key};
+use herald::domain::ApiKey;
+use herald::startup::{set_api_key, Application};
+use herald::store::Store;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+pub const KEY: &str = "d5XNMpburJBfJVJd";
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub database_url: String,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh SQLite database file in a temporary directory.
+pub fn sqlite_config(dir: &tempfile::TempDir) -> (Config, String) {
+    let url = format!("sqlite://{}", dir.path().join("herald.db").display());
+    let config = Config::default()
+        .with(Key::Database, url.clone())
+        .with(Key::Bind, "127.0.0.1:0");
+    (config, url)
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|c| c).await
+}
+
+/// Starts Herald with the test configuration, adjusted by `adjust`, and the key [`KEY`].
+pub async fn spawn_app_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (config, database_url) = sqlite_config(&dir);
+    let (app, first_run) = Application::build(adjust(config)).await.expect("Herald builds");
+    assert!(first_run.generated_key.is_some(), "a new database gets a generated key");
+    set_api_key(app.store(), &ApiKey::parse(KEY).unwrap()).await.unwrap();
+    app.settings().refresh(app.store()).await.unwrap();
+    let port = app.port();
+    let store = app.store().clone();
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        store,
+        database_url,
+        shutdown,
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// `path` with the API key added to its query string.
+    pub fn url(&self, path: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{}{path}{sep}key={KEY}", self.address)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.unwrap()
+    }
+
+    pub async fn get_xml(&self, path: &str) -> Response {
+        self.request(Method::GET, path)
+            .header("Accept", "application/xml")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path).json(body).send().await.unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path).json(body).send().await.unwrap()
+    }
+
+    pub async fn send_xml(&self, method: Method, path: &str, body: &str) -> Response {
+        self.request(method, path)
+            .header("Content-Type", "application/xml")
+            .header("Accept", "application/xml")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.unwrap()
+    }
+
+    /// POSTs and returns the created entity, asserting a 201.
+    pub async fn create(&self, path: &str, body: &Value) -> Value {
+        let r = self.post_json(path, body).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, 201, "POST {path} {body}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub async fn create_service(&self, name: &str) -> Value {
+        self.create("/api/Services", &serde_json::json!({ "Name": name })).await
+    }
+
+    pub async fn create_customer(&self, name: &str, email: Option<&str>, services: &[i64]) -> Value {
+        let services: Vec<Value> = services.iter().map(|id| serde_json::json!({ "Id": id })).collect();
+        self.create(
+            "/api/Customers",
+            &serde_json::json!({ "Name": name, "Email": email, "Services": services }),
+        )
+        .await
+    }
+
+    pub async fn create_ticket(&self, description: &str, services: &[i64]) -> Value {
+        let services: Vec<Value> = services.iter().map(|id| serde_json::json!({ "Id": id })).collect();
+        self.create(
+            "/api/Tickets",
+            &serde_json::json!({ "Description": description, "Services": services, "StartTime": "2001-01-01T12:00:00Z" }),
+        )
+        .await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The JSON body of a response, asserting its status.
+pub async fn json(response: Response, status: u16) -> Value {
+    let got = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(got.as_u16(), status, "body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The text body of a response, asserting its status.
+pub async fn text(response: Response, status: u16) -> String {
+    let got = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(got.as_u16(), status, "body: {text}");
+    text
+}

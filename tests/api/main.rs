@@ -1,0 +1,5 @@
+//! Integration tests of the REST API over real HTTP on loopback, each with its own server
+//! and SQLite file.
+
+mod helpers;
+mod smoke;
