@@ -1,4 +1,5 @@
 //! `spawn_app()`: each test gets its own Herald server (port 0 on loopback) and its own database.
+#![allow(dead_code)] // shared by several test binaries; each uses a part
 
 use herald::config::{Config, Key};
 use herald::domain::ApiKey;
@@ -9,6 +10,44 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 pub const KEY: &str = "d5XNMpburJBfJVJd";
+
+/// The database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+/// The backend of the running test (set by [`backend_tests!`]).
+pub fn current_backend() -> Backend {
+    BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+}
+
+/// Runs a test body with `backend` as the one [`spawn_app`] uses.
+pub async fn with_backend(backend: Backend, body: impl std::future::Future<Output = ()>) {
+    BACKEND.scope(backend, body).await
+}
+
+/// Writes tests once and runs each on every backend: `backend_tests! { async fn name() { … } }`
+/// generates `sqlite::name` (and, where PostgreSQL is set up, `postgres::name`).
+#[macro_export]
+macro_rules! backend_tests {
+    ($(async fn $name:ident() $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::helpers::with_backend($crate::helpers::Backend::Sqlite, async $body).await
+                }
+            )*
+        }
+    };
+}
 
 pub struct TestApp {
     pub address: String,
@@ -37,10 +76,19 @@ pub async fn spawn_app() -> TestApp {
 /// Starts Herald with the test configuration, adjusted by `adjust`, and the key [`KEY`].
 pub async fn spawn_app_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let (config, database_url) = sqlite_config(&dir);
-    let (app, first_run) = Application::build(adjust(config)).await.expect("Herald builds");
-    assert!(first_run.generated_key.is_some(), "a new database gets a generated key");
-    set_api_key(app.store(), &ApiKey::parse(KEY).unwrap()).await.unwrap();
+    let (config, database_url) = match current_backend() {
+        Backend::Sqlite => sqlite_config(&dir),
+    };
+    let (app, first_run) = Application::build(adjust(config))
+        .await
+        .expect("Herald builds");
+    assert!(
+        first_run.generated_key.is_some(),
+        "a new database gets a generated key"
+    );
+    set_api_key(app.store(), &ApiKey::parse(KEY).unwrap())
+        .await
+        .unwrap();
     app.settings().refresh(app.store()).await.unwrap();
     let port = app.port();
     let store = app.store().clone();
@@ -85,11 +133,19 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.request(Method::POST, path).json(body).send().await.unwrap()
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn put_json(&self, path: &str, body: &Value) -> Response {
-        self.request(Method::PUT, path).json(body).send().await.unwrap()
+        self.request(Method::PUT, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn send_xml(&self, method: Method, path: &str, body: &str) -> Response {
@@ -116,11 +172,20 @@ impl TestApp {
     }
 
     pub async fn create_service(&self, name: &str) -> Value {
-        self.create("/api/Services", &serde_json::json!({ "Name": name })).await
+        self.create("/api/Services", &serde_json::json!({ "Name": name }))
+            .await
     }
 
-    pub async fn create_customer(&self, name: &str, email: Option<&str>, services: &[i64]) -> Value {
-        let services: Vec<Value> = services.iter().map(|id| serde_json::json!({ "Id": id })).collect();
+    pub async fn create_customer(
+        &self,
+        name: &str,
+        email: Option<&str>,
+        services: &[i64],
+    ) -> Value {
+        let services: Vec<Value> = services
+            .iter()
+            .map(|id| serde_json::json!({ "Id": id }))
+            .collect();
         self.create(
             "/api/Customers",
             &serde_json::json!({ "Name": name, "Email": email, "Services": services }),
@@ -129,7 +194,10 @@ impl TestApp {
     }
 
     pub async fn create_ticket(&self, description: &str, services: &[i64]) -> Value {
-        let services: Vec<Value> = services.iter().map(|id| serde_json::json!({ "Id": id })).collect();
+        let services: Vec<Value> = services
+            .iter()
+            .map(|id| serde_json::json!({ "Id": id }))
+            .collect();
         self.create(
             "/api/Tickets",
             &serde_json::json!({ "Description": description, "Services": services, "StartTime": "2001-01-01T12:00:00Z" }),
