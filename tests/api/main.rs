@@ -1,5 +1,11 @@
 //! Integration tests of the REST API over real HTTP on loopback, each with its own server
 //! and SQLite file.
 
+mod auth;
+mod bad_input;
 mod helpers;
+mod process;
+mod resources;
 mod smoke;
+mod tickets;
+mod wire;
