@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use rand::Rng;
@@ -21,6 +21,11 @@ use crate::config::parse_duration;
 use crate::domain::Timestamp;
 use crate::live_settings::LiveSettings;
 use crate::store::{Claimed, EventContent, Outcome, Store};
+
+/// Outcomes are written at least this often while a batch is being sent…
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// …and whenever this many are waiting.
+const FLUSH_MAX: usize = 200;
 
 /// The retry window when the setting is missing or unreadable.
 pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -192,8 +197,7 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
             idle(&mut wake, d.options.idle_poll, &shutdown).await;
             continue;
         }
-        let (outcomes, unreachable) = d.deliver(batch, &mailer, now, per_worker, &shutdown).await;
-        d.record(&outcomes).await;
+        let unreachable = d.deliver(batch, &mailer, now, per_worker, &shutdown).await;
         if unreachable {
             // The server is down: give it a moment before the next batch.
             tokio::select! {
@@ -318,8 +322,9 @@ impl Delivery {
         }
     }
 
-    /// Sends a batch, `parallel` at a time. Returns each message's outcome, and whether the
-    /// server was unreachable (the messages not yet started are then released for later).
+    /// Sends a batch, `parallel` at a time, recording outcomes as they come (at least every
+    /// [`FLUSH_EVERY`], so a crash re-sends little). Returns whether the server was
+    /// unreachable (the messages not yet started are then released for later).
     async fn deliver(
         &self,
         batch: Vec<Claimed>,
@@ -327,22 +332,17 @@ impl Delivery {
         claimed_at: Timestamp,
         parallel: usize,
         shutdown: &CancellationToken,
-    ) -> (Vec<(Claimed, Outcome)>, bool) {
+    ) -> bool {
         let contents = self.contents(&batch).await;
         let window = self.retry_window();
         let unreachable = AtomicBool::new(false);
-        let outcomes = futures::stream::iter(batch)
+        let mut outcomes = futures::stream::iter(batch)
             .map(|message| {
                 let content = contents.get(&message.event_id).cloned();
                 let unreachable = &unreachable;
                 async move {
                     if shutdown.is_cancelled() || !self.lease_holds(claimed_at) {
-                        return (
-                            message,
-                            Outcome::Released {
-                                next: Timestamp::now(),
-                            },
-                        );
+                        return (message, Outcome::Released { next: Timestamp::now() });
                     }
                     if unreachable.load(Ordering::Relaxed) {
                         let next = later(Timestamp::now(), self.options.retry_base);
@@ -362,33 +362,36 @@ impl Delivery {
                         Err(SendError::Permanent(error)) => Outcome::Failed { error },
                         Err(SendError::Temporary(error)) => self.retry(&message, error, window),
                         Err(SendError::Unreachable(error)) => {
-                            unreachable.store(true, Ordering::Relaxed);
+                            if !unreachable.swap(true, Ordering::Relaxed) {
+                                tracing::warn!(%error, "the mail server is unreachable; delivery will be retried");
+                            }
                             self.retry(&message, error, window)
                         }
                     };
                     (message, outcome)
                 }
             })
-            .buffer_unordered(parallel)
-            .collect::<Vec<_>>()
-            .await;
-        let unreachable = unreachable.load(Ordering::Relaxed);
-        if unreachable {
-            let error = outcomes.iter().find_map(|(_, o)| match o {
-                Outcome::Retry { error, .. } | Outcome::Failed { error } => Some(error.clone()),
-                _ => None,
-            });
-            tracing::warn!(
-                error = error.as_deref().unwrap_or("unknown"),
-                "the mail server is unreachable; delivery will be retried"
-            );
+            .buffer_unordered(parallel);
+        let mut done = Vec::new();
+        let mut flushed = Instant::now();
+        while let Some(outcome) = outcomes.next().await {
+            done.push(outcome);
+            if done.len() >= FLUSH_MAX || flushed.elapsed() >= FLUSH_EVERY {
+                self.record(&done).await;
+                done.clear();
+                flushed = Instant::now();
+            }
         }
-        (outcomes, unreachable)
+        self.record(&done).await;
+        unreachable.load(Ordering::Relaxed)
     }
 
     /// Records a batch's outcomes, retrying while the database is unavailable (the leases
     /// expire meanwhile, so at worst the messages are sent again).
     async fn record(&self, outcomes: &[(Claimed, Outcome)]) {
+        if outcomes.is_empty() {
+            return;
+        }
         let mut wait = Duration::from_millis(100);
         for _ in 0..8 {
             match self
