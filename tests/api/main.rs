@@ -4,8 +4,12 @@
 mod auth;
 mod bad_input;
 mod helpers;
+mod notifications;
+mod notify_crash;
 mod process;
 mod resources;
 mod smoke;
+#[path = "../support/smtp.rs"]
+mod smtp;
 mod tickets;
 mod wire;

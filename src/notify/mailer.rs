@@ -1,0 +1,262 @@
+//! The mail server settings (an SMTP URL and a sender), building a notification message
+//! (addressing and threading headers), sending it over the pooled connections of [`super::smtp`],
+//! and the Settings page's test email.
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use sha2::{Digest, Sha256};
+
+use super::smtp::{Connections, Server};
+use super::templates::{self, EmailView, Rendered};
+use crate::domain::ticket::EventKind;
+use crate::domain::Timestamp;
+use crate::live_settings::Snapshot;
+use crate::store::EventContent;
+
+/// The mail server settings, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    pub url: String,
+    pub server: Server,
+    pub from: Mailbox,
+}
+
+impl MailConfig {
+    /// `Ok(None)` when no mail server or sender is configured; `Err` with a message for people
+    /// when one is configured but unusable.
+    pub fn from_settings(settings: &Snapshot) -> Result<Option<MailConfig>, String> {
+        let (Some((url, _)), Some((from, _))) = (&settings.smtp_url, &settings.mail_from) else {
+            return Ok(None);
+        };
+        MailConfig::parse(url, from).map(Some)
+    }
+
+    pub fn parse(url: &str, from: &str) -> Result<MailConfig, String> {
+        let server = Server::from_url(url)?;
+        let from: Mailbox = from
+            .trim()
+            .parse()
+            .map_err(|_| format!("The sender address {from:?} is not a valid email address."))?;
+        Ok(MailConfig {
+            url: url.trim().to_owned(),
+            server,
+            from,
+        })
+    }
+
+    /// The domain of Message-IDs: the sender's.
+    pub fn domain(&self) -> &str {
+        self.from.email.domain()
+    }
+}
+
+/// Why a message was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The server could not be reached or the connection broke (refused, timeout, TLS): try
+    /// again later, and not the other messages right now.
+    Unreachable(String),
+    /// A 4xx reply, or a reply that could not be read: try again later.
+    Temporary(String),
+    /// A 5xx reply, or a message this server can never take: do not try again.
+    Permanent(String),
+}
+
+impl SendError {
+    pub fn message(&self) -> &str {
+        match self {
+            SendError::Unreachable(m) | SendError::Temporary(m) | SendError::Permanent(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// `<herald.…@domain>` ids of one conversation: the ticket, the recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Threading {
+    /// This message's Message-ID.
+    pub message_id: String,
+    /// The conversation's first message, when this is a later one.
+    pub in_reply_to: Option<String>,
+}
+
+impl Threading {
+    /// Deterministic ids: the *created* message of a ticket to an address is the thread root
+    /// (`<herald.t7.1a2b…@example.com>`); every later one has its own id and points at the root.
+    /// The digest mixes in the ticket's creation instant, so two installations never collide.
+    pub fn of(content: &EventContent, email: &str, domain: &str) -> Threading {
+        let digest = Sha256::digest(format!(
+            "{}:{}:{}",
+            content.ticket_id,
+            content.ticket_created.micros(),
+            email.to_lowercase()
+        ));
+        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let root = format!("<herald.t{}.{hash}@{domain}>", content.ticket_id);
+        if content.kind == EventKind::Created {
+            Threading {
+                message_id: root,
+                in_reply_to: None,
+            }
+        } else {
+            Threading {
+                message_id: format!(
+                    "<herald.t{}.e{}.{hash}@{domain}>",
+                    content.ticket_id, content.event_id
+                ),
+                in_reply_to: Some(root),
+            }
+        }
+    }
+}
+
+/// The mail server, its open connections, and the sender.
+pub struct Mailer {
+    config: MailConfig,
+    connections: Connections,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: only the server and sender are shown.
+        f.debug_struct("Mailer")
+            .field("server", &self.config.server)
+            .field("from", &self.config.from.to_string())
+            .finish()
+    }
+}
+
+impl Mailer {
+    /// A mailer keeping up to `connections` SMTP connections open for reuse.
+    pub fn new(config: MailConfig, connections: usize) -> Mailer {
+        Mailer {
+            connections: Connections::new(config.server.clone(), connections),
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &MailConfig {
+        &self.config
+    }
+
+    /// The notification of `content` (shown as `view`) to one recipient.
+    pub fn message(
+        &self,
+        content: &EventContent,
+        view: &EmailView,
+        email: &str,
+        name: &str,
+    ) -> Result<Message, SendError> {
+        let address: Address = email.parse().map_err(|_| {
+            SendError::Permanent(format!("{email} is not an address that can be mailed"))
+        })?;
+        let rendered: Rendered = templates::render(view, name)
+            .map_err(|e| SendError::Permanent(format!("the message could not be rendered: {e}")))?;
+        let threading = Threading::of(content, email, self.config.domain());
+        let mut builder = Message::builder()
+            .from(self.config.from.clone())
+            .to(Mailbox::new(Some(name.to_owned()), address))
+            .subject(rendered.subject)
+            .date(std::time::SystemTime::now())
+            .message_id(Some(threading.message_id));
+        if let Some(root) = threading.in_reply_to {
+            builder = builder.in_reply_to(root.clone()).references(root);
+        }
+        builder
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text,
+                rendered.html,
+            ))
+            .map_err(|e| SendError::Permanent(format!("the message could not be built: {e}")))
+    }
+
+    /// Sends one message; `Ok` holds the server's reply.
+    pub async fn send(&self, message: &Message) -> Result<String, SendError> {
+        self.connections
+            .send(message.envelope(), &message.formatted())
+            .await
+    }
+
+    /// Sends a short test email to `to` and returns the server's reply (the Settings page's
+    /// "send a test email").
+    pub async fn send_test(&self, to: &str) -> Result<String, SendError> {
+        let address: Address = to
+            .trim()
+            .parse()
+            .map_err(|_| SendError::Permanent(format!("{to} is not a valid email address")))?;
+        let body = templates::render_test(Timestamp::now()).map_err(|e| {
+            SendError::Permanent(format!("the test email could not be rendered: {e}"))
+        })?;
+        let message = Message::builder()
+            .from(self.config.from.clone())
+            .to(Mailbox::new(None, address))
+            .subject("Herald test email")
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body),
+            )
+            .map_err(|e| SendError::Permanent(format!("the test email could not be built: {e}")))?;
+        self.send(&message).await
+    }
+
+    /// Closes the open connections.
+    pub async fn shutdown(&self) {
+        self.connections.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ticket::TicketTimes;
+
+    fn content(kind: EventKind, event_id: i64) -> EventContent {
+        EventContent {
+            event_id,
+            kind,
+            at: Timestamp::from_micros(5),
+            ticket_id: 3,
+            ticket_created: Timestamp::from_micros(42),
+            description: "d".into(),
+            services: vec!["Mail".into()],
+            times: TicketTimes::default(),
+        }
+    }
+
+    #[test]
+    fn mail_settings_are_validated() {
+        assert!(MailConfig::parse("smtp://localhost:25", "a@example.com").is_ok());
+        assert!(
+            MailConfig::parse("smtp://u:p@mail:587?tls=required", "Status <s@example.com>").is_ok()
+        );
+        assert!(MailConfig::parse("smtps://mail", "s@example.com").is_ok());
+        assert!(MailConfig::parse("http://mail", "s@example.com")
+            .unwrap_err()
+            .contains("smtp://"));
+        assert!(MailConfig::parse("smtp://mail?tls=maybe", "s@example.com").is_err());
+        assert!(MailConfig::parse("smtp://mail", "not an address").is_err());
+        assert!(MailConfig::parse("nonsense", "s@example.com").is_err());
+    }
+
+    #[test]
+    fn threads_are_per_ticket_and_address() {
+        let created = Threading::of(&content(EventKind::Created, 1), "Ann@X.org", "example.com");
+        let update = Threading::of(&content(EventKind::Updated, 2), "ann@x.org", "example.com");
+        let closed = Threading::of(&content(EventKind::Closed, 3), "ann@x.org", "example.com");
+        assert_eq!(created.in_reply_to, None);
+        assert_eq!(update.in_reply_to.as_ref(), Some(&created.message_id));
+        assert_eq!(closed.in_reply_to.as_ref(), Some(&created.message_id));
+        assert_ne!(update.message_id, closed.message_id);
+        let other = Threading::of(&content(EventKind::Created, 1), "bob@x.org", "example.com");
+        assert_ne!(other.message_id, created.message_id);
+        assert!(created.message_id.starts_with("<herald.t3."));
+        assert!(created.message_id.ends_with("@example.com>"));
+    }
+}
