@@ -182,6 +182,15 @@ impl Store {
         }
     }
 
+    /// ` FOR SHARE` where the engine has row locks: the rows read stay as they are (not deleted
+    /// by another transaction) until this one ends, while other readers may share them.
+    fn for_share(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR SHARE",
+        }
+    }
+
     pub fn reader(&self) -> &AnyPool {
         &self.pool
     }

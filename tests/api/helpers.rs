@@ -15,6 +15,7 @@ pub const KEY: &str = "d5XNMpburJBfJVJd";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Postgres,
 }
 
 tokio::task_local! {
@@ -32,7 +33,8 @@ pub async fn with_backend(backend: Backend, body: impl std::future::Future<Outpu
 }
 
 /// Writes tests once and runs each on every backend: `backend_tests! { async fn name() { … } }`
-/// generates `sqlite::name` (and, where PostgreSQL is set up, `postgres::name`).
+/// generates `sqlite::name` and `postgres::name` (which says SKIPPED and returns where no
+/// PostgreSQL is installed, outside CI).
 #[macro_export]
 macro_rules! backend_tests {
     ($(async fn $name:ident() $body:block)*) => {
@@ -43,6 +45,19 @@ macro_rules! backend_tests {
                 #[tokio::test]
                 async fn $name() {
                     $crate::helpers::with_backend($crate::helpers::Backend::Sqlite, async $body).await
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if !$crate::postgres::available(stringify!($name)) {
+                        return;
+                    }
+                    $crate::helpers::with_backend($crate::helpers::Backend::Postgres, async $body).await
                 }
             )*
         }
@@ -69,6 +84,14 @@ pub fn sqlite_config(dir: &tempfile::TempDir) -> (Config, String) {
     (config, url)
 }
 
+/// A fresh PostgreSQL database (see [`crate::postgres`]).
+pub fn postgres_config(url: String) -> (Config, String) {
+    let config = Config::default()
+        .with(Key::Database, url.clone())
+        .with(Key::Bind, "127.0.0.1:0");
+    (config, url)
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|c| c).await
 }
@@ -78,6 +101,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (config, database_url) = match current_backend() {
         Backend::Sqlite => sqlite_config(&dir),
+        Backend::Postgres => postgres_config(crate::postgres::fresh_database().await),
     };
     let (app, first_run) = Application::build(adjust(config))
         .await
@@ -234,4 +258,22 @@ pub async fn text(response: Response, status: u16) -> String {
     let text = response.text().await.unwrap();
     assert_eq!(got.as_u16(), status, "body: {text}");
     text
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+pub async fn poll_until<F, Fut>(timeout: std::time::Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -1,5 +1,8 @@
 //! Integration tests of the REST API over real HTTP on loopback, each with its own server
 //! and SQLite file.
 
+mod concurrency;
 mod helpers;
+mod parity;
+mod postgres;
 mod smoke;
