@@ -30,6 +30,10 @@ pub use tickets::{TicketChange, TicketEvent, TicketFilter};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// How long [`Store::ping`] waits: a health check must answer quickly even while the
+/// database does not.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -164,9 +168,10 @@ impl Store {
             .map_err(StoreError::Migrate)
     }
 
-    /// Does the database answer?
+    /// Does the database answer (within [`PING_TIMEOUT`])?
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)))
     }
 
     pub async fn close(&self) {

@@ -69,6 +69,7 @@ pub struct TestApp {
     pub port: u16,
     pub client: reqwest::Client,
     pub store: Store,
+    pub settings: herald::live_settings::LiveSettings,
     pub database_url: String,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -84,8 +85,8 @@ pub fn sqlite_config(dir: &tempfile::TempDir) -> (Config, String) {
     (config, url)
 }
 
-/// A fresh PostgreSQL database (see [`crate::postgres`]).
-pub fn postgres_config(url: String) -> (Config, String) {
+/// The test configuration on the database at `url`.
+pub fn database_config(url: String) -> (Config, String) {
     let config = Config::default()
         .with(Key::Database, url.clone())
         .with(Key::Bind, "127.0.0.1:0");
@@ -101,24 +102,38 @@ pub async fn spawn_app_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (config, database_url) = match current_backend() {
         Backend::Sqlite => sqlite_config(&dir),
-        Backend::Postgres => postgres_config(crate::postgres::fresh_database().await),
+        Backend::Postgres => database_config(crate::postgres::fresh_database().await),
     };
-    let (app, first_run) = Application::build(adjust(config))
-        .await
-        .expect("Herald builds");
-    assert!(
-        first_run.generated_key.is_some(),
-        "a new database gets a generated key"
-    );
-    set_api_key(app.store(), &ApiKey::parse(KEY).unwrap())
-        .await
-        .unwrap();
-    app.settings().refresh(app.store()).await.unwrap();
+    let (app, generated_key) = launch(adjust(config), database_url, dir).await;
+    assert!(generated_key, "a new database gets a generated key");
+    app
+}
+
+/// Starts another Herald instance on the database at `database_url` (as several instances
+/// behind a load balancer share one), with the test configuration adjusted by `adjust`.
+pub async fn spawn_instance(database_url: &str, adjust: impl FnOnce(Config) -> Config) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (config, database_url) = database_config(database_url.to_owned());
+    launch(adjust(config), database_url, dir).await.0
+}
+
+/// Builds and serves Herald; where it generated an API key (a new database), replaces it with
+/// [`KEY`] and says so.
+async fn launch(config: Config, database_url: String, dir: tempfile::TempDir) -> (TestApp, bool) {
+    let (app, first_run) = Application::build(config).await.expect("Herald builds");
+    let generated_key = first_run.generated_key.is_some();
+    if generated_key {
+        set_api_key(app.store(), &ApiKey::parse(KEY).unwrap())
+            .await
+            .unwrap();
+        app.settings().refresh(app.store()).await.unwrap();
+    }
     let port = app.port();
     let store = app.store().clone();
+    let settings = app.settings().clone();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::builder()
@@ -126,11 +141,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
             .build()
             .unwrap(),
         store,
+        settings,
         database_url,
         shutdown,
         server: Some(server),
         _dir: dir,
-    }
+    };
+    (app, generated_key)
 }
 
 impl TestApp {

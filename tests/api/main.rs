@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod helpers;
+mod instances;
 mod parity;
 mod postgres;
 mod smoke;
