@@ -1,9 +1,10 @@
 //! Integration tests of the REST API over real HTTP on loopback, each with its own server
-//! and SQLite file.
+//! and database (a SQLite file, or a PostgreSQL database: see `helpers::backend_tests!`).
 
 mod concurrency;
 mod helpers;
 mod instances;
+mod migrations;
 mod parity;
 mod postgres;
 mod smoke;
