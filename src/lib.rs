@@ -6,7 +6,8 @@
 //! - [`startup`] builds the [`startup::Application`] that tests and `herald serve` both run;
 //! - [`api`] is the REST API (one router per resource), [`wire`] its JSON/XML formats;
 //! - [`domain`] holds the types that can only contain valid values and the ticket rules;
-//! - [`store`] is the storage layer over SQLite or PostgreSQL.
+//! - [`store`] is the storage layer over SQLite or PostgreSQL ([`store::copy`] moves data
+//!   from one to the other, with a [`progress`] bar).
 
 pub mod api;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod health;
 pub mod live_settings;
+pub mod progress;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

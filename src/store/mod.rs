@@ -10,6 +10,7 @@
 //! single-connection pool (writes queue in the process instead of failing with `SQLITE_BUSY`),
 //! while reads use a pool of their own. On PostgreSQL both are the same pool.
 
+pub mod copy;
 mod customers;
 mod error;
 mod operators;

@@ -2,6 +2,7 @@
 //! and database (a SQLite file, or a PostgreSQL database: see `helpers::backend_tests!`).
 
 mod concurrency;
+mod copy;
 mod helpers;
 mod instances;
 mod migrations;
