@@ -62,6 +62,9 @@ fn script() -> Vec<Step> {
         send(M::POST, "/api/Services", json!({"Name": "VPN"})),
         send(M::POST, "/api/Services", json!({"Name": "mail"})),
         send(M::POST, "/api/Services", json!({"Name": "Straße ☃"})),
+        // Case is folded for ASCII letters only (SQLite's lower(); PostgreSQL's in the C locale).
+        send(M::POST, "/api/Services", json!({"Name": "ÄRGER"})),
+        send(M::POST, "/api/Services", json!({"Name": "ärger"})),
         send(
             M::PUT,
             "/api/Services/2",
