@@ -7,7 +7,8 @@
 //! - [`api`] is the REST API (one router per resource), [`wire`] its JSON/XML formats;
 //! - [`domain`] holds the types that can only contain valid values and the ticket rules;
 //! - [`store`] is the storage layer over SQLite or PostgreSQL ([`store::copy`] moves data
-//!   from one to the other, with a [`progress`] bar).
+//!   from one to the other, with a [`progress`] bar);
+//! - [`notify`] renders and delivers the notification emails queued in the store's outbox.
 
 pub mod api;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod health;
 pub mod live_settings;
+pub mod notify;
 pub mod progress;
 pub mod startup;
 pub mod store;

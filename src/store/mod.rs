@@ -14,6 +14,7 @@ pub mod copy;
 mod customers;
 mod error;
 mod operators;
+mod outbox;
 mod rows;
 mod services;
 mod settings;
@@ -26,6 +27,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use error::StoreError;
+pub use outbox::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
 pub use tickets::{TicketChange, TicketEvent, TicketFilter};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -80,6 +82,8 @@ pub struct Store {
     pool: AnyPool,
     /// Writes: a single connection on SQLite, the same pool on PostgreSQL.
     writer: AnyPool,
+    /// Bumped after a commit that queued notifications, to wake the delivery workers.
+    outbox_queued: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -135,6 +139,7 @@ impl Store {
                     backend,
                     pool,
                     writer,
+                    outbox_queued: Default::default(),
                 })
             }
             Backend::Postgres => {
@@ -150,6 +155,7 @@ impl Store {
                     backend,
                     writer: pool.clone(),
                     pool,
+                    outbox_queued: Default::default(),
                 })
             }
         }
@@ -206,6 +212,11 @@ impl Store {
 
     pub fn writer(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// Changes whenever this process queues notifications (the delivery workers wait on it).
+    pub fn outbox_queued(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.outbox_queued.subscribe()
     }
 }
 

@@ -99,12 +99,20 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts Herald with the test configuration, adjusted by `adjust`, and the key [`KEY`].
 pub async fn spawn_app_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
+    spawn_app_built(adjust, |_| {}).await
+}
+
+/// Like [`spawn_app_with`], with `prepare` applied to the built application before it runs.
+pub async fn spawn_app_built(
+    adjust: impl FnOnce(Config) -> Config,
+    prepare: impl FnOnce(&mut Application),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (config, database_url) = match current_backend() {
         Backend::Sqlite => sqlite_config(&dir),
         Backend::Postgres => database_config(crate::postgres::fresh_database().await),
     };
-    let (app, generated_key) = launch(adjust(config), database_url, dir).await;
+    let (app, generated_key) = launch(adjust(config), database_url, dir, prepare).await;
     assert!(generated_key, "a new database gets a generated key");
     app
 }
@@ -114,13 +122,19 @@ pub async fn spawn_app_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
 pub async fn spawn_instance(database_url: &str, adjust: impl FnOnce(Config) -> Config) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (config, database_url) = database_config(database_url.to_owned());
-    launch(adjust(config), database_url, dir).await.0
+    launch(adjust(config), database_url, dir, |_| {}).await.0
 }
 
-/// Builds and serves Herald; where it generated an API key (a new database), replaces it with
-/// [`KEY`] and says so.
-async fn launch(config: Config, database_url: String, dir: tempfile::TempDir) -> (TestApp, bool) {
-    let (app, first_run) = Application::build(config).await.expect("Herald builds");
+/// Builds Herald, applies `prepare`, and serves it; where it generated an API key (a new
+/// database), replaces it with [`KEY`] and says so.
+async fn launch(
+    config: Config,
+    database_url: String,
+    dir: tempfile::TempDir,
+    prepare: impl FnOnce(&mut Application),
+) -> (TestApp, bool) {
+    let (mut app, first_run) = Application::build(config).await.expect("Herald builds");
+    prepare(&mut app);
     let generated_key = first_run.generated_key.is_some();
     if generated_key {
         set_api_key(app.store(), &ApiKey::parse(KEY).unwrap())

@@ -8,10 +8,15 @@ mod copy;
 mod helpers;
 mod instances;
 mod migrations;
+mod notifications;
+mod notify_crash;
 mod parity;
 mod postgres;
 mod process;
 mod resources;
 mod smoke;
+#[path = "../support/smtp.rs"]
+mod smtp;
 mod tickets;
+mod two_instances;
 mod wire;
