@@ -105,7 +105,7 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
 
 #[tokio::test]
 async fn copy_to_postgres_copies_everything_and_resumes_after_being_killed() {
-    if !crate::postgres::available(
+    if !crate::helpers::postgres::available(
         "copy_to_postgres_copies_everything_and_resumes_after_being_killed",
     ) {
         return;
@@ -113,7 +113,7 @@ async fn copy_to_postgres_copies_everything_and_resumes_after_being_killed() {
     let sqlite = spawn_app().await;
     populate(&sqlite).await;
     let from = sqlite.database_url.clone();
-    let to = crate::postgres::fresh_database().await;
+    let to = crate::helpers::postgres::fresh_database().await;
 
     // Into a database that has the schema, while another transaction holds a row the copy's
     // second batch of customers needs: the copy commits one batch, then waits there.

@@ -9,6 +9,11 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+/// The tests' own PostgreSQL (part of the helpers, so every test binary that includes them
+/// can run its tests on both backends).
+#[path = "postgres.rs"]
+pub mod postgres;
+
 pub const KEY: &str = "d5XNMpburJBfJVJd";
 
 /// The database a test runs on.
@@ -54,7 +59,7 @@ macro_rules! backend_tests {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    if !$crate::postgres::available(stringify!($name)) {
+                    if !$crate::helpers::postgres::available(stringify!($name)) {
                         return;
                     }
                     $crate::helpers::with_backend($crate::helpers::Backend::Postgres, async $body).await
@@ -110,7 +115,7 @@ pub async fn spawn_app_built(
     let dir = tempfile::tempdir().expect("temporary directory");
     let (config, database_url) = match current_backend() {
         Backend::Sqlite => sqlite_config(&dir),
-        Backend::Postgres => database_config(crate::postgres::fresh_database().await),
+        Backend::Postgres => database_config(postgres::fresh_database().await),
     };
     let (app, generated_key) = launch(adjust(config), database_url, dir, prepare).await;
     assert!(generated_key, "a new database gets a generated key");

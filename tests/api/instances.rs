@@ -8,8 +8,8 @@ use herald::domain::ApiKey;
 use herald::startup::{set_api_key, Application};
 use serde_json::json;
 
+use crate::helpers::postgres::{self, Cluster};
 use crate::helpers::*;
-use crate::postgres::{self, Cluster};
 
 /// Skips (or, under CI, fails) when PostgreSQL is not installed.
 macro_rules! require_postgres {

@@ -11,7 +11,6 @@ mod migrations;
 mod notifications;
 mod notify_crash;
 mod parity;
-mod postgres;
 mod process;
 mod resources;
 mod smoke;

@@ -261,7 +261,7 @@ fn mask(entry: &str, address: &str) -> String {
 
 #[tokio::test]
 async fn api_output_is_identical_on_sqlite_and_postgres() {
-    if !crate::postgres::available("api_output_is_identical_on_sqlite_and_postgres") {
+    if !crate::helpers::postgres::available("api_output_is_identical_on_sqlite_and_postgres") {
         return;
     }
     let sqlite = transcript(Backend::Sqlite).await;

@@ -27,13 +27,15 @@ async fn claimers(app: &TestApp) -> HashSet<i64> {
 
 #[tokio::test]
 async fn two_instances_deliver_to_ten_thousand_once_and_one_may_die() {
-    if !crate::postgres::available("two_instances_deliver_to_ten_thousand_once_and_one_may_die") {
+    if !crate::helpers::postgres::available(
+        "two_instances_deliver_to_ten_thousand_once_and_one_may_die",
+    ) {
         return;
     }
     let smtp = SmtpServer::start().await;
     // Slow enough that the kill lands mid-delivery.
     smtp.set_delay(Duration::from_millis(20));
-    let url = crate::postgres::fresh_database().await;
+    let url = crate::helpers::postgres::fresh_database().await;
 
     // The data, through an in-process Herald without a mail server: all of it stays queued.
     let app = spawn_instance(&url, |c| c).await;
