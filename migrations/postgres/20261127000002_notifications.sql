@@ -36,6 +36,3 @@ CREATE INDEX notifications_due ON notifications (next_attempt_at, id)
     WHERE state IN ('queued', 'retrying');
 CREATE INDEX notifications_claimed ON notifications (claimed_by) WHERE claimed_by IS NOT NULL;
 CREATE INDEX notifications_by_ticket ON notifications (ticket_id, id);
-
--- Customers by address ignoring case: queuing an event keeps one recipient per address.
-CREATE INDEX customers_email_key ON customers (lower(email)) WHERE email IS NOT NULL;

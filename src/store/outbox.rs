@@ -218,20 +218,18 @@ pub(super) async fn enqueue(
     .bind(content)
     .execute(&mut *tx)
     .await?;
-    // A follower is skipped when a follower with a lower id has the same address: one message
-    // per address, found through an index instead of sorting every follower's address.
     let done = sqlx::query(
-        "WITH followers AS ( \
-           SELECT cs.customer_id FROM customer_services cs \
-           JOIN ticket_services ts ON ts.service_id = cs.service_id WHERE ts.ticket_id = $2) \
-         INSERT INTO notifications (event_id, ticket_id, customer_id, email, name, state, \
+        "INSERT INTO notifications (event_id, ticket_id, customer_id, email, name, state, \
            attempts, queued_at, next_attempt_at) \
-         SELECT $1, $2, c.id, c.email, c.name, 'queued', 0, $3, $3 FROM customers c \
-         WHERE c.email IS NOT NULL AND c.email <> '' \
-           AND c.id IN (SELECT customer_id FROM followers) \
-           AND NOT EXISTS (SELECT 1 FROM customers d \
-             WHERE d.email IS NOT NULL AND lower(d.email) = lower(c.email) AND d.id < c.id \
-               AND d.id IN (SELECT customer_id FROM followers))",
+         SELECT $1, $2, r.id, r.email, r.name, 'queued', 0, $3, $3 FROM ( \
+           SELECT c.id, c.email, c.name, \
+             ROW_NUMBER() OVER (PARTITION BY lower(c.email) ORDER BY c.id) AS rn \
+           FROM customers c \
+           WHERE c.email IS NOT NULL AND c.email <> '' AND c.id IN ( \
+             SELECT cs.customer_id FROM customer_services cs \
+             JOIN ticket_services ts ON ts.service_id = cs.service_id \
+             WHERE ts.ticket_id = $2) \
+         ) r WHERE r.rn = 1",
     )
     .bind(event.id)
     .bind(ticket.id)
