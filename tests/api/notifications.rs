@@ -507,4 +507,29 @@ crate::backend_tests! {
         assert_eq!(smtp.wait_for(5, WAIT).await.len(), 5);
         app.stop().await;
     }
+
+    async fn the_test_email_reports_the_server_reply() {
+        use herald::config::Source;
+        use herald::live_settings::Snapshot;
+        let smtp = SmtpServer::start().await;
+        let settings = Snapshot {
+            smtp_url: Some((smtp.url(), Source::Stored)),
+            mail_from: Some((FROM.to_owned(), Source::Stored)),
+            ..Default::default()
+        };
+        let reply = herald::notify::send_test_email(&settings, "admin@example.com").await.unwrap();
+        assert!(reply.starts_with("250 2.0.0 Ok: queued as TEST1"), "{reply}");
+        let got = smtp.wait_for(1, WAIT).await;
+        assert_eq!(got[0].to, ["admin@example.com"]);
+        assert_eq!(subject(&got[0]), "Herald test email");
+
+        smtp.reject_recipient("nobody@example.com");
+        let refused = herald::notify::send_test_email(&settings, "nobody@example.com").await.unwrap_err();
+        assert!(refused.starts_with("550 5.1.1"), "{refused}");
+        let unset = herald::notify::send_test_email(&Snapshot::default(), "admin@example.com").await.unwrap_err();
+        assert!(unset.contains("No mail server is configured"), "{unset}");
+        let bad = Snapshot { smtp_url: Some(("http://x".into(), Source::Stored)), ..settings };
+        let invalid = herald::notify::send_test_email(&bad, "admin@example.com").await.unwrap_err();
+        assert!(invalid.contains("smtp://"), "{invalid}");
+    }
 }
