@@ -52,11 +52,13 @@ now() { date +%s.%N; }
 calc() { python3 -c "print($1)"; }
 # The sink's running counter: the last "mesg=N" it printed.
 sink_count() { tr '\r' '\n' < "$WORK/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2 || echo 0; }
-wait_sink() { # wait until the sink counted $1 messages
-  local want=$1
+wait_sink() { # wait until the sink counted $1 messages (10 minutes at most)
+  local want=$1 deadline=$((SECONDS + 600))
   while true; do
     local got; got=$(sink_count); got=${got:-0}
     [ "$got" -ge "$want" ] && return 0
+    kill -0 "$SINK_PID" 2>/dev/null || { echo "smtp-sink exited" >&2; exit 1; }
+    [ "$SECONDS" -lt "$deadline" ] || { echo "timed out: the sink has $got of $want" >&2; exit 1; }
     sleep 0.01
   done
 }
@@ -98,7 +100,7 @@ until curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null; do sleep 0.05; 
 
 base=$(sink_count)
 t2=$(now)
-post=$(curl -s -o "$WORK/post.json" -w '%{http_code} %{time_total}' \
+post=$(curl -s --max-time 60 -o "$WORK/post.json" -w '%{http_code} %{time_total}' \
   -X POST "http://127.0.0.1:$HTTP_PORT/api/Tickets?key=$KEY" -H 'Content-Type: application/json' \
   -d '{"Description":"Mail is down for everyone","StartTime":"2026-11-27T12:00:00Z","Services":[{"Id":1}]}')
 read -r status post_secs <<<"$post"

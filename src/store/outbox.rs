@@ -218,6 +218,9 @@ pub(super) async fn enqueue(
     .bind(content)
     .execute(&mut *tx)
     .await?;
+    // One row per address: the first follower (lowest id) of each lower-cased address. A window
+    // over the followers is one sort, whatever the planner; a NOT EXISTS lookup per follower
+    // looked cheaper but lets SQLite's planner pick a plan quadratic in the followers.
     let done = sqlx::query(
         "INSERT INTO notifications (event_id, ticket_id, customer_id, email, name, state, \
            attempts, queued_at, next_attempt_at) \

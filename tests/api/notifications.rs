@@ -408,6 +408,14 @@ crate::backend_tests! {
             |app| app.set_delivery_options(fast_delivery()),
         )
         .await;
+
+        let mail = id(&a.create_service("Mail").await);
+        for i in 0..N {
+            a.create_customer(&format!("C{i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
+        }
+        // The second instance starts once the followers exist. (Several instances are a
+        // PostgreSQL feature; on SQLite this test shares one file between two writers, whose
+        // read-then-write API transactions could collide, so only the delivery runs in both.)
         let config = Config::default()
             .with(Key::Database, a.database_url.clone())
             .with(Key::Bind, "127.0.0.1:0")
@@ -417,11 +425,6 @@ crate::backend_tests! {
         b.set_delivery_options(fast_delivery());
         let stop_b = b.shutdown_token();
         let b_running = tokio::spawn(b.run_until_stopped());
-
-        let mail = id(&a.create_service("Mail").await);
-        for i in 0..N {
-            a.create_customer(&format!("C{i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
-        }
         let t = ticket_on(&a, "down", &[mail]).await;
         let deadline = Instant::now() + WAIT;
         while a.store.delivery_counts(Some(t)).await.unwrap().sent < N as i64 {
@@ -441,5 +444,92 @@ crate::backend_tests! {
         stop_b.cancel();
         b_running.await.unwrap().unwrap();
         a.stop().await;
+    }
+
+    async fn temporary_failures_stop_at_the_retry_window() {
+        let smtp = SmtpServer::start().await;
+        smtp.answer_next(10_000, Answer::Temporary);
+        let url = smtp.url();
+        let app = spawn_app_built(
+            move |c| {
+                c.with(Key::SmtpUrl, url)
+                    .with(Key::MailFrom, FROM)
+                    .with(Key::RetryWindow, "400ms")
+            },
+            |a| a.set_delivery_options(fast_delivery()),
+        )
+        .await;
+        let mail = id(&app.create_service("Mail").await);
+        app.create_customer("Ann", Some("ann@example.com"), &[mail]).await;
+        let t = ticket_on(&app, "down", &[mail]).await;
+        let list = wait_notifications(&app, t, "failed", all_in("failed")).await;
+        let n = &list[0];
+        let attempts = n["Attempts"].as_i64().unwrap();
+        assert!(attempts >= 2, "retried before giving up: {n}");
+        assert_eq!(smtp.data_attempts() as i64, attempts);
+        let error = n["LastError"].as_str().unwrap();
+        assert!(
+            error.starts_with(&format!("gave up after {attempts} attempts: 451 4.3.0")),
+            "{error}"
+        );
+        assert!(smtp.messages().is_empty());
+        app.stop().await;
+    }
+
+    async fn a_mail_server_that_is_down_gets_everything_once_it_is_back() {
+        // Nothing listens on this port: connections are refused.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let down = format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port());
+        drop(closed);
+        let app = spawn_app_built(|c| c, |a| a.set_delivery_options(fast_delivery())).await;
+        app.store.set_setting("smtp_url", Some(&down)).await.unwrap();
+        app.store.set_setting("mail_from", Some(FROM)).await.unwrap();
+        let mail = id(&app.create_service("Mail").await);
+        for i in 0..5 {
+            app.create_customer(&format!("C{i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
+        }
+        let t = ticket_on(&app, "down", &[mail]).await;
+        let list = wait_notifications(&app, t, "a refused attempt", |l| {
+            l.iter().any(|n| n["State"] == "retrying")
+        })
+        .await;
+        let retrying = list.iter().find(|n| n["State"] == "retrying").unwrap();
+        let error = retrying["LastError"].as_str().unwrap();
+        assert!(error.contains("could not connect"), "{error}");
+        assert!(retrying["NextAttemptTime"].is_string());
+        assert!(list.iter().all(|n| n["State"] == "retrying" || n["State"] == "queued"), "{list:#?}");
+
+        // The server is back (at a new address, set on the Settings page).
+        let smtp = SmtpServer::start().await;
+        app.store.set_setting("smtp_url", Some(&smtp.url())).await.unwrap();
+        let list = wait_notifications(&app, t, "all sent", all_in("sent")).await;
+        assert_eq!(list.len(), 5);
+        assert_eq!(smtp.wait_for(5, WAIT).await.len(), 5);
+        app.stop().await;
+    }
+
+    async fn the_test_email_reports_the_server_reply() {
+        use herald::config::Source;
+        use herald::live_settings::Snapshot;
+        let smtp = SmtpServer::start().await;
+        let settings = Snapshot {
+            smtp_url: Some((smtp.url(), Source::Stored)),
+            mail_from: Some((FROM.to_owned(), Source::Stored)),
+            ..Default::default()
+        };
+        let reply = herald::notify::send_test_email(&settings, "admin@example.com").await.unwrap();
+        assert!(reply.starts_with("250 2.0.0 Ok: queued as TEST1"), "{reply}");
+        let got = smtp.wait_for(1, WAIT).await;
+        assert_eq!(got[0].to, ["admin@example.com"]);
+        assert_eq!(subject(&got[0]), "Herald test email");
+
+        smtp.reject_recipient("nobody@example.com");
+        let refused = herald::notify::send_test_email(&settings, "nobody@example.com").await.unwrap_err();
+        assert!(refused.starts_with("550 5.1.1"), "{refused}");
+        let unset = herald::notify::send_test_email(&Snapshot::default(), "admin@example.com").await.unwrap_err();
+        assert!(unset.contains("No mail server is configured"), "{unset}");
+        let bad = Snapshot { smtp_url: Some(("http://x".into(), Source::Stored)), ..settings };
+        let invalid = herald::notify::send_test_email(&bad, "admin@example.com").await.unwrap_err();
+        assert!(invalid.contains("smtp://"), "{invalid}");
     }
 }

@@ -1,6 +1,7 @@
-//! Crash safety: the real `herald serve` binary, killed with SIGKILL in the middle of delivering
-//! a ticket's emails, then started again: every message arrives, and the only duplicates are
-//! messages that had reached the mail server before the kill.
+//! Crash safety and shutdown of the real `herald serve` binary: killed with SIGKILL in the middle
+//! of delivering a ticket's emails, then started again, every message arrives, and the only
+//! duplicates are messages that had reached the mail server before the kill; stopped with
+//! SIGTERM, it finishes and records the messages in hand, and nothing is sent twice.
 
 use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
@@ -71,6 +72,21 @@ impl Serve {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// SIGTERM, then waits for the process to exit; returns whether it exited with success.
+    async fn terminate(mut self) -> bool {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let status = tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("herald serve exits after SIGTERM")
+            .expect("exit status");
+        status.success()
     }
 
     /// SIGKILL: no shutdown code runs.
@@ -145,6 +161,42 @@ crate::backend_tests! {
         }
         let counts = app.store.delivery_counts(Some(t)).await.unwrap();
         assert_eq!((counts.sent, counts.pending(), counts.failed), (N as i64, 0, 0));
+        app.stop().await;
+    }
+
+    async fn sigterm_finishes_the_messages_in_hand() {
+        const N: usize = 200;
+        let smtp = SmtpServer::start().await;
+        smtp.set_delay(Duration::from_millis(200));
+        let app = spawn_app().await;
+        let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
+        for i in 0..N {
+            app.create_customer(&format!("Customer {i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
+        }
+        let t = app.create_ticket("Mail is down", &[mail]).await["Id"].as_i64().unwrap();
+
+        let serve = Serve::start(&app.database_url, Some(&smtp.url()));
+        smtp.wait_for(10, WAIT).await;
+        assert!(serve.terminate().await, "exit status 0 after SIGTERM");
+        smtp.wait_disconnected(WAIT).await;
+        let received = smtp.messages().len();
+        let counts = app.store.delivery_counts(Some(t)).await.unwrap();
+        assert_eq!(counts.sent as usize, received, "every accepted message is recorded as sent");
+        assert_eq!(counts.sent + counts.pending(), N as i64);
+        assert!(counts.pending() > 0, "stopped before the end");
+
+        // Started again, it sends the rest, and nothing twice.
+        smtp.set_delay(Duration::ZERO);
+        let serve = Serve::start(&app.database_url, Some(&smtp.url()));
+        let deadline = Instant::now() + WAIT;
+        while app.store.delivery_counts(Some(t)).await.unwrap().sent < N as i64 {
+            assert!(Instant::now() < deadline, "not all sent after the restart");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        serve.kill().await;
+        let after = addresses(&smtp);
+        assert_eq!(after.len(), N);
+        assert!(after.values().all(|n| *n == 1), "a message was sent twice");
         app.stop().await;
     }
 }
