@@ -57,7 +57,10 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"Description":"Benchmark: mail is slow","StartTime":"2001-01-01T12:00:00Z","Services":[{"Id":1}],"DoNotSendEmail":true}'
 LUA
-COMMITS=$($EX/bench_commits "$WORK" "$DURATION")
+# The baseline commits to the same engine as Herald: SQLite files in $WORK, or the PostgreSQL
+# database itself.
+case "$DB" in postgres*) COMMIT_TARGET=$DB ;; *) COMMIT_TARGET=$WORK ;; esac
+COMMITS=$($EX/bench_commits "$COMMIT_TARGET" "$DURATION")
 wrk -t2 -c32 -d"${DURATION}s" --latency -s "$WORK/post.lua" "$H/api/Tickets?key=$KEY" >"$WORK/write-herald.txt"
 kill "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null || true
 
