@@ -10,17 +10,18 @@ python3 - "$OUT/sqlite.md" "$OUT/postgres.md" <<'PY'
 import sys
 
 def rows(path):
-    out = {}
+    out = []
     for line in open(path):
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and cells[0] not in ("figure", "---"):
-            out[cells[0]] = cells[1:]
+            out.append(cells)
     return out
 
-sqlite, postgres = rows(sys.argv[1]), rows(sys.argv[2])
 print("| figure | SQLite: Herald | baseline | ratio | PostgreSQL: Herald | baseline | ratio | goal |")
 print("|---|---|---|---|---|---|---|---|")
-for figure, (h, b, r, goal) in sqlite.items():
-    ph, pb, pr, _ = postgres.get(figure, ["", "", "", ""])
+# Same rows in the same order; where a label carries a count of its own run, both are shown.
+for (figure, h, b, r, goal), (pg_figure, ph, pb, pr, _) in zip(rows(sys.argv[1]), rows(sys.argv[2])):
+    if pg_figure != figure:
+        ph = f"{ph} [{pg_figure.split('(', 1)[-1].rstrip(')')}]"
     print(f"| {figure} | {h} | {b} | {r} | {ph} | {pb} | {pr} | {goal} |")
 PY
