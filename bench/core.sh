@@ -57,7 +57,13 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"Description":"Benchmark: mail is slow","StartTime":"2001-01-01T12:00:00Z","Services":[{"Id":1}],"DoNotSendEmail":true}'
 LUA
-COMMITS=$($EX/bench_commits "$WORK" "$DURATION")
+# The baseline commits to the same engine as Herald: SQLite files in $WORK (one writer), or
+# the PostgreSQL database itself, from as many connections as wrk uses (it commits concurrent
+# transactions together).
+case "$DB" in
+  postgres*) COMMITS=$($EX/bench_commits "$DB" "$DURATION" 32); COMMITS_HOW="32 connections" ;;
+  *) COMMITS=$($EX/bench_commits "$WORK" "$DURATION"); COMMITS_HOW="one writer" ;;
+esac
 wrk -t2 -c32 -d"${DURATION}s" --latency -s "$WORK/post.lua" "$H/api/Tickets?key=$KEY" >"$WORK/write-herald.txt"
 kill "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null || true
 
@@ -83,7 +89,7 @@ cat <<MD
 | figure | Herald | baseline | ratio | goal |
 |---|---|---|---|---|
 | read: GET /api/Tickets/{id}, 64 connections, ${READ_TICKETS} tickets | ${RH} req/s (p50 $(wrk_pct "$WORK/read-herald.txt" 50%), p99 $(wrk_pct "$WORK/read-herald.txt" 99%)) | static axum: ${RB} req/s (p50 $(wrk_pct "$WORK/read-base.txt" 50%), p99 $(wrk_pct "$WORK/read-base.txt" 99%)) | $(ratio "$RH" "$RB") | ≥ 0.5 |
-| write: POST /api/Tickets (DoNotSendEmail), 32 connections | ${WH} req/s (p50 $(wrk_pct "$WORK/write-herald.txt" 50%), p99 $(wrk_pct "$WORK/write-herald.txt" 99%)) | raw durable commits: ${COMMITS}/s | $(ratio "$WH" "$COMMITS") | ≥ 0.5 |
+| write: POST /api/Tickets (DoNotSendEmail), 32 connections | ${WH} req/s (p50 $(wrk_pct "$WORK/write-herald.txt" 50%), p99 $(wrk_pct "$WORK/write-herald.txt" 99%)) | raw durable commits (${COMMITS_HOW}): ${COMMITS}/s | $(ratio "$WH" "$COMMITS") | ≥ 0.5 |
 | memory: resident, idle (${STREAM_TICKETS} tickets in the database) | $((IDLE_KB / 1024)) MB | | | < 50 MB |
 | memory: growth while streaming GET /api/Tickets (${STREAMED} tickets, ${LIST_MB} MB of JSON) | $(((PEAK_KB - IDLE_KB) / 1024)) MB (peak $((PEAK_KB / 1024)) MB) | | | < 20 MB |
 MD

@@ -60,7 +60,8 @@ enum Kind {
 impl Kind {
     fn of(pg_type: &str) -> Option<Kind> {
         Some(match pg_type {
-            "bigint" | "integer" | "smallint" => Kind::Integer,
+            // Herald's integers are all BIGINT (see the migrations).
+            "bigint" => Kind::Integer,
             "double precision" | "real" => Kind::Real,
             "text" | "character varying" | "character" => Kind::Text,
             "bytea" => Kind::Bytes,
@@ -460,47 +461,48 @@ async fn insert(
     Ok(())
 }
 
+/// The values of `table`'s columns in a SQLite row.
 fn read_row(row: &SqliteRow, table: &Table) -> Result<Vec<Value>, StoreError> {
-    table
-        .columns
-        .iter()
+    let kinds = table.columns.iter().map(|c| c.kind);
+    kinds
         .enumerate()
-        .map(|(i, c)| {
-            Ok(match c.kind {
-                Kind::Integer => Value::Integer(row.try_get(i)?),
-                Kind::Real => Value::Real(row.try_get(i)?),
-                Kind::Text => Value::Text(row.try_get(i)?),
-                Kind::Bytes => Value::Bytes(row.try_get(i)?),
-                Kind::Boolean => Value::Boolean(row.try_get::<Option<i64>, _>(i)?.map(|v| v != 0)),
-            })
-        })
+        .map(|(i, kind)| decode(row, i, kind))
         .collect()
 }
 
+/// The key columns of `table` in a PostgreSQL row holding just those.
 fn key_values_pg(row: &PgRow, table: &Table) -> Result<Vec<Value>, StoreError> {
+    let kind = |k: &String| {
+        let column = table.columns.iter().find(|c| &c.name == k);
+        column.map_or(Kind::Integer, |c| c.kind)
+    };
     table
         .key
         .iter()
         .enumerate()
-        .map(|(i, k)| {
-            let kind = table
-                .columns
-                .iter()
-                .find(|c| &c.name == k)
-                .map(|c| c.kind)
-                .unwrap_or(Kind::Integer);
-            Ok(match kind {
-                Kind::Integer => Value::Integer(Some(
-                    row.try_get::<i64, _>(i)
-                        .or_else(|_| row.try_get::<i32, _>(i).map(i64::from))?,
-                )),
-                Kind::Real => Value::Real(row.try_get(i)?),
-                Kind::Text => Value::Text(row.try_get(i)?),
-                Kind::Bytes => Value::Bytes(row.try_get(i)?),
-                Kind::Boolean => Value::Integer(row.try_get::<Option<bool>, _>(i)?.map(i64::from)),
-            })
-        })
+        .map(|(i, k)| decode(row, i, kind(k)))
         .collect()
+}
+
+/// Column `i` of a row of either engine as a [`Value`] of `kind`. (SQLite's 0/1 flags decode
+/// as booleans too.)
+fn decode<'r, R>(row: &'r R, i: usize, kind: Kind) -> Result<Value, StoreError>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<bool>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(match kind {
+        Kind::Integer => Value::Integer(row.try_get(i)?),
+        Kind::Real => Value::Real(row.try_get(i)?),
+        Kind::Text => Value::Text(row.try_get(i)?),
+        Kind::Bytes => Value::Bytes(row.try_get(i)?),
+        Kind::Boolean => Value::Boolean(row.try_get(i)?),
+    })
 }
 
 /// Moves every identity sequence past the greatest id copied, and past the greatest id SQLite

@@ -1,21 +1,36 @@
 //! Rules that must hold under concurrent requests. On SQLite writes are serialized; on
 //! PostgreSQL they really run at once, so these races are run many times over.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
 const ROUNDS: usize = 25;
 
+/// An administrator to create, the `n`th.
+fn admin(n: usize) -> Value {
+    json!({
+        "Name": format!("Admin {n}"),
+        "Email": format!("admin{n}@example.com"),
+        "IsAdmin": true,
+        "Password": "correct horse battery",
+    })
+}
+
+/// The live administrators.
+async fn admins(app: &TestApp) -> Vec<Value> {
+    let live = json(app.get("/api/Operators").await, 200).await;
+    live.as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["IsAdmin"] == true)
+        .cloned()
+        .collect()
+}
+
 crate::backend_tests! {
     async fn two_admins_deleted_at_once_leave_one() {
         let app = spawn_app().await;
-        let admin = |n: usize| json!({
-            "Name": format!("Admin {n}"),
-            "Email": format!("admin{n}@example.com"),
-            "IsAdmin": true,
-            "Password": "correct horse battery",
-        });
         let mut keeper = app.create("/api/Operators", &admin(0)).await["Id"].as_i64().unwrap();
         for round in 1..=ROUNDS {
             let other = app.create("/api/Operators", &admin(round)).await["Id"].as_i64().unwrap();
@@ -24,28 +39,15 @@ crate::backend_tests! {
             let mut statuses = [a.status().as_u16(), b.status().as_u16()];
             statuses.sort();
             assert_eq!(statuses, [200, 409], "round {round}: exactly one delete wins");
-            let live = json(app.get("/api/Operators").await, 200).await;
-            let admins: Vec<i64> = live
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|o| o["IsAdmin"] == true)
-                .map(|o| o["Id"].as_i64().unwrap())
-                .collect();
+            let admins = admins(&app).await;
             assert_eq!(admins.len(), 1, "round {round}: one administrator left");
-            keeper = admins[0];
+            keeper = admins[0]["Id"].as_i64().unwrap();
         }
         app.stop().await;
     }
 
     async fn demoting_and_deleting_the_two_admins_at_once_leaves_one() {
         let app = spawn_app().await;
-        let admin = |n: usize| json!({
-            "Name": format!("Admin {n}"),
-            "Email": format!("admin{n}@example.com"),
-            "IsAdmin": true,
-            "Password": "correct horse battery",
-        });
         let mut keeper = app.create("/api/Operators", &admin(0)).await;
         for round in 1..=ROUNDS {
             let other = app.create("/api/Operators", &admin(round)).await["Id"].as_i64().unwrap();
@@ -58,13 +60,7 @@ crate::backend_tests! {
                 got == [204, 409] || got == [400, 200],
                 "round {round}: exactly one change wins, got {got:?}"
             );
-            let live = json(app.get("/api/Operators").await, 200).await;
-            let admins: Vec<&serde_json::Value> = live
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|o| o["IsAdmin"] == true)
-                .collect();
+            let admins = admins(&app).await;
             assert_eq!(admins.len(), 1, "round {round}: one administrator left");
             keeper = admins[0].clone();
         }

@@ -30,12 +30,18 @@ async fn status(app: &TestApp, path: &str) -> u16 {
         .as_u16()
 }
 
-#[tokio::test]
-async fn a_ticket_created_on_one_instance_is_read_on_another() {
-    require_postgres!("a_ticket_created_on_one_instance_is_read_on_another");
+/// Two instances on one new database, as behind a load balancer.
+async fn two_instances() -> (TestApp, TestApp) {
     let url = postgres::fresh_database().await;
     let a = spawn_instance(&url, |c| c).await;
     let b = spawn_instance(&url, |c| c).await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_ticket_created_on_one_instance_is_read_on_another() {
+    require_postgres!("a_ticket_created_on_one_instance_is_read_on_another");
+    let (a, b) = two_instances().await;
     let mail = a.create_service("Mail").await;
     let ticket = a
         .create_ticket("Mail is down", &[mail["Id"].as_i64().unwrap()])
@@ -56,9 +62,7 @@ async fn a_ticket_created_on_one_instance_is_read_on_another() {
 #[tokio::test]
 async fn an_api_key_set_on_one_instance_works_on_another_within_seconds() {
     require_postgres!("an_api_key_set_on_one_instance_works_on_another_within_seconds");
-    let url = postgres::fresh_database().await;
-    let a = spawn_instance(&url, |c| c).await;
-    let b = spawn_instance(&url, |c| c).await;
+    let (a, b) = two_instances().await;
     assert_eq!(b.get("/api/Services").await.status(), 200);
     let new_key = "a-brand-new-key-0123456789";
     set_api_key(&a.store, &ApiKey::parse(new_key).unwrap())
