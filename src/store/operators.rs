@@ -112,6 +112,9 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(email_taken)?;
+        if new.password.is_some() {
+            super::sessions::end_sessions_in(&mut tx, id).await?;
+        }
         tx.commit().await?;
         Ok(operator_from(id, new))
     }
@@ -136,6 +139,7 @@ impl Store {
             .bind(operator.id)
             .execute(&mut *tx)
             .await?;
+        super::sessions::end_sessions_in(&mut tx, operator.id).await?;
         tx.commit().await?;
         Ok(operator)
     }
@@ -159,6 +163,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        super::sessions::end_sessions_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(current)
     }

@@ -1,0 +1,13 @@
+//! End-to-end tests of the operator GUI: real headless Chromium over WebDriver against a real
+//! Herald on loopback (each test with its own server and database), plus plain-HTTP tests of
+//! what a browser would not do (forms without their CSRF token, password guessing).
+
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod browser;
+mod web;
+
+mod flows;
+mod screenshots;
+mod security;
