@@ -199,6 +199,22 @@ crate::backend_tests! {
         b.goto("/tickets").await;
         b.wait_for("#tickets").await;
         b.screenshot(&dir.join("gui-tickets-phone.png"), 390, 1100).await;
+        b.client.set_window_size(1280, 900).await.unwrap();
+        b.goto("/tickets/new").await;
+        b.click(r#"input[name="Services[1].Id"]"#).await;
+        b.wait_for("#recipients[data-count='5']").await;
+        b.screenshot(&dir.join("gui-new-ticket.png"), 1280, 1200).await;
+        b.goto("/customers").await;
+        b.wait_for("#customers").await;
+        b.screenshot(&dir.join("gui-customers.png"), 1280, 900).await;
+        b.goto("/services").await;
+        b.wait_for("#services").await;
+        b.screenshot(&dir.join("gui-services.png"), 1280, 700).await;
+        b.goto("/operators/new").await;
+        b.wait_for("#save-operator").await;
+        b.screenshot(&dir.join("gui-new-operator.png"), 1280, 800).await;
+        crate::flows::sign_out(&b).await;
+        b.screenshot(&dir.join("gui-sign-in.png"), 1280, 700).await;
         for name in ["gui-tickets.png", "gui-ticket.png", "gui-settings.png", "gui-tickets-phone.png"] {
             let size = std::fs::metadata(dir.join(name)).unwrap().len();
             assert!(size > 10_000, "{name} has content ({size} bytes)");
