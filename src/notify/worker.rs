@@ -7,9 +7,9 @@
 //! recorded; messages not started are released at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use rand::Rng;
@@ -17,10 +17,16 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::mailer::{MailConfig, Mailer, SendError};
+use super::templates::EmailView;
 use crate::config::parse_duration;
 use crate::domain::Timestamp;
 use crate::live_settings::LiveSettings;
 use crate::store::{Claimed, EventContent, Outcome, Store};
+
+/// Outcomes are written at least this often while a batch is being sent…
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// …and whenever this many are waiting.
+const FLUSH_MAX: usize = 200;
 
 /// The retry window when the setting is missing or unreadable.
 pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -82,10 +88,18 @@ struct Delivery {
     instance: i64,
     /// Until when the last successful renewal extended this instance's leases (micros).
     renewed_until: AtomicI64,
+    /// Batches in hand right now (the keeper renews only while there are some).
+    active: AtomicUsize,
     mailer: Mutex<Option<(MailConfig, Arc<Mailer>)>>,
     /// The configuration problem last logged, so it is logged once.
     last_problem: Mutex<Option<String>>,
-    contents: Mutex<HashMap<i64, Arc<EventContent>>>,
+    events: Mutex<HashMap<i64, Arc<Prepared>>>,
+}
+
+/// An event's content and its rendering view, shared by all its recipients' messages.
+struct Prepared {
+    content: EventContent,
+    view: EmailView,
 }
 
 /// Starts the workers and the lease keeper; the returned task ends once `shutdown` is
@@ -101,9 +115,10 @@ pub fn spawn(
         settings,
         instance: rand::thread_rng().gen_range(1..i64::MAX),
         renewed_until: AtomicI64::new(0),
+        active: AtomicUsize::new(0),
         mailer: Mutex::new(None),
         last_problem: Mutex::new(None),
-        contents: Mutex::new(HashMap::new()),
+        events: Mutex::new(HashMap::new()),
         options,
     });
     tokio::spawn(async move {
@@ -139,6 +154,9 @@ async fn lease_keeper(d: Arc<Delivery>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        if d.active.load(Ordering::SeqCst) == 0 {
+            continue;
+        }
         let start = Timestamp::now();
         let until = later(start, d.options.lease);
         match d.store.renew_claims(d.instance, until).await {
@@ -171,6 +189,8 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
         };
         wake.borrow_and_update();
         let now = Timestamp::now();
+        // Counted before claiming, so the keeper cannot miss a batch claimed meanwhile.
+        d.active.fetch_add(1, Ordering::SeqCst);
         let batch = match d
             .store
             .claim_due(
@@ -183,17 +203,19 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
         {
             Ok(batch) => batch,
             Err(e) => {
+                d.active.fetch_sub(1, Ordering::SeqCst);
                 tracing::warn!(error = %e, "could not claim messages to deliver");
                 idle(&mut wake, d.options.idle_poll, &shutdown).await;
                 continue;
             }
         };
         if batch.is_empty() {
+            d.active.fetch_sub(1, Ordering::SeqCst);
             idle(&mut wake, d.options.idle_poll, &shutdown).await;
             continue;
         }
-        let (outcomes, unreachable) = d.deliver(batch, &mailer, now, per_worker, &shutdown).await;
-        d.record(&outcomes).await;
+        let unreachable = d.deliver(batch, &mailer, now, per_worker, &shutdown).await;
+        d.active.fetch_sub(1, Ordering::SeqCst);
         if unreachable {
             // The server is down: give it a moment before the next batch.
             tokio::select! {
@@ -225,20 +247,11 @@ impl Delivery {
                 return Some(m.clone());
             }
         }
-        match Mailer::new(config.clone(), self.options.connections as u32) {
-            Ok(m) => {
-                let m = Arc::new(m);
-                *current = Some((config, m.clone()));
-                *self.last_problem.lock().expect("not poisoned") = None;
-                tracing::info!(from = %m.config().from, "delivering notification emails");
-                Some(m)
-            }
-            Err(e) => {
-                drop(current);
-                self.problem(&format!("{e} Notification emails stay queued."));
-                None
-            }
-        }
+        let m = Arc::new(Mailer::new(config.clone(), self.options.connections));
+        *current = Some((config, m.clone()));
+        *self.last_problem.lock().expect("not poisoned") = None;
+        tracing::info!(from = %m.config().from, "delivering notification emails");
+        Some(m)
     }
 
     fn problem(&self, message: &str) {
@@ -249,15 +262,15 @@ impl Delivery {
         }
     }
 
-    /// The content of each event of the batch, read once and cached.
-    async fn contents(&self, batch: &[Claimed]) -> HashMap<i64, Arc<EventContent>> {
+    /// Each event of the batch, read and prepared once, then cached.
+    async fn events(&self, batch: &[Claimed]) -> HashMap<i64, Arc<Prepared>> {
         let mut wanted: Vec<i64> = batch.iter().map(|m| m.event_id).collect();
         wanted.sort_unstable();
         wanted.dedup();
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         {
-            let cache = self.contents.lock().expect("not poisoned");
+            let cache = self.events.lock().expect("not poisoned");
             for id in wanted {
                 match cache.get(&id) {
                     Some(c) => {
@@ -270,14 +283,16 @@ impl Delivery {
         if !missing.is_empty() {
             match self.store.event_contents(&missing).await {
                 Ok(contents) => {
-                    let mut cache = self.contents.lock().expect("not poisoned");
+                    let mut cache = self.events.lock().expect("not poisoned");
                     if cache.len() > 1024 {
                         cache.clear();
                     }
-                    for c in contents {
-                        let c = Arc::new(c);
-                        cache.insert(c.event_id, c.clone());
-                        found.insert(c.event_id, c);
+                    for content in contents {
+                        let id = content.event_id;
+                        let view = EmailView::new(&content);
+                        let prepared = Arc::new(Prepared { content, view });
+                        cache.insert(id, prepared.clone());
+                        found.insert(id, prepared);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read notification contents"),
@@ -318,8 +333,9 @@ impl Delivery {
         }
     }
 
-    /// Sends a batch, `parallel` at a time. Returns each message's outcome, and whether the
-    /// server was unreachable (the messages not yet started are then released for later).
+    /// Sends a batch, `parallel` at a time, recording outcomes as they come (at least every
+    /// [`FLUSH_EVERY`], so a crash re-sends little). Returns whether the server was
+    /// unreachable (the messages not yet started are then released for later).
     async fn deliver(
         &self,
         batch: Vec<Claimed>,
@@ -327,33 +343,30 @@ impl Delivery {
         claimed_at: Timestamp,
         parallel: usize,
         shutdown: &CancellationToken,
-    ) -> (Vec<(Claimed, Outcome)>, bool) {
-        let contents = self.contents(&batch).await;
+    ) -> bool {
+        let events = self.events(&batch).await;
         let window = self.retry_window();
         let unreachable = AtomicBool::new(false);
-        let outcomes = futures::stream::iter(batch)
+        let mut outcomes = futures::stream::iter(batch)
             .map(|message| {
-                let content = contents.get(&message.event_id).cloned();
+                let event = events.get(&message.event_id).cloned();
                 let unreachable = &unreachable;
                 async move {
                     if shutdown.is_cancelled() || !self.lease_holds(claimed_at) {
-                        return (
-                            message,
-                            Outcome::Released {
-                                next: Timestamp::now(),
-                            },
-                        );
+                        return (message, Outcome::Released { next: Timestamp::now() });
                     }
                     if unreachable.load(Ordering::Relaxed) {
                         let next = later(Timestamp::now(), self.options.retry_base);
                         return (message, Outcome::Released { next });
                     }
-                    let Some(content) = content else {
+                    let Some(event) = event else {
                         // The content could not be read just now: try again soon.
                         let next = later(Timestamp::now(), self.options.idle_poll);
                         return (message, Outcome::Released { next });
                     };
-                    let sent = match mailer.message(&content, &message.email, &message.name) {
+                    let built =
+                        mailer.message(&event.content, &event.view, &message.email, &message.name);
+                    let sent = match built {
                         Ok(m) => mailer.send(&m).await,
                         Err(e) => Err(e),
                     };
@@ -362,33 +375,36 @@ impl Delivery {
                         Err(SendError::Permanent(error)) => Outcome::Failed { error },
                         Err(SendError::Temporary(error)) => self.retry(&message, error, window),
                         Err(SendError::Unreachable(error)) => {
-                            unreachable.store(true, Ordering::Relaxed);
+                            if !unreachable.swap(true, Ordering::Relaxed) {
+                                tracing::warn!(%error, "the mail server is unreachable; delivery will be retried");
+                            }
                             self.retry(&message, error, window)
                         }
                     };
                     (message, outcome)
                 }
             })
-            .buffer_unordered(parallel)
-            .collect::<Vec<_>>()
-            .await;
-        let unreachable = unreachable.load(Ordering::Relaxed);
-        if unreachable {
-            let error = outcomes.iter().find_map(|(_, o)| match o {
-                Outcome::Retry { error, .. } | Outcome::Failed { error } => Some(error.clone()),
-                _ => None,
-            });
-            tracing::warn!(
-                error = error.as_deref().unwrap_or("unknown"),
-                "the mail server is unreachable; delivery will be retried"
-            );
+            .buffer_unordered(parallel);
+        let mut done = Vec::new();
+        let mut flushed = Instant::now();
+        while let Some(outcome) = outcomes.next().await {
+            done.push(outcome);
+            if done.len() >= FLUSH_MAX || flushed.elapsed() >= FLUSH_EVERY {
+                self.record(&done).await;
+                done.clear();
+                flushed = Instant::now();
+            }
         }
-        (outcomes, unreachable)
+        self.record(&done).await;
+        unreachable.load(Ordering::Relaxed)
     }
 
     /// Records a batch's outcomes, retrying while the database is unavailable (the leases
     /// expire meanwhile, so at worst the messages are sent again).
     async fn record(&self, outcomes: &[(Claimed, Outcome)]) {
+        if outcomes.is_empty() {
+            return;
+        }
         let mut wait = Duration::from_millis(100);
         for _ in 0..8 {
             match self

@@ -2,4 +2,8 @@
 //! and SQLite file.
 
 mod helpers;
+mod notifications;
+mod notify_crash;
 mod smoke;
+#[path = "../support/smtp.rs"]
+mod smtp;
