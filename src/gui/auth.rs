@@ -107,7 +107,7 @@ async fn setup_submit(
     if state.store.count_operators().await? > 0 {
         return Ok(see_other("/login"));
     }
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let (csrf, _) = pre_session_csrf(&state, &headers);
     let again = |errors: FieldErrors| SetupPage {
         chrome: Chrome::anonymous("Set up Herald", csrf.clone()),
@@ -213,7 +213,7 @@ async fn login_submit(
     let body = to_bytes(body, crate::startup::BODY_LIMIT)
         .await
         .map_err(|_| GuiError::TooLarge)?;
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let email = form.get("email").trim().to_owned();
     let next = safe_next(Some(form.get("next")));
     let (csrf, _) = pre_session_csrf(&state, &parts.headers);
@@ -301,7 +301,7 @@ async fn password_submit(
     session: Session,
     body: Bytes,
 ) -> Result<Response, GuiError> {
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let again = |errors: FieldErrors| {
         render_status(
             StatusCode::BAD_REQUEST,

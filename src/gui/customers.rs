@@ -244,7 +244,7 @@ async fn save(
     editing: Option<i64>,
     body: Bytes,
 ) -> Result<Response, GuiError> {
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let again = |errors: FieldErrors| {
         let (state, session, form) = (&state, &session, &form);
         async move {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::page::GuiError;
 use crate::store::StoreError;
 use crate::wire::{Doc, ModelState};
 
@@ -13,10 +14,13 @@ pub struct FormData {
 }
 
 impl FormData {
-    pub fn parse(body: &[u8]) -> FormData {
-        FormData {
+    /// Reads a form body; percent-escapes that decode to invalid UTF-8 are refused, as the
+    /// API refuses them.
+    pub fn parse(body: &[u8]) -> Result<FormData, GuiError> {
+        Doc::from_form(body).map_err(GuiError::BadForm)?;
+        Ok(FormData {
             pairs: form_urlencoded::parse(body).into_owned().collect(),
-        }
+        })
     }
 
     /// The last value of a field, or `""`.
@@ -59,7 +63,8 @@ impl FormData {
             }
             out.append_pair(n, v);
         }
-        Doc::from_form(out.finish().as_bytes())
+        // Re-encoded from valid text, so it always reads back.
+        Doc::from_form(out.finish().as_bytes()).unwrap_or_default()
     }
 }
 
@@ -147,7 +152,8 @@ mod tests {
 
     #[test]
     fn fields_and_checkboxes() {
-        let f = FormData::parse(b"Name=Ann&Services%5B3%5D.Id=3&Services%5B1%5D.Id=1&notify=on");
+        let f = FormData::parse(b"Name=Ann&Services%5B3%5D.Id=3&Services%5B1%5D.Id=1&notify=on")
+            .unwrap();
         assert_eq!(f.get("Name"), "Ann");
         assert_eq!(f.get("Missing"), "");
         assert!(f.checked("notify"));
@@ -157,11 +163,16 @@ mod tests {
 
     #[test]
     fn blank_fields_can_be_dropped() {
-        let f = FormData::parse(b"Name=Ann&Password=&csrf=x");
+        let f = FormData::parse(b"Name=Ann&Password=&csrf=x").unwrap();
         let doc = f.doc(&["Password"]);
         assert!(doc.get("Password").is_none());
         assert!(doc.get("csrf").is_none());
         assert!(doc.get("Name").is_some());
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused() {
+        assert!(FormData::parse(b"Name=%FF%FE").is_err());
     }
 
     #[test]

@@ -140,7 +140,7 @@ async fn save(
     editing: Option<i64>,
     body: Bytes,
 ) -> Result<Response, GuiError> {
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let again = |errors: FieldErrors| {
         render_status(
             StatusCode::BAD_REQUEST,

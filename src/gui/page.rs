@@ -163,6 +163,8 @@ pub enum GuiError {
     BadCsrf,
     #[error("request body too large")]
     TooLarge,
+    #[error("unreadable form: {0}")]
+    BadForm(String),
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -214,6 +216,11 @@ impl IntoResponse for GuiError {
                 StatusCode::FORBIDDEN,
                 "The form has expired",
                 "This form was not sent by a page Herald showed you in this session (or the session ended). Go back, reload the page and try again.",
+            ),
+            GuiError::BadForm(_) => (
+                StatusCode::BAD_REQUEST,
+                "The form could not be read",
+                "The form's data is not valid text. Go back, check what you typed and try again.",
             ),
             GuiError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

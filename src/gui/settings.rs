@@ -191,7 +191,7 @@ async fn save(
     Admin(session): Admin,
     body: Bytes,
 ) -> Result<Response, GuiError> {
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let stored = state.store.all_settings().await?;
     let mut changes = Vec::new();
     let mut errors = Vec::new();
@@ -242,7 +242,7 @@ async fn api_key(
     Admin(session): Admin,
     body: Bytes,
 ) -> Result<Response, GuiError> {
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let (key, generated) = if form.get("action") == "generate" {
         (ApiKey::generate(), true)
     } else {
@@ -277,7 +277,7 @@ async fn test_email(
     Admin(session): Admin,
     body: Bytes,
 ) -> Result<Response, GuiError> {
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let to = form.get("to").trim().to_owned();
     let result = match EmailAddress::parse(&to) {
         Err(message) => Err(message),

@@ -484,7 +484,7 @@ async fn create(
     session: Session,
     body: Bytes,
 ) -> Result<Response, GuiError> {
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let again = |errors: FieldErrors, confirm: bool| {
         let (state, session, form) = (&state, &session, &form);
         async move {
@@ -575,7 +575,7 @@ async fn update(
 ) -> Result<Response, GuiError> {
     let id = parse_id(&id)?;
     let current = state.store.get_ticket(id).await?;
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let notify = form.checked("notify");
     let again = |errors: FieldErrors, ticket: Ticket| {
         let (state, session, form) = (&state, &session, &form);
@@ -692,7 +692,7 @@ async fn lifecycle(
 ) -> Result<Response, GuiError> {
     let id = parse_id(&id)?;
     let ticket = state.store.get_ticket(id).await?;
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body)?;
     let now = Timestamp::now();
     let mut update = unchanged(&ticket)?;
     // A closing time after any reopening (and the other way round), even one in the future.

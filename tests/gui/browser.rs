@@ -201,6 +201,24 @@ impl Browser {
         self.wait_for(then).await
     }
 
+    /// Reloads the page until the element `css` contains `text` (the page does not update by
+    /// itself); panics after [`WAIT`].
+    pub async fn reload_until(&self, css: &str, text: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if self.text(css).await.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never showed {text:?}: {}",
+                self.text(css).await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.client.refresh().await.expect("reload");
+        }
+    }
+
     /// The value of the cookie `name`.
     pub async fn cookie(&self, name: &str) -> Option<String> {
         self.client

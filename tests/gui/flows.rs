@@ -5,8 +5,9 @@ use herald::config::Key;
 use herald::domain::ticket::EventKind;
 use serde_json::json;
 
-use crate::browser::{self, Browser};
+use crate::browser::{self, Browser, WAIT};
 use crate::helpers::*;
+use crate::smtp::SmtpServer;
 
 pub const ADMIN_NAME: &str = "Ann Admin";
 pub const ADMIN_EMAIL: &str = "ann@example.com";
@@ -51,7 +52,12 @@ async fn count(b: &Browser, css: &str) -> usize {
 
 crate::backend_tests! {
     async fn a_new_operator_sets_up_herald_and_handles_a_disruption() {
-        let app = spawn_app().await;
+        let smtp = SmtpServer::start().await;
+        let url = smtp.url();
+        let app = spawn_app_with(|c| {
+            c.with(Key::SmtpUrl, url).with(Key::MailFrom, "Status <status@example.com>")
+        })
+        .await;
         let Some(b) = browser::start(&app.address).await else { return };
 
         // First run: the setup page creates the administrator, who is then signed in.
@@ -110,9 +116,15 @@ crate::backend_tests! {
         assert_eq!(b.text("#ticket-status").await, "Open");
         let history = b.text("#history").await;
         assert!(history.contains("Created") && history.contains(&format!("by {ADMIN_NAME}")), "{history}");
-        // No mail server is configured: the message waits, and the page says why.
-        assert!(b.text("#deliveries").await.contains("bob@example.com"));
-        assert!(b.text("#mail-blocked").await.contains("No mail server is configured"));
+        // The follower gets the email, and the ticket page shows it was delivered.
+        let got = smtp.wait_for(1, WAIT).await;
+        assert_eq!(got[0].to, ["bob@example.com"]);
+        let subject = got[0].header("Subject").unwrap_or_default();
+        assert!(subject.contains("Mail"), "{subject}");
+        b.reload_until("#deliveries", "1 sent").await;
+        let deliveries = b.text("#deliveries").await;
+        assert!(deliveries.contains("bob@example.com") && deliveries.contains("1 sent"), "{deliveries}");
+        assert_eq!(count(&b, "#mail-blocked").await, 0);
 
         // Edit.
         b.click("#edit-ticket").await;
@@ -144,8 +156,10 @@ crate::backend_tests! {
         assert_eq!(ticket["Description"], "Mail is down for some customers");
         assert_eq!(ticket["IsClosed"], false);
         assert_eq!(ticket["StartTime"], "2026-01-05T08:00:00Z");
-        let counts = app.store.delivery_counts(Some(1)).await.unwrap();
-        assert_eq!(counts.queued, 3, "created, updated, closed: one email each; reopened: none");
+        // Created, updated, closed: one email each; reopened without notifying: none.
+        let got = smtp.wait_for(3, WAIT).await;
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|m| m.to == ["bob@example.com"]));
 
         // The list: open first, the late update marked.
         b.goto("/tickets").await;
@@ -217,6 +231,22 @@ crate::backend_tests! {
             app.store.get_setting("smtp_url").await.unwrap().as_deref(),
             Some("smtp://mailer:hunter2secret@127.0.0.1:2525")
         );
+        // The test email goes to the mail server stored here, and the page shows its answer.
+        let smtp = SmtpServer::start().await;
+        b.fill("#smtp_url", &smtp.url()).await;
+        b.submit("#save-settings", "#notice").await;
+        b.fill("#to", "ann.admin@example.com").await;
+        let result = b.submit("#send-test-email", "#test-email-result").await;
+        let result = result.text().await.unwrap();
+        assert!(result.starts_with("The mail server accepted the test email: 250"), "{result}");
+        let got = smtp.wait_for(1, WAIT).await;
+        assert_eq!(got[0].to, ["ann.admin@example.com"]);
+        assert_eq!(got[0].header("From").as_deref(), Some("Ops <ops@example.com>"));
+        // A server that is not there: the page says why.
+        b.fill("#smtp_url", "smtp://127.0.0.1:9").await;
+        b.submit("#save-settings", "#notice").await;
+        let result = b.submit("#send-test-email", "#test-email-result").await;
+        assert!(result.text().await.unwrap().starts_with("The test email was not sent:"));
         // A bad value is refused with the field named, and nothing is stored.
         b.fill("#public_url", "status.example.com").await;
         let error = b.submit("#save-settings", "#public_url-error").await;

@@ -5,6 +5,9 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+#[path = "../support/smtp.rs"]
+mod smtp;
+
 mod browser;
 mod web;
 

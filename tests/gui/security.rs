@@ -214,6 +214,10 @@ crate::backend_tests! {
         assert_eq!(done.status, 303, "{}", done.body);
         assert_eq!(done.location.as_deref(), Some("/tickets/1?done=ticket-created"));
         assert_eq!(app.store.delivery_counts(Some(1)).await.unwrap().queued, 2);
+        // No mail server is configured: the messages wait, and the ticket page says why.
+        let page = web.get("/tickets/1").await;
+        assert!(page.body.contains("No mail server is configured"), "{}", page.body);
+        assert!(page.body.contains("bob@example.com") && page.body.contains("carl@example.com"));
 
         // Not notifying: nothing to confirm.
         let quiet = web
@@ -270,6 +274,11 @@ crate::backend_tests! {
             .await;
         assert_eq!(demoted.status, 400);
         assert!(demoted.body.contains("last administrator"), "{}", demoted.body);
+        // A form whose escapes are not valid UTF-8.
+        let token = web.get("/customers/new").await.csrf();
+        let garbled = web.post_raw("/customers", format!("csrf={token}&Name=%FF%FE").as_bytes()).await;
+        assert_eq!(garbled.status, 400);
+        assert!(garbled.body.contains("The form could not be read"));
         assert_eq!(json(app.get("/api/Customers").await, 200).await, json!([]));
         assert_eq!(json(app.get("/api/Tickets").await, 200).await, json!([]));
     }

@@ -108,12 +108,17 @@ impl Web {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
+        self.post_raw(path, body.as_bytes()).await
+    }
+
+    /// POSTs a form body as given.
+    pub async fn post_raw(&self, path: &str, body: &[u8]) -> Page {
         let r = self
             .client
             .post(format!("{}{path}", self.base))
             .header(COOKIE, self.cookie_header())
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
+            .body(body.to_vec())
             .send()
             .await
             .unwrap();
