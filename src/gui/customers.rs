@@ -11,31 +11,23 @@ use axum::Router;
 use futures::TryStreamExt;
 use serde::Deserialize;
 
-use super::form::{store_errors, FieldErrors, FormData};
+use super::form::{service_choices, store_errors, FieldErrors, FormData, ServiceChoice};
 use super::page::{
     parse_id, render, render_status, see_other, urlencode, Chrome, ConfirmPage, GuiError, Nav,
+    Paging,
 };
 use super::session::Session;
 use crate::api::AppState;
 use crate::domain::Customer;
-use crate::store::{CustomerFilter, Page, Store, StoreError};
+use crate::store::{CustomerFilter, Store};
 use crate::wire::model::parse_customer;
-
-const PAGE_SIZE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/customers", get(list).post(create))
+        .route("/customers", get(list).post(save))
         .route("/customers/new", get(new_form))
-        .route("/customers/{id}", get(edit_form).post(update))
+        .route("/customers/{id}", get(edit_form).post(save))
         .route("/customers/{id}/delete", get(confirm_delete).post(delete))
-}
-
-#[derive(Debug, Clone)]
-struct ServiceOption {
-    id: i64,
-    name: String,
-    selected: bool,
 }
 
 #[derive(Template)]
@@ -44,7 +36,7 @@ struct ListPage {
     chrome: Chrome,
     rows: Vec<Customer>,
     search: String,
-    services: Vec<ServiceOption>,
+    services: Vec<ServiceChoice>,
     filtered: bool,
     total: i64,
     page: i64,
@@ -70,14 +62,6 @@ fn list_href(search: &str, service: Option<i64>, page: i64) -> String {
     href
 }
 
-async fn services(store: &Store) -> Result<Vec<(i64, String)>, StoreError> {
-    store
-        .list_services(Page::default())
-        .map_ok(|s| (s.id, s.name))
-        .try_collect()
-        .await
-}
-
 async fn list(
     State(state): State<AppState>,
     session: Session,
@@ -90,52 +74,25 @@ async fn list(
         service_id,
     };
     let total = state.store.count_customers(&filter).await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = q
-        .page
-        .as_deref()
-        .and_then(|p| p.parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, pages);
+    let paging = Paging::of(total, q.page.as_deref());
     let rows = state
         .store
-        .search_customers(
-            filter,
-            Page {
-                top: Some(PAGE_SIZE),
-                skip: Some((page - 1) * PAGE_SIZE),
-            },
-        )
+        .search_customers(filter, paging.window())
         .try_collect()
         .await?;
-    let services = services(&state.store)
-        .await?
-        .into_iter()
-        .map(|(id, name)| ServiceOption {
-            id,
-            name,
-            selected: Some(id) == service_id,
-        })
-        .collect();
+    let services = service_choices(&state.store, service_id.as_slice()).await?;
     render(&ListPage {
         chrome: Chrome::new(&session, Nav::Customers, "Customers").with_notice(q.done.as_deref()),
         rows,
         filtered: !search.is_empty() || service_id.is_some(),
-        prev_href: (page > 1).then(|| list_href(&search, service_id, page - 1)),
-        next_href: (page < pages).then(|| list_href(&search, service_id, page + 1)),
+        prev_href: paging.previous().map(|p| list_href(&search, service_id, p)),
+        next_href: paging.next().map(|p| list_href(&search, service_id, p)),
         search,
         services,
         total,
-        page,
-        pages,
+        page: paging.page,
+        pages: paging.pages,
     })
-}
-
-#[derive(Debug, Clone)]
-struct ServiceChoice {
-    id: i64,
-    name: String,
-    checked: bool,
 }
 
 #[derive(Template)]
@@ -169,15 +126,7 @@ async fn form_page(
         name,
         email,
         cell_phone,
-        services: services(store)
-            .await?
-            .into_iter()
-            .map(|(id, name)| ServiceChoice {
-                checked: checked.contains(&id),
-                id,
-                name,
-            })
-            .collect(),
+        services: service_choices(store, &checked).await?,
         errors,
     })
 }
@@ -220,30 +169,14 @@ async fn edit_form(
     )
 }
 
-async fn create(
-    State(state): State<AppState>,
-    session: Session,
-    body: Bytes,
-) -> Result<Response, GuiError> {
-    save(state, session, None, body).await
-}
-
-async fn update(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, GuiError> {
-    let id = parse_id(&id)?;
-    save(state, session, Some(id), body).await
-}
-
+/// Creates (`POST /customers`) or saves (`POST /customers/{id}`).
 async fn save(
-    state: AppState,
+    State(state): State<AppState>,
     session: Session,
-    editing: Option<i64>,
+    id: Option<Path<String>>,
     body: Bytes,
 ) -> Result<Response, GuiError> {
+    let editing = id.map(|Path(id)| parse_id(&id)).transpose()?;
     let form = FormData::parse(&body)?;
     let again = |errors: FieldErrors| {
         let (state, session, form) = (&state, &session, &form);

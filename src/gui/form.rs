@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use futures::TryStreamExt;
+
 use super::page::GuiError;
-use crate::store::StoreError;
+use crate::store::{Page, Store, StoreError};
 use crate::wire::{Doc, ModelState};
 
 /// The fields of a submitted `application/x-www-form-urlencoded` body, in order.
@@ -66,6 +68,35 @@ impl FormData {
         // Re-encoded from valid text, so it always reads back.
         Doc::from_form(out.finish().as_bytes()).unwrap_or_default()
     }
+}
+
+/// A service to choose: a checkbox of a form, or an option of a list's filter.
+#[derive(Debug, Clone)]
+pub struct ServiceChoice {
+    pub id: i64,
+    pub name: String,
+    /// How many customers follow it.
+    pub followers: i64,
+    /// Ticked, or selected.
+    pub checked: bool,
+}
+
+/// Every live service, those in `checked` ticked.
+pub async fn service_choices(
+    store: &Store,
+    checked: &[i64],
+) -> Result<Vec<ServiceChoice>, StoreError> {
+    let followers = store.follower_counts().await?;
+    store
+        .list_services(Page::default())
+        .map_ok(|s| ServiceChoice {
+            followers: followers.get(&s.id).copied().unwrap_or(0),
+            checked: checked.contains(&s.id),
+            id: s.id,
+            name: s.name,
+        })
+        .try_collect()
+        .await
 }
 
 /// Messages per field (`Name`, `StartTime`, `Services`, …), plus messages about the whole form.

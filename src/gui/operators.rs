@@ -23,9 +23,9 @@ use crate::wire::model::parse_operator;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/operators", get(list).post(create))
+        .route("/operators", get(list).post(save))
         .route("/operators/new", get(new_form))
-        .route("/operators/{id}", get(edit_form).post(update))
+        .route("/operators/{id}", get(edit_form).post(save))
         .route("/operators/{id}/delete", get(confirm_delete).post(delete))
 }
 
@@ -116,30 +116,14 @@ async fn edit_form(
     render(&page)
 }
 
-async fn create(
-    State(state): State<AppState>,
-    admin: Admin,
-    body: Bytes,
-) -> Result<Response, GuiError> {
-    save(state, admin, None, body).await
-}
-
-async fn update(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, GuiError> {
-    let id = parse_id(&id)?;
-    save(state, admin, Some(id), body).await
-}
-
+/// Creates (`POST /operators`) or saves (`POST /operators/{id}`).
 async fn save(
-    state: AppState,
+    State(state): State<AppState>,
     admin: Admin,
-    editing: Option<i64>,
+    id: Option<Path<String>>,
     body: Bytes,
 ) -> Result<Response, GuiError> {
+    let editing = id.map(|Path(id)| parse_id(&id)).transpose()?;
     let form = FormData::parse(&body)?;
     let again = |errors: FieldErrors| {
         render_status(

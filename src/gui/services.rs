@@ -20,9 +20,9 @@ use crate::wire::model::parse_service;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/services", get(list).post(create))
+        .route("/services", get(list).post(save))
         .route("/services/new", get(new_form))
-        .route("/services/{id}", get(edit_form).post(update))
+        .route("/services/{id}", get(edit_form).post(save))
         .route("/services/{id}/delete", get(confirm_delete).post(delete))
 }
 
@@ -120,30 +120,14 @@ async fn edit_form(
     render(&page)
 }
 
-async fn create(
-    State(state): State<AppState>,
-    session: Session,
-    body: Bytes,
-) -> Result<Response, GuiError> {
-    save(state, session, None, body).await
-}
-
-async fn update(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, GuiError> {
-    let id = parse_id(&id)?;
-    save(state, session, Some(id), body).await
-}
-
+/// Creates (`POST /services`) or saves (`POST /services/{id}`).
 async fn save(
-    state: AppState,
+    State(state): State<AppState>,
     session: Session,
-    editing: Option<i64>,
+    id: Option<Path<String>>,
     body: Bytes,
 ) -> Result<Response, GuiError> {
+    let editing = id.map(|Path(id)| parse_id(&id)).transpose()?;
     let form = FormData::parse(&body)?;
     let again = |errors: FieldErrors| {
         render_status(

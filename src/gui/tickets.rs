@@ -22,10 +22,10 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 
 use super::deliveries::Deliveries;
-use super::form::{store_errors, FieldErrors, FormData};
+use super::form::{service_choices, store_errors, FieldErrors, FormData, ServiceChoice};
 use super::page::{
     input_value, parse_id, render, render_status, see_other, utc_text, Chrome, Done, GuiError, Nav,
-    When,
+    Paging, When,
 };
 use super::session::Session;
 use crate::api::etag;
@@ -39,8 +39,6 @@ use crate::store::{
 };
 use crate::wire::datetime;
 use crate::wire::model::{parse_new_ticket, parse_ticket_update};
-
-const PAGE_SIZE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -127,13 +125,6 @@ struct Tab {
     current: bool,
 }
 
-#[derive(Debug, Clone)]
-struct ServiceOption {
-    id: i64,
-    name: String,
-    selected: bool,
-}
-
 #[derive(Template)]
 #[template(path = "gui/tickets/list.html")]
 struct ListPage {
@@ -141,7 +132,7 @@ struct ListPage {
     rows: Vec<Row>,
     tabs: Vec<Tab>,
     state: &'static str,
-    services: Vec<ServiceOption>,
+    services: Vec<ServiceChoice>,
     service_filtered: bool,
     page: i64,
     pages: i64,
@@ -207,22 +198,8 @@ async fn list(
         });
     }
     let total = tabs.iter().find(|t| t.current).map_or(0, |t| t.count);
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = q
-        .page
-        .as_deref()
-        .and_then(|p| p.parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, pages);
-    let tickets = store
-        .ticket_overview(
-            filter,
-            Page {
-                top: Some(PAGE_SIZE),
-                skip: Some((page - 1) * PAGE_SIZE),
-            },
-        )
-        .await?;
+    let paging = Paging::of(total, q.page.as_deref());
+    let tickets = store.ticket_overview(filter, paging.window()).await?;
     let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
     let mut emails = store.delivery_counts_by_ticket(&ids).await?;
     let rows = tickets
@@ -244,15 +221,7 @@ async fn list(
             }
         })
         .collect();
-    let services = all_services(store)
-        .await?
-        .into_iter()
-        .map(|(id, name)| ServiceOption {
-            id,
-            name,
-            selected: Some(id) == service_id,
-        })
-        .collect();
+    let services = service_choices(store, service_id.as_slice()).await?;
     let page_view = ListPage {
         chrome: Chrome::new(&session, Nav::Tickets, "Tickets").with_notice(q.done.as_deref()),
         rows,
@@ -260,21 +229,13 @@ async fn list(
         state: key,
         services,
         service_filtered: service_id.is_some(),
-        page,
-        pages,
+        page: paging.page,
+        pages: paging.pages,
         total,
-        prev_href: (page > 1).then(|| list_href(key, service_id, page - 1)),
-        next_href: (page < pages).then(|| list_href(key, service_id, page + 1)),
+        prev_href: paging.previous().map(|p| list_href(key, service_id, p)),
+        next_href: paging.next().map(|p| list_href(key, service_id, p)),
     };
     render(&page_view)
-}
-
-async fn all_services(store: &Store) -> Result<Vec<(i64, String)>, StoreError> {
-    store
-        .list_services(Page::default())
-        .map_ok(|s| (s.id, s.name))
-        .try_collect()
-        .await
 }
 
 // ---------------------------------------------------------------- recipients
@@ -327,14 +288,6 @@ async fn recipients(
 }
 
 // ---------------------------------------------------------------- forms
-
-#[derive(Debug, Clone)]
-struct ServiceChoice {
-    id: i64,
-    name: String,
-    followers: i64,
-    checked: bool,
-}
 
 #[derive(Debug, Clone)]
 struct OperatorChoice {
@@ -408,20 +361,6 @@ impl FormPage {
             None => "/tickets".to_owned(),
         }
     }
-}
-
-async fn service_choices(store: &Store, checked: &[i64]) -> Result<Vec<ServiceChoice>, StoreError> {
-    let followers = store.follower_counts().await?;
-    Ok(all_services(store)
-        .await?
-        .into_iter()
-        .map(|(id, name)| ServiceChoice {
-            id,
-            name,
-            followers: followers.get(&id).copied().unwrap_or(0),
-            checked: checked.contains(&id),
-        })
-        .collect())
 }
 
 async fn operator_choices(

@@ -9,9 +9,10 @@ use herald::domain::ticket::TicketTimes;
 use herald::domain::{Actor, Description, NewTicket, TicketUpdate, Timestamp};
 use herald::store::TicketChange;
 
-use crate::browser;
+use crate::browser::{self, WAIT};
 use crate::flows::{set_up, ADMIN_NAME};
 use crate::helpers::*;
+use crate::smtp::SmtpServer;
 
 fn out_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -176,10 +177,19 @@ async fn a_day_of_data(app: &TestApp) {
 
 crate::backend_tests! {
     async fn screenshots_of_the_main_pages() {
-        let app = spawn_app().await;
+        // The mail server given by flag; the Settings page shows that it overrides its own.
+        let smtp = SmtpServer::start().await;
+        let url = smtp.url();
+        let app = spawn_app_with(|c| c.with(herald::config::Key::SmtpUrl, url)).await;
         let Some(b) = browser::start(&app.address).await else { return };
         set_up(&b).await;
         a_day_of_data(&app).await;
+        let deadline = std::time::Instant::now() + WAIT;
+        while app.store.delivery_counts(None).await.unwrap().pending() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the emails were not delivered");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(!smtp.messages().is_empty());
         let dir = out_dir();
 
         b.goto("/tickets").await;
@@ -189,7 +199,7 @@ crate::backend_tests! {
 
         b.goto("/tickets/5").await;
         b.wait_for("#history").await;
-        b.screenshot(&dir.join("gui-ticket.png"), 1280, 1500).await;
+        b.screenshot(&dir.join("gui-ticket.png"), 1280, 1750).await;
 
         b.goto("/settings").await;
         b.wait_for("#save-settings").await;
