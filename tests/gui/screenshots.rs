@@ -1,7 +1,8 @@
 //! Screenshots of the main pages, with a realistic day's data, for the README.
 //!
-//! They are written to `target/gui-screenshots/`; with `HERALD_UPDATE_SCREENSHOTS=1` to
-//! `docs/`, where the committed ones live (so ordinary test runs leave the work tree clean).
+//! They are written to `target/gui-screenshots/`; with `HERALD_UPDATE_SCREENSHOTS=1` the ones
+//! the README shows go to `docs/`, where they are committed (so ordinary test runs leave the
+//! work tree clean). The others are for looking over the remaining pages.
 
 use std::path::PathBuf;
 
@@ -14,12 +15,17 @@ use crate::flows::{set_up, ADMIN_NAME};
 use crate::helpers::*;
 use crate::smtp::SmtpServer;
 
+fn review_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("gui-screenshots")
+}
+
 fn out_dir() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     if std::env::var("HERALD_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        root.join("docs")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs")
     } else {
-        root.join("target").join("gui-screenshots")
+        review_dir()
     }
 }
 
@@ -216,16 +222,22 @@ crate::backend_tests! {
         b.screenshot(&dir.join("gui-new-ticket.png"), 1280, 1200).await;
         b.goto("/customers").await;
         b.wait_for("#customers").await;
-        b.screenshot(&dir.join("gui-customers.png"), 1280, 900).await;
+        b.screenshot(&review_dir().join("gui-customers.png"), 1280, 900).await;
         b.goto("/services").await;
         b.wait_for("#services").await;
-        b.screenshot(&dir.join("gui-services.png"), 1280, 700).await;
+        b.screenshot(&review_dir().join("gui-services.png"), 1280, 700).await;
         b.goto("/operators/new").await;
         b.wait_for("#save-operator").await;
-        b.screenshot(&dir.join("gui-new-operator.png"), 1280, 800).await;
+        b.screenshot(&review_dir().join("gui-new-operator.png"), 1280, 800).await;
         crate::flows::sign_out(&b).await;
-        b.screenshot(&dir.join("gui-sign-in.png"), 1280, 700).await;
-        for name in ["gui-tickets.png", "gui-ticket.png", "gui-settings.png", "gui-tickets-phone.png"] {
+        b.screenshot(&review_dir().join("gui-sign-in.png"), 1280, 700).await;
+        for name in [
+            "gui-tickets.png",
+            "gui-ticket.png",
+            "gui-settings.png",
+            "gui-tickets-phone.png",
+            "gui-new-ticket.png",
+        ] {
             let size = std::fs::metadata(dir.join(name)).unwrap().len();
             assert!(size > 10_000, "{name} has content ({size} bytes)");
         }
