@@ -167,7 +167,11 @@ fn validate(key: Key, value: &str) -> Result<(), String> {
             .filter(|d| !d.is_zero())
             .map(|_| ())
             .ok_or_else(|| "Give a duration such as 24h, 90m or 30s.".into()),
-        Key::Database | Key::Bind | Key::LogFormat => Err("This setting cannot be stored.".into()),
+        Key::Database
+        | Key::Bind
+        | Key::LogFormat
+        | Key::DbMaxConnections
+        | Key::DbAcquireTimeout => Err("This setting cannot be stored.".into()),
     }
 }
 

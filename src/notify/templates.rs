@@ -217,12 +217,20 @@ mod tests {
 
     #[test]
     fn short_values_keep_html_lines_short() {
-        // Lines under 78 characters let the HTML part go out as 7bit, not quoted-printable.
-        let c = content(EventKind::Reopened, "Mail is down");
-        let r = render(&EmailView::new(&c), "Ann").unwrap();
-        let long: Vec<&str> = r.html.lines().filter(|l| l.len() > 76).collect();
-        assert!(long.is_empty(), "{long:#?}");
-        let long: Vec<&str> = r.text.lines().filter(|l| l.len() > 76).collect();
-        assert!(long.is_empty(), "{long:#?}");
+        // Lines under 75 characters let the parts go out as 7bit, not quoted-printable.
+        for kind in [
+            EventKind::Created,
+            EventKind::Updated,
+            EventKind::Closed,
+            EventKind::Reopened,
+        ] {
+            let mut c = content(kind, "Mail is down");
+            c.services = vec!["Mail".into(), "Web".into()];
+            let r = render(&EmailView::new(&c), "Ann").unwrap();
+            let long: Vec<&str> = r.html.lines().filter(|l| l.len() > 72).collect();
+            assert!(long.is_empty(), "{kind:?} {long:#?}");
+            let long: Vec<&str> = r.text.lines().filter(|l| l.len() > 72).collect();
+            assert!(long.is_empty(), "{kind:?} {long:#?}");
+        }
     }
 }

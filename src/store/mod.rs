@@ -10,6 +10,7 @@
 //! single-connection pool (writes queue in the process instead of failing with `SQLITE_BUSY`),
 //! while reads use a pool of their own. On PostgreSQL both are the same pool.
 
+pub mod copy;
 mod customers;
 mod error;
 mod operators;
@@ -36,6 +37,10 @@ pub use tickets::{TicketChange, TicketEvent, TicketFilter};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long [`Store::ping`] waits: a health check must answer quickly even while the
+/// database does not.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -178,9 +183,10 @@ impl Store {
             .map_err(StoreError::Migrate)
     }
 
-    /// Does the database answer?
+    /// Does the database answer (within [`PING_TIMEOUT`])?
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)))
     }
 
     pub async fn close(&self) {
@@ -193,6 +199,15 @@ impl Store {
         match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// ` FOR SHARE` where the engine has row locks: the rows read stay as they are (not deleted
+    /// by another transaction) until this one ends, while other readers may share them.
+    fn for_share(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR SHARE",
         }
     }
 

@@ -112,8 +112,11 @@ impl Store {
         Ok(rows::service(&row.ok_or(StoreError::NotFound)?, "")?)
     }
 
-    /// Live services with these ids; a 400 naming the field when any is unknown.
+    /// Live services with these ids; a 400 naming the field when any is unknown. The rows stay
+    /// locked against a concurrent delete until the transaction ends, so nothing can come to
+    /// refer to a deleted service.
     pub(super) async fn existing_services(
+        &self,
         tx: &mut Transaction<'static, Any>,
         ids: &[i64],
         field: &'static str,
@@ -122,8 +125,9 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "SELECT id FROM services WHERE deleted_at IS NULL AND id IN ({})",
-            super::placeholders(1, ids.len())
+            "SELECT id FROM services WHERE deleted_at IS NULL AND id IN ({}){}",
+            super::placeholders(1, ids.len()),
+            self.for_share()
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql);
         for id in ids {

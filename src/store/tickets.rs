@@ -170,13 +170,17 @@ impl Store {
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
         let mut tx = self.writer.begin().await?;
-        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        self.existing_services(&mut tx, &new.services, "Services")
+            .await?;
         if let Some(op) = new.operator {
-            let live: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM operators WHERE id = $1 AND deleted_at IS NULL")
-                    .bind(op)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let sql = format!(
+                "SELECT id FROM operators WHERE id = $1 AND deleted_at IS NULL{}",
+                self.for_share()
+            );
+            let live: Option<i64> = sqlx::query_scalar(&sql)
+                .bind(op)
+                .fetch_optional(&mut *tx)
+                .await?;
             if live.is_none() {
                 return Err(StoreError::invalid(
                     "Operator",

@@ -181,66 +181,81 @@ async fn a_day_of_data(app: &TestApp) {
         .unwrap();
 }
 
-crate::backend_tests! {
-    async fn screenshots_of_the_main_pages() {
-        // The mail server given by flag; the Settings page shows that it overrides its own.
-        let smtp = SmtpServer::start().await;
-        let url = smtp.url();
-        let app = spawn_app_with(|c| c.with(herald::config::Key::SmtpUrl, url)).await;
-        let Some(b) = browser::start(&app.address).await else { return };
-        set_up(&b).await;
-        a_day_of_data(&app).await;
-        let deadline = std::time::Instant::now() + WAIT;
-        while app.store.delivery_counts(None).await.unwrap().pending() > 0 {
-            assert!(std::time::Instant::now() < deadline, "the emails were not delivered");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert!(!smtp.messages().is_empty());
-        let dir = out_dir();
-
-        b.goto("/tickets").await;
-        let first = b.text("#tickets tbody tr:first-child").await;
-        assert!(first.contains("Email: incoming mail delayed"), "open tickets first: {first}");
-        b.screenshot(&dir.join("gui-tickets.png"), 1280, 900).await;
-
-        b.goto("/tickets/5").await;
-        b.wait_for("#history").await;
-        b.screenshot(&dir.join("gui-ticket.png"), 1280, 1750).await;
-
-        b.goto("/settings").await;
-        b.wait_for("#save-settings").await;
-        assert!(!b.client.source().await.unwrap().contains("s3cret"));
-        b.screenshot(&dir.join("gui-settings.png"), 1280, 1500).await;
-
-        b.goto("/tickets").await;
-        b.wait_for("#tickets").await;
-        b.screenshot(&dir.join("gui-tickets-phone.png"), 390, 1100).await;
-        b.client.set_window_size(1280, 900).await.unwrap();
-        b.goto("/tickets/new").await;
-        b.click(r#"input[name="Services[1].Id"]"#).await;
-        b.wait_for("#recipients[data-count='5']").await;
-        b.screenshot(&dir.join("gui-new-ticket.png"), 1280, 1200).await;
-        b.goto("/customers").await;
-        b.wait_for("#customers").await;
-        b.screenshot(&review_dir().join("gui-customers.png"), 1280, 900).await;
-        b.goto("/services").await;
-        b.wait_for("#services").await;
-        b.screenshot(&review_dir().join("gui-services.png"), 1280, 700).await;
-        b.goto("/operators/new").await;
-        b.wait_for("#save-operator").await;
-        b.screenshot(&review_dir().join("gui-new-operator.png"), 1280, 800).await;
-        crate::flows::sign_out(&b).await;
-        b.screenshot(&review_dir().join("gui-sign-in.png"), 1280, 700).await;
-        for name in [
-            "gui-tickets.png",
-            "gui-ticket.png",
-            "gui-settings.png",
-            "gui-tickets-phone.png",
-            "gui-new-ticket.png",
-        ] {
-            let size = std::fs::metadata(dir.join(name)).unwrap().len();
-            assert!(size > 10_000, "{name} has content ({size} bytes)");
-        }
-        b.finish().await;
+/// Pictures, not behaviour: on one backend only (both would write the same files).
+#[tokio::test]
+async fn screenshots_of_the_main_pages() {
+    // The mail server given by flag; the Settings page shows that it overrides its own.
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(|c| c.with(herald::config::Key::SmtpUrl, url)).await;
+    let Some(b) = browser::start(&app.address).await else {
+        return;
+    };
+    set_up(&b).await;
+    a_day_of_data(&app).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while app.store.delivery_counts(None).await.unwrap().pending() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the emails were not delivered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    assert!(!smtp.messages().is_empty());
+    let dir = out_dir();
+
+    b.goto("/tickets").await;
+    let first = b.text("#tickets tbody tr:first-child").await;
+    assert!(
+        first.contains("Email: incoming mail delayed"),
+        "open tickets first: {first}"
+    );
+    b.screenshot(&dir.join("gui-tickets.png"), 1280, 900).await;
+
+    b.goto("/tickets/5").await;
+    b.wait_for("#history").await;
+    b.screenshot(&dir.join("gui-ticket.png"), 1280, 1750).await;
+
+    b.goto("/settings").await;
+    b.wait_for("#save-settings").await;
+    assert!(!b.client.source().await.unwrap().contains("s3cret"));
+    b.screenshot(&dir.join("gui-settings.png"), 1280, 1500)
+        .await;
+
+    b.goto("/tickets").await;
+    b.wait_for("#tickets").await;
+    b.screenshot(&dir.join("gui-tickets-phone.png"), 390, 1100)
+        .await;
+    b.client.set_window_size(1280, 900).await.unwrap();
+    b.goto("/tickets/new").await;
+    b.click(r#"input[name="Services[1].Id"]"#).await;
+    b.wait_for("#recipients[data-count='5']").await;
+    b.screenshot(&dir.join("gui-new-ticket.png"), 1280, 1200)
+        .await;
+    b.goto("/customers").await;
+    b.wait_for("#customers").await;
+    b.screenshot(&review_dir().join("gui-customers.png"), 1280, 900)
+        .await;
+    b.goto("/services").await;
+    b.wait_for("#services").await;
+    b.screenshot(&review_dir().join("gui-services.png"), 1280, 700)
+        .await;
+    b.goto("/operators/new").await;
+    b.wait_for("#save-operator").await;
+    b.screenshot(&review_dir().join("gui-new-operator.png"), 1280, 800)
+        .await;
+    crate::flows::sign_out(&b).await;
+    b.screenshot(&review_dir().join("gui-sign-in.png"), 1280, 700)
+        .await;
+    for name in [
+        "gui-tickets.png",
+        "gui-ticket.png",
+        "gui-settings.png",
+        "gui-tickets-phone.png",
+        "gui-new-ticket.png",
+    ] {
+        let size = std::fs::metadata(dir.join(name)).unwrap().len();
+        assert!(size > 10_000, "{name} has content ({size} bytes)");
+    }
+    b.finish().await;
 }
