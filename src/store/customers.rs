@@ -119,7 +119,7 @@ impl Store {
     }
 
     pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.existing_services(&mut tx, &new.services, "Services")
             .await?;
         let id: i64 = sqlx::query_scalar(
@@ -142,7 +142,7 @@ impl Store {
         new: &NewCustomer,
         precondition: Check<'_, Customer>,
     ) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_customer(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;
@@ -170,7 +170,7 @@ impl Store {
         id: i64,
         precondition: Check<'_, Customer>,
     ) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_customer(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;

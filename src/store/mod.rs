@@ -194,6 +194,18 @@ impl Store {
         self.writer.close().await;
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a second process on the same file waits for it (busy timeout) instead of
+    /// failing when its read turns into a write.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
+    }
+
     /// ` FOR UPDATE` where the engine has row locks; SQLite's single writer needs none.
     fn for_update(&self) -> &'static str {
         match self.backend {

@@ -65,7 +65,7 @@ impl Store {
     pub async fn create_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
         // Hashing is slow by design: done before the transaction, not while holding the writer.
         let hash = new.password.as_ref().map(|p| p.hash().0);
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         unique_email(&mut tx, new.email.as_str(), None).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO operators (name, email, cell_phone, is_admin, password_hash) \
@@ -91,7 +91,7 @@ impl Store {
         precondition: Check<'_, Operator>,
     ) -> Result<Operator, StoreError> {
         let hash = new.password.as_ref().map(|p| p.hash().0);
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let admins = self.lock_admins(&mut tx).await?;
         let current = self.operator_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;
@@ -127,7 +127,7 @@ impl Store {
         email: &str,
         hash: &PasswordHash,
     ) -> Result<Operator, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let sql = format!(
             "SELECT {COLUMNS} FROM operators WHERE lower(email) = lower($1) AND deleted_at IS NULL{}",
             self.for_update()
@@ -153,7 +153,7 @@ impl Store {
         id: i64,
         precondition: Check<'_, Operator>,
     ) -> Result<Operator, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let admins = self.lock_admins(&mut tx).await?;
         let current = self.operator_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;

@@ -34,7 +34,7 @@ impl Store {
     }
 
     pub async fn create_service(&self, new: &NewService) -> Result<Service, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         unique_name(&mut tx, new.name.as_str(), None).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO services (name, description) VALUES ($1, $2) RETURNING id",
@@ -58,7 +58,7 @@ impl Store {
         new: &NewService,
         precondition: Check<'_, Service>,
     ) -> Result<Service, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let current = self.service_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;
         unique_name(&mut tx, new.name.as_str(), Some(id)).await?;
@@ -83,7 +83,7 @@ impl Store {
         id: i64,
         precondition: Check<'_, Service>,
     ) -> Result<Service, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let current = self.service_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;
         sqlx::query("DELETE FROM customer_services WHERE service_id = $1")

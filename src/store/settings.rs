@@ -35,7 +35,7 @@ impl Store {
 
     /// Stores a setting; `None` removes it (back to the default).
     pub async fn set_setting(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM settings WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)

@@ -169,7 +169,7 @@ impl Store {
         new: &NewTicket,
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.existing_services(&mut tx, &new.services, "Services")
             .await?;
         if let Some(op) = new.operator {
@@ -235,7 +235,7 @@ impl Store {
         change: &TicketChange,
         precondition: Check<'_, Ticket>,
     ) -> Result<(Ticket, Option<TicketEvent>), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_ticket(&mut tx, id).await?;
         let before = load(&mut tx, id).await?;
         rows::check(precondition, &before)?;
@@ -296,7 +296,7 @@ impl Store {
         id: i64,
         precondition: Check<'_, Ticket>,
     ) -> Result<Ticket, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_ticket(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;
