@@ -33,7 +33,7 @@ pub struct NewSession<'a> {
 impl Store {
     /// Stores a new session (and forgets expired ones while at it).
     pub async fn create_session(&self, new: &NewSession<'_>) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM gui_sessions WHERE expires_at < $1")
             .bind(new.now.micros())
             .execute(&mut *tx)
@@ -159,7 +159,7 @@ impl Store {
         now: Timestamp,
         forget_before: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         for subject in subjects {
             let sql = format!(
                 "SELECT failures, last_at FROM login_failures WHERE subject = $1{}",
@@ -217,7 +217,9 @@ impl Store {
     /// the check and the insert are one transaction, so two setup pages submitted at once
     /// cannot both succeed.
     pub async fn create_first_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        // Hashing is slow by design: done before the transaction, not while holding the writer.
+        let hash = new.password.as_ref().map(|p| p.hash().0);
+        let mut tx = self.write_tx().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE")
                 .execute(&mut *tx)
@@ -232,7 +234,6 @@ impl Store {
                 "Herald is set up already: sign in instead.".into(),
             ));
         }
-        let hash = new.password.as_ref().map(|p| p.hash().0);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO operators (name, email, cell_phone, is_admin, password_hash) \
              VALUES ($1, $2, $3, 1, $4) RETURNING id",
