@@ -5,6 +5,7 @@
 //! - [`config`] declares every setting once (flag, environment variable, stored value, default);
 //! - [`startup`] builds the [`startup::Application`] that tests and `herald serve` both run;
 //! - [`api`] is the REST API (one router per resource), [`wire`] its JSON/XML formats;
+//! - [`gui`] is the operator GUI (server-rendered pages, sessions, CSRF protection);
 //! - [`domain`] holds the types that can only contain valid values and the ticket rules;
 //! - [`store`] is the storage layer over SQLite or PostgreSQL ([`store::copy`] moves data
 //!   from one to the other, with a [`progress`] bar);
@@ -14,6 +15,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod gui;
 pub mod health;
 pub mod live_settings;
 pub mod notify;

@@ -147,7 +147,8 @@ impl Application {
     fn router(state: AppState) -> Router {
         Router::new()
             .merge(crate::health::router(state.clone()))
-            .merge(api::router(state))
+            .merge(api::router(state.clone()))
+            .merge(crate::gui::router(state))
             .layer(middleware::from_fn(api::error::render_errors))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(TimeoutLayer::with_status_code(
@@ -197,15 +198,18 @@ impl Application {
         })
         .layer(router);
         let stop = shutdown.clone();
-        axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = stop.cancelled() => {}
-                    _ = shutdown_signal() => {}
-                }
-                tracing::info!("shutting down: finishing requests in flight");
-            })
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = shutdown_signal() => {}
+            }
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+        .await?;
         shutdown.cancel();
         tracing::info!("shutting down: finishing the emails in hand");
         if let Err(e) = workers.await {

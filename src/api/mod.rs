@@ -4,7 +4,7 @@
 mod auth;
 mod customers;
 pub mod error;
-mod etag;
+pub mod etag;
 pub mod negotiate;
 mod notifications;
 mod operators;

@@ -40,6 +40,36 @@ pub struct CustomerFilter {
     pub service_id: Option<i64>,
 }
 
+impl CustomerFilter {
+    /// The `WHERE …` clause (empty when nothing is filtered), its parameters numbered from
+    /// `$first`: the search pattern first (returned, to bind), then the service id.
+    pub(super) fn clause(&self, first: usize) -> (String, Option<String>) {
+        let pattern = self
+            .search
+            .as_deref()
+            .map(|s| format!("%{}%", s.to_lowercase()));
+        let mut wheres = Vec::new();
+        let mut next = first;
+        if pattern.is_some() {
+            wheres.push(format!(
+                "(lower(name) LIKE ${next} OR lower(coalesce(email, '')) LIKE ${next} OR coalesce(cell_phone, '') LIKE ${next})"
+            ));
+            next += 1;
+        }
+        if self.service_id.is_some() {
+            wheres.push(format!(
+                "id IN (SELECT customer_id FROM customer_services WHERE service_id = ${next})"
+            ));
+        }
+        let clause = if wheres.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", wheres.join(" AND "))
+        };
+        (clause, pattern)
+    }
+}
+
 impl Store {
     pub fn list_customers(&self, page: Page) -> BoxStream<'static, Result<Customer, StoreError>> {
         self.search_customers(CustomerFilter::default(), page)
@@ -52,19 +82,7 @@ impl Store {
     ) -> BoxStream<'static, Result<Customer, StoreError>> {
         let pool = self.pool.clone();
         Box::pin(async_stream::try_stream! {
-            let pattern = filter.search.as_deref().map(|s| format!("%{}%", s.to_lowercase()));
-            let mut wheres = Vec::new();
-            let mut next = 3;
-            if pattern.is_some() {
-                wheres.push(format!(
-                    "(lower(name) LIKE ${next} OR lower(coalesce(email, '')) LIKE ${next} OR coalesce(cell_phone, '') LIKE ${next})"
-                ));
-                next += 1;
-            }
-            if filter.service_id.is_some() {
-                wheres.push(format!("id IN (SELECT customer_id FROM customer_services WHERE service_id = ${next})"));
-            }
-            let where_clause = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
+            let (where_clause, pattern) = filter.clause(3);
             let from = format!("(SELECT * FROM customers {where_clause} ORDER BY id LIMIT $1 OFFSET $2)");
             let sql = select(&from);
             let mut q = sqlx::query(&sql).bind(page.limit()).bind(page.offset());

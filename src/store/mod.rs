@@ -15,8 +15,10 @@ mod customers;
 mod error;
 mod operators;
 mod outbox;
+mod overview;
 mod rows;
 mod services;
+mod sessions;
 mod settings;
 mod tickets;
 
@@ -26,8 +28,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+pub use customers::CustomerFilter;
 pub use error::StoreError;
 pub use outbox::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
+pub use overview::{TicketListFilter, TicketState};
+pub use sessions::{NewSession, SessionRecord};
 pub use tickets::{TicketChange, TicketEvent, TicketFilter};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -115,6 +115,9 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(email_taken)?;
+        if new.password.is_some() {
+            super::sessions::end_sessions_in(&mut tx, id).await?;
+        }
         tx.commit().await?;
         Ok(operator_from(id, new))
     }
@@ -139,6 +142,7 @@ impl Store {
             .bind(operator.id)
             .execute(&mut *tx)
             .await?;
+        super::sessions::end_sessions_in(&mut tx, operator.id).await?;
         tx.commit().await?;
         Ok(operator)
     }
@@ -163,6 +167,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        super::sessions::end_sessions_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(current)
     }

@@ -61,7 +61,7 @@ const SELECT: &str =
      LEFT JOIN services s ON s.id = ts.service_id \
      ORDER BY t.id, s.id";
 
-fn select(from: &str) -> String {
+pub(super) fn select(from: &str) -> String {
     SELECT.replace("{FROM}", from)
 }
 
@@ -76,7 +76,7 @@ fn times(row: &AnyRow) -> Result<TicketTimes, sqlx::Error> {
     })
 }
 
-fn ticket_head(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
+pub(super) fn ticket_head(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
     let operator = match row.try_get::<Option<i64>, _>("operator_id")? {
         Some(id) => Some(OperatorRef {
             id,
