@@ -14,6 +14,7 @@ pub mod config;
 pub mod domain;
 pub mod health;
 pub mod live_settings;
+pub mod openapi;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

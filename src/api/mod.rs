@@ -21,6 +21,7 @@ use crate::live_settings::LiveSettings;
 use crate::store::Store;
 
 pub use resource::{Crud, Ctx};
+pub use tickets::TICKETS;
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -2,4 +2,6 @@
 //! and SQLite file.
 
 mod helpers;
+mod openapi;
+mod schemathesis_findings;
 mod smoke;
