@@ -111,6 +111,9 @@ impl Store {
                     AnyPoolOptions::new()
                         .max_connections(max)
                         .acquire_timeout(settings.acquire_timeout)
+                        // A local file cannot drop a connection: skip the ping (a round trip to
+                        // the connection's worker thread) on every acquire.
+                        .test_before_acquire(false)
                         .after_connect(|conn, _meta| {
                             Box::pin(async move {
                                 conn.execute(SQLITE_PRAGMAS).await?;
