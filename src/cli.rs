@@ -187,6 +187,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
         println!();
     }
+    let mail = crate::notify::MailStatus::of(&app.settings().get());
+    if !matches!(mail, crate::notify::MailStatus::Ready { .. }) {
+        println!("  {}", mail.describe());
+        println!();
+    }
+    tracing::info!(status = %mail.describe(), "email notifications");
     tracing::info!(address = %base, "Herald is listening");
     app.run_until_stopped().await
 }

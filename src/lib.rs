@@ -6,7 +6,8 @@
 //! - [`startup`] builds the [`startup::Application`] that tests and `herald serve` both run;
 //! - [`api`] is the REST API (one router per resource), [`wire`] its JSON/XML formats;
 //! - [`domain`] holds the types that can only contain valid values and the ticket rules;
-//! - [`store`] is the storage layer over SQLite or PostgreSQL.
+//! - [`store`] is the storage layer over SQLite or PostgreSQL;
+//! - [`notify`] renders and delivers the notification emails queued in the store's outbox.
 
 pub mod api;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod health;
 pub mod live_settings;
+pub mod notify;
 pub mod openapi;
 pub mod startup;
 pub mod store;

@@ -19,6 +19,7 @@ use crate::api::{self, AppState};
 use crate::config::{Config, Key};
 use crate::domain::ApiKey;
 use crate::live_settings::{LiveSettings, API_KEY_SETTING};
+use crate::notify::DeliveryOptions;
 use crate::store::{PoolSettings, Store};
 
 /// Request bodies over this are a 413.
@@ -31,6 +32,7 @@ pub struct Application {
     port: u16,
     state: AppState,
     shutdown: CancellationToken,
+    delivery: DeliveryOptions,
 }
 
 /// What a first run did, so `serve` can tell the user.
@@ -85,6 +87,7 @@ impl Application {
                 port,
                 state,
                 shutdown: CancellationToken::new(),
+                delivery: DeliveryOptions::default(),
             },
             first_run,
         ))
@@ -100,6 +103,11 @@ impl Application {
 
     pub fn settings(&self) -> &LiveSettings {
         &self.state.settings
+    }
+
+    /// Changes how the delivery workers run (tests shorten the retry delays).
+    pub fn set_delivery_options(&mut self, options: DeliveryOptions) {
+        self.delivery = options;
     }
 
     /// Cancelling this token stops the application as SIGTERM would.
@@ -137,11 +145,18 @@ impl Application {
             listener,
             state,
             shutdown,
+            delivery,
             ..
         } = self;
         state
             .settings
             .spawn_refresher(state.store.clone(), shutdown.clone());
+        let workers = crate::notify::spawn(
+            state.store.clone(),
+            state.settings.clone(),
+            delivery,
+            shutdown.clone(),
+        );
         let router = Self::router(state.clone());
         // Rewrite API paths to lower case before routing, keeping the original for messages.
         let app = tower::util::MapRequestLayer::new(|mut req: Request| {
@@ -164,6 +179,10 @@ impl Application {
             })
             .await?;
         shutdown.cancel();
+        tracing::info!("shutting down: finishing the emails in hand");
+        if let Err(e) = workers.await {
+            tracing::error!(error = %e, "the delivery workers failed");
+        }
         state.store.close().await;
         Ok(())
     }

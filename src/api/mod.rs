@@ -6,6 +6,7 @@ mod customers;
 pub mod error;
 mod etag;
 pub mod negotiate;
+mod notifications;
 mod operators;
 mod params;
 mod resource;
@@ -34,6 +35,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tickets::router())
+        .merge(notifications::router())
         .merge(resource::crud_router::<Customer>())
         .merge(resource::crud_router::<Service>())
         .merge(resource::crud_router::<Operator>())

@@ -13,6 +13,7 @@
 mod customers;
 mod error;
 mod operators;
+mod outbox;
 mod rows;
 mod services;
 mod settings;
@@ -25,6 +26,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use error::StoreError;
+pub use outbox::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
 pub use tickets::{TicketChange, TicketEvent, TicketFilter};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -75,6 +77,8 @@ pub struct Store {
     pool: AnyPool,
     /// Writes: a single connection on SQLite, the same pool on PostgreSQL.
     writer: AnyPool,
+    /// Bumped after a commit that queued notifications, to wake the delivery workers.
+    outbox_queued: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -130,6 +134,7 @@ impl Store {
                     backend,
                     pool,
                     writer,
+                    outbox_queued: Default::default(),
                 })
             }
             Backend::Postgres => {
@@ -145,6 +150,7 @@ impl Store {
                     backend,
                     writer: pool.clone(),
                     pool,
+                    outbox_queued: Default::default(),
                 })
             }
         }
@@ -191,6 +197,11 @@ impl Store {
 
     pub fn writer(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// Changes whenever this process queues notifications (the delivery workers wait on it).
+    pub fn outbox_queued(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.outbox_queued.subscribe()
     }
 }
 

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::rows::{self, Check};
-use super::{flag, Page, Store, StoreError};
+use super::{flag, outbox, Page, Store, StoreError};
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{Actor, NewTicket, OperatorRef, Ticket, TicketUpdate, Timestamp};
 use crate::wire::datetime;
@@ -216,7 +216,9 @@ impl Store {
         let changes = diff(None, &ticket);
         let event =
             record_event(&mut tx, &ticket, EventKind::Created, change, changes, now).await?;
+        let queued = notify(&mut tx, &ticket, &event).await?;
         tx.commit().await?;
+        self.outbox_changed(queued);
         Ok((ticket, event))
     }
 
@@ -278,7 +280,9 @@ impl Store {
         };
         let changes = diff(Some(&before), &after);
         let event = record_event(&mut tx, &after, kind, change, changes, Timestamp::now()).await?;
+        let queued = notify(&mut tx, &after, &event).await?;
         tx.commit().await?;
+        self.outbox_changed(queued);
         Ok((after, Some(event)))
     }
 
@@ -297,6 +301,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        outbox::cancel_for_ticket(&mut tx, id).await?;
         tx.commit().await?;
         Ok(current)
     }
@@ -311,6 +316,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    /// Wakes the delivery workers after a commit that queued messages.
+    fn outbox_changed(&self, queued: u64) {
+        if queued > 0 {
+            self.outbox_queued.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
     async fn lock_ticket(
@@ -349,6 +361,19 @@ fn event_from_row(row: &AnyRow) -> Result<TicketEvent, StoreError> {
         notify: rows::flag(row, "notify")?,
         changes: serde_json::from_str(&changes).unwrap_or_default(),
     })
+}
+
+/// Queues the event's emails when customers are to be told; returns how many.
+async fn notify(
+    tx: &mut AnyConnection,
+    ticket: &Ticket,
+    event: &TicketEvent,
+) -> Result<u64, StoreError> {
+    if event.notify {
+        outbox::enqueue(tx, ticket, event).await
+    } else {
+        Ok(0)
+    }
 }
 
 async fn record_event(

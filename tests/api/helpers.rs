@@ -75,13 +75,22 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts Herald with the test configuration, adjusted by `adjust`, and the key [`KEY`].
 pub async fn spawn_app_with(adjust: impl FnOnce(Config) -> Config) -> TestApp {
+    spawn_app_built(adjust, |_| {}).await
+}
+
+/// Like [`spawn_app_with`], with `prepare` applied to the built application before it runs.
+pub async fn spawn_app_built(
+    adjust: impl FnOnce(Config) -> Config,
+    prepare: impl FnOnce(&mut Application),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (config, database_url) = match current_backend() {
         Backend::Sqlite => sqlite_config(&dir),
     };
-    let (app, first_run) = Application::build(adjust(config))
+    let (mut app, first_run) = Application::build(adjust(config))
         .await
         .expect("Herald builds");
+    prepare(&mut app);
     assert!(
         first_run.generated_key.is_some(),
         "a new database gets a generated key"

@@ -1,0 +1,437 @@
+//! The delivery workers of `herald serve`.
+//!
+//! Each worker loops: claim a batch of due messages under a lease, send them over the pooled
+//! SMTP transport several at a time, then write the whole batch's outcomes in one statement.
+//! A lease keeper renews this instance's leases while it works; if the process dies, the leases
+//! run out and any instance delivers the messages. On shutdown, sends in flight finish and are
+//! recorded; messages not started are released at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use rand::Rng;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::mailer::{MailConfig, Mailer, SendError};
+use crate::config::parse_duration;
+use crate::domain::Timestamp;
+use crate::live_settings::LiveSettings;
+use crate::store::{Claimed, EventContent, Outcome, Store};
+
+/// Outcomes are written at least this often while a batch is being sent…
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// …and whenever this many are waiting.
+const FLUSH_MAX: usize = 200;
+
+/// The retry window when the setting is missing or unreadable.
+pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// How delivery runs. The defaults suit production; tests shorten the waits.
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    /// Worker tasks, each claiming its own batches.
+    pub workers: usize,
+    /// Messages claimed at once by one worker.
+    pub batch_size: usize,
+    /// Messages in flight at once over all workers (and pooled SMTP connections).
+    pub connections: usize,
+    /// How long a claim lasts unless renewed (a crashed instance's messages wait this long).
+    pub lease: Duration,
+    /// The first retry delay; it doubles with every attempt, up to `retry_max`, with jitter.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How often an idle worker looks for due messages queued by other instances.
+    pub idle_poll: Duration,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions {
+            workers: 4,
+            batch_size: 250,
+            connections: 32,
+            lease: Duration::from_secs(10),
+            retry_base: Duration::from_secs(30),
+            retry_max: Duration::from_secs(3600),
+            idle_poll: Duration::from_secs(1),
+        }
+    }
+}
+
+impl DeliveryOptions {
+    /// The delay before attempt `attempts + 1`: `retry_base * 2^(attempts-1)`, capped at
+    /// `retry_max`, then a random point in its upper half so that retries spread out.
+    pub fn backoff(&self, attempts: i64) -> Duration {
+        let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+        let full = self
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(self.retry_max);
+        let half = full / 2;
+        half + full
+            .saturating_sub(half)
+            .mul_f64(rand::thread_rng().gen::<f64>())
+    }
+}
+
+/// One process's delivery machinery, shared by its workers.
+struct Delivery {
+    store: Store,
+    settings: LiveSettings,
+    options: DeliveryOptions,
+    /// This process's claim owner id.
+    instance: i64,
+    /// Until when the last successful renewal extended this instance's leases (micros).
+    renewed_until: AtomicI64,
+    mailer: Mutex<Option<(MailConfig, Arc<Mailer>)>>,
+    /// The configuration problem last logged, so it is logged once.
+    last_problem: Mutex<Option<String>>,
+    contents: Mutex<HashMap<i64, Arc<EventContent>>>,
+}
+
+/// Starts the workers and the lease keeper; the returned task ends once `shutdown` is
+/// cancelled and every message in hand is finished and recorded.
+pub fn spawn(
+    store: Store,
+    settings: LiveSettings,
+    options: DeliveryOptions,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let delivery = Arc::new(Delivery {
+        store,
+        settings,
+        instance: rand::thread_rng().gen_range(1..i64::MAX),
+        renewed_until: AtomicI64::new(0),
+        mailer: Mutex::new(None),
+        last_problem: Mutex::new(None),
+        contents: Mutex::new(HashMap::new()),
+        options,
+    });
+    tokio::spawn(async move {
+        let keeper_stop = CancellationToken::new();
+        let keeper = tokio::spawn(lease_keeper(delivery.clone(), keeper_stop.clone()));
+        let mut workers = JoinSet::new();
+        for _ in 0..delivery.options.workers.max(1) {
+            workers.spawn(worker(delivery.clone(), shutdown.clone()));
+        }
+        while let Some(done) = workers.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "a delivery worker failed");
+            }
+        }
+        // Leases are renewed until the last message in hand is recorded.
+        keeper_stop.cancel();
+        let _ = keeper.await;
+        let mailer = delivery.mailer.lock().expect("not poisoned").take();
+        if let Some((_, mailer)) = mailer {
+            mailer.shutdown().await;
+        }
+    })
+}
+
+fn later(at: Timestamp, d: Duration) -> Timestamp {
+    at.plus_millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+async fn lease_keeper(d: Arc<Delivery>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(d.options.lease / 4);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let start = Timestamp::now();
+        let until = later(start, d.options.lease);
+        match d.store.renew_claims(d.instance, until).await {
+            Ok(_) => d.renewed_until.store(until.micros(), Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "could not renew delivery leases"),
+        }
+    }
+}
+
+/// Waits for new messages (queued by this process), the idle poll, or shutdown.
+async fn idle(
+    wake: &mut tokio::sync::watch::Receiver<u64>,
+    poll: Duration,
+    shutdown: &CancellationToken,
+) {
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = wake.changed() => {}
+        _ = tokio::time::sleep(poll) => {}
+    }
+}
+
+async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
+    let mut wake = d.store.outbox_queued();
+    let per_worker = (d.options.connections / d.options.workers.max(1)).max(1);
+    while !shutdown.is_cancelled() {
+        let Some(mailer) = d.mailer() else {
+            idle(&mut wake, d.options.idle_poll, &shutdown).await;
+            continue;
+        };
+        wake.borrow_and_update();
+        let now = Timestamp::now();
+        let batch = match d
+            .store
+            .claim_due(
+                d.instance,
+                now,
+                later(now, d.options.lease),
+                d.options.batch_size,
+            )
+            .await
+        {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not claim messages to deliver");
+                idle(&mut wake, d.options.idle_poll, &shutdown).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            idle(&mut wake, d.options.idle_poll, &shutdown).await;
+            continue;
+        }
+        let unreachable = d.deliver(batch, &mailer, now, per_worker, &shutdown).await;
+        if unreachable {
+            // The server is down: give it a moment before the next batch.
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(d.options.retry_base.min(Duration::from_secs(5))) => {}
+            }
+        }
+    }
+}
+
+impl Delivery {
+    /// The mailer for the current settings, rebuilt when they change; `None` (and logged once)
+    /// when no usable mail server is configured: messages then stay queued.
+    fn mailer(&self) -> Option<Arc<Mailer>> {
+        let config = match MailConfig::from_settings(&self.settings.get()) {
+            Ok(Some(config)) => config,
+            Ok(None) => {
+                self.problem("no mail server is configured (set --smtp-url and --mail-from or use the Settings page): notification emails stay queued");
+                return None;
+            }
+            Err(e) => {
+                self.problem(&format!("{e} Notification emails stay queued."));
+                return None;
+            }
+        };
+        let mut current = self.mailer.lock().expect("not poisoned");
+        if let Some((c, m)) = current.as_ref() {
+            if *c == config {
+                return Some(m.clone());
+            }
+        }
+        match Mailer::new(config.clone(), self.options.connections as u32) {
+            Ok(m) => {
+                let m = Arc::new(m);
+                *current = Some((config, m.clone()));
+                *self.last_problem.lock().expect("not poisoned") = None;
+                tracing::info!(from = %m.config().from, "delivering notification emails");
+                Some(m)
+            }
+            Err(e) => {
+                drop(current);
+                self.problem(&format!("{e} Notification emails stay queued."));
+                None
+            }
+        }
+    }
+
+    fn problem(&self, message: &str) {
+        let mut last = self.last_problem.lock().expect("not poisoned");
+        if last.as_deref() != Some(message) {
+            tracing::warn!("{message}");
+            *last = Some(message.to_owned());
+        }
+    }
+
+    /// The content of each event of the batch, read once and cached.
+    async fn contents(&self, batch: &[Claimed]) -> HashMap<i64, Arc<EventContent>> {
+        let mut wanted: Vec<i64> = batch.iter().map(|m| m.event_id).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        {
+            let cache = self.contents.lock().expect("not poisoned");
+            for id in wanted {
+                match cache.get(&id) {
+                    Some(c) => {
+                        found.insert(id, c.clone());
+                    }
+                    None => missing.push(id),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            match self.store.event_contents(&missing).await {
+                Ok(contents) => {
+                    let mut cache = self.contents.lock().expect("not poisoned");
+                    if cache.len() > 1024 {
+                        cache.clear();
+                    }
+                    for c in contents {
+                        let c = Arc::new(c);
+                        cache.insert(c.event_id, c.clone());
+                        found.insert(c.event_id, c);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read notification contents"),
+            }
+        }
+        found
+    }
+
+    /// Is the lease on a batch claimed at `claimed_at` still safely ours?
+    fn lease_holds(&self, claimed_at: Timestamp) -> bool {
+        let margin = self.options.lease / 5;
+        let until = later(claimed_at, self.options.lease)
+            .micros()
+            .max(self.renewed_until.load(Ordering::Relaxed));
+        later(Timestamp::now(), margin).micros() < until
+    }
+
+    fn retry_window(&self) -> Duration {
+        self.settings
+            .get()
+            .retry_window
+            .as_ref()
+            .and_then(|(v, _)| parse_duration(v))
+            .unwrap_or(DEFAULT_RETRY_WINDOW)
+    }
+
+    /// A temporary failure: retry after the backoff, unless that is past the retry window.
+    fn retry(&self, message: &Claimed, error: String, window: Duration) -> Outcome {
+        let now = Timestamp::now();
+        let attempts = message.attempts + 1;
+        let next = later(now, self.options.backoff(attempts));
+        if next > later(message.queued_at, window) {
+            Outcome::Failed {
+                error: format!("gave up after {attempts} attempts: {error}"),
+            }
+        } else {
+            Outcome::Retry { error, next }
+        }
+    }
+
+    /// Sends a batch, `parallel` at a time, recording outcomes as they come (at least every
+    /// [`FLUSH_EVERY`], so a crash re-sends little). Returns whether the server was
+    /// unreachable (the messages not yet started are then released for later).
+    async fn deliver(
+        &self,
+        batch: Vec<Claimed>,
+        mailer: &Mailer,
+        claimed_at: Timestamp,
+        parallel: usize,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let contents = self.contents(&batch).await;
+        let window = self.retry_window();
+        let unreachable = AtomicBool::new(false);
+        let mut outcomes = futures::stream::iter(batch)
+            .map(|message| {
+                let content = contents.get(&message.event_id).cloned();
+                let unreachable = &unreachable;
+                async move {
+                    if shutdown.is_cancelled() || !self.lease_holds(claimed_at) {
+                        return (message, Outcome::Released { next: Timestamp::now() });
+                    }
+                    if unreachable.load(Ordering::Relaxed) {
+                        let next = later(Timestamp::now(), self.options.retry_base);
+                        return (message, Outcome::Released { next });
+                    }
+                    let Some(content) = content else {
+                        // The content could not be read just now: try again soon.
+                        let next = later(Timestamp::now(), self.options.idle_poll);
+                        return (message, Outcome::Released { next });
+                    };
+                    let sent = match mailer.message(&content, &message.email, &message.name) {
+                        Ok(m) => mailer.send(&m).await,
+                        Err(e) => Err(e),
+                    };
+                    let outcome = match sent {
+                        Ok(reply) => Outcome::Sent { reply },
+                        Err(SendError::Permanent(error)) => Outcome::Failed { error },
+                        Err(SendError::Temporary(error)) => self.retry(&message, error, window),
+                        Err(SendError::Unreachable(error)) => {
+                            if !unreachable.swap(true, Ordering::Relaxed) {
+                                tracing::warn!(%error, "the mail server is unreachable; delivery will be retried");
+                            }
+                            self.retry(&message, error, window)
+                        }
+                    };
+                    (message, outcome)
+                }
+            })
+            .buffer_unordered(parallel);
+        let mut done = Vec::new();
+        let mut flushed = Instant::now();
+        while let Some(outcome) = outcomes.next().await {
+            done.push(outcome);
+            if done.len() >= FLUSH_MAX || flushed.elapsed() >= FLUSH_EVERY {
+                self.record(&done).await;
+                done.clear();
+                flushed = Instant::now();
+            }
+        }
+        self.record(&done).await;
+        unreachable.load(Ordering::Relaxed)
+    }
+
+    /// Records a batch's outcomes, retrying while the database is unavailable (the leases
+    /// expire meanwhile, so at worst the messages are sent again).
+    async fn record(&self, outcomes: &[(Claimed, Outcome)]) {
+        if outcomes.is_empty() {
+            return;
+        }
+        let mut wait = Duration::from_millis(100);
+        for _ in 0..8 {
+            match self
+                .store
+                .record_outcomes(self.instance, Timestamp::now(), outcomes)
+                .await
+            {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record delivery outcomes; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
+        tracing::error!(
+            count = outcomes.len(),
+            "gave up recording delivery outcomes; these messages will be delivered again"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let o = DeliveryOptions {
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(100),
+            ..Default::default()
+        };
+        for _ in 0..50 {
+            let first = o.backoff(1);
+            assert!(first >= Duration::from_secs(5) && first <= Duration::from_secs(10));
+            let third = o.backoff(3);
+            assert!(third >= Duration::from_secs(20) && third <= Duration::from_secs(40));
+            let late = o.backoff(60);
+            assert!(late >= Duration::from_secs(50) && late <= Duration::from_secs(100));
+        }
+    }
+}

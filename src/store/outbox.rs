@@ -1,0 +1,505 @@
+//! The notification outbox: who is told of an event, and what happened to each message.
+//!
+//! [`enqueue`] writes an event's messages in the transaction of the ticket change (one
+//! statement, however many followers). Delivery workers then [`Store::claim_due`] batches under
+//! an expiring claim, and [`Store::record_outcomes`] writes a whole batch's results in one
+//! statement, so throughput is not capped by one commit per message.
+//!
+//! A claim is a lease: claiming sets `claimed_by` to the worker's instance id and pushes
+//! `next_attempt_at` to the end of the lease. The instance renews its leases while it works
+//! ([`Store::renew_claims`]); if it dies, the rows simply become due again.
+
+use futures::stream::BoxStream;
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::rows;
+use super::{Backend, Store, StoreError};
+use crate::domain::ticket::{EventKind, TicketTimes};
+use crate::domain::{Ticket, Timestamp};
+
+use super::tickets::TicketEvent;
+
+/// Where a message is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Waiting for its first attempt.
+    Queued,
+    /// A temporary failure happened; another attempt is planned.
+    Retrying,
+    /// The mail server accepted it.
+    Sent,
+    /// A permanent failure, or temporary ones until the retry window closed.
+    Failed,
+    /// Its ticket was deleted before it was sent.
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Retrying => "retrying",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => DeliveryState::Queued,
+            "retrying" => DeliveryState::Retrying,
+            "sent" => DeliveryState::Sent,
+            "failed" => DeliveryState::Failed,
+            "cancelled" => DeliveryState::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// What the messages of one event say: the ticket as it was when the event happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventContent {
+    pub event_id: i64,
+    pub kind: EventKind,
+    pub at: Timestamp,
+    pub ticket_id: i64,
+    pub ticket_created: Timestamp,
+    pub description: String,
+    pub services: Vec<String>,
+    pub times: TicketTimes,
+}
+
+/// The stored (JSON) form of [`EventContent`]: times as microseconds.
+#[derive(Serialize, Deserialize)]
+struct StoredContent {
+    kind: String,
+    at: i64,
+    ticket_id: i64,
+    ticket_created: i64,
+    description: String,
+    services: Vec<String>,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    expected_resolution_time: Option<i64>,
+    next_update_time: Option<i64>,
+    closed_time: Option<i64>,
+    reopened_time: Option<i64>,
+}
+
+impl StoredContent {
+    fn new(ticket: &Ticket, event: &TicketEvent) -> Self {
+        let t = &ticket.times;
+        let m = |ts: Option<Timestamp>| ts.map(Timestamp::micros);
+        StoredContent {
+            kind: event.kind.as_str().to_owned(),
+            at: event.at.micros(),
+            ticket_id: ticket.id,
+            ticket_created: ticket.created_time.micros(),
+            description: ticket.description.clone(),
+            services: ticket.services.iter().map(|s| s.name.clone()).collect(),
+            start_time: m(t.start_time),
+            end_time: m(t.end_time),
+            expected_resolution_time: m(t.expected_resolution_time),
+            next_update_time: m(t.next_update_time),
+            closed_time: m(t.closed_time),
+            reopened_time: m(t.reopened_time),
+        }
+    }
+
+    fn into_content(self, event_id: i64) -> Result<EventContent, StoreError> {
+        let ts = |v: Option<i64>| v.map(Timestamp::from_micros);
+        Ok(EventContent {
+            event_id,
+            kind: EventKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::Config(format!("unknown event kind {}", self.kind)))?,
+            at: Timestamp::from_micros(self.at),
+            ticket_id: self.ticket_id,
+            ticket_created: Timestamp::from_micros(self.ticket_created),
+            description: self.description,
+            services: self.services,
+            times: TicketTimes {
+                start_time: ts(self.start_time),
+                end_time: ts(self.end_time),
+                expected_resolution_time: ts(self.expected_resolution_time),
+                next_update_time: ts(self.next_update_time),
+                closed_time: ts(self.closed_time),
+                reopened_time: ts(self.reopened_time),
+            },
+        })
+    }
+}
+
+/// A message a worker has claimed and is to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    pub event_id: i64,
+    pub ticket_id: i64,
+    pub email: String,
+    pub name: String,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    pub queued_at: Timestamp,
+}
+
+/// The result of one claimed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted, with the server's reply.
+    Sent { reply: String },
+    /// A temporary failure; try again at `next`.
+    Retry { error: String, next: Timestamp },
+    /// A permanent failure (or the retry window closed).
+    Failed { error: String },
+    /// Not attempted (shutdown, lost lease, server unreachable): due again at `next`, no
+    /// attempt counted.
+    Released { next: Timestamp },
+}
+
+/// One recipient's message and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: i64,
+    pub event_id: i64,
+    pub event: EventKind,
+    pub ticket_id: i64,
+    pub customer_id: Option<i64>,
+    pub email: String,
+    pub name: String,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    pub queued_at: Timestamp,
+    pub last_attempt_at: Option<Timestamp>,
+    /// When the next attempt is planned (queued or retrying, and not being sent right now).
+    pub next_attempt_at: Option<Timestamp>,
+    pub sent_at: Option<Timestamp>,
+    /// The server's reply (sent) or the last error (retrying, failed).
+    pub reply: Option<String>,
+    /// A worker holds it right now.
+    pub in_flight: bool,
+}
+
+/// How many messages are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub queued: i64,
+    pub retrying: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+}
+
+impl DeliveryCounts {
+    /// Not yet delivered nor given up: queued or retrying.
+    pub fn pending(&self) -> i64 {
+        self.queued + self.retrying
+    }
+}
+
+/// Queues the messages of `event` for every distinct address (ignoring case) of a customer
+/// following at least one of the ticket's services, in the change's transaction: one
+/// `INSERT … SELECT`, however many followers. Returns how many were queued.
+pub(super) async fn enqueue(
+    tx: &mut AnyConnection,
+    ticket: &Ticket,
+    event: &TicketEvent,
+) -> Result<u64, StoreError> {
+    let content = serde_json::to_string(&StoredContent::new(ticket, event))
+        .expect("event content always serializes");
+    sqlx::query(
+        "INSERT INTO notification_events (event_id, ticket_id, content) VALUES ($1, $2, $3)",
+    )
+    .bind(event.id)
+    .bind(ticket.id)
+    .bind(content)
+    .execute(&mut *tx)
+    .await?;
+    let done = sqlx::query(
+        "INSERT INTO notifications (event_id, ticket_id, customer_id, email, name, state, \
+           attempts, queued_at, next_attempt_at) \
+         SELECT $1, $2, r.id, r.email, r.name, 'queued', 0, $3, $3 FROM ( \
+           SELECT c.id, c.email, c.name, \
+             ROW_NUMBER() OVER (PARTITION BY lower(c.email) ORDER BY c.id) AS rn \
+           FROM customers c \
+           WHERE c.email IS NOT NULL AND c.email <> '' AND c.id IN ( \
+             SELECT cs.customer_id FROM customer_services cs \
+             JOIN ticket_services ts ON ts.service_id = cs.service_id \
+             WHERE ts.ticket_id = $2) \
+         ) r WHERE r.rn = 1",
+    )
+    .bind(event.id)
+    .bind(ticket.id)
+    .bind(event.at.micros())
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Cancels the unsent messages of a ticket (it is being deleted).
+pub(super) async fn cancel_for_ticket(
+    tx: &mut AnyConnection,
+    ticket_id: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE notifications SET state = 'cancelled', next_attempt_at = NULL \
+         WHERE ticket_id = $1 AND state IN ('queued', 'retrying')",
+    )
+    .bind(ticket_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+const NOTIFICATION_COLUMNS: &str = "n.id, n.event_id, e.kind, n.ticket_id, n.customer_id, \
+     n.email, n.name, n.state, n.attempts, n.queued_at, n.last_attempt_at, n.next_attempt_at, \
+     n.sent_at, n.reply, n.claimed_by";
+
+fn notification(row: &AnyRow) -> Result<Notification, StoreError> {
+    let state: String = row.try_get("state")?;
+    let state = DeliveryState::parse(&state)
+        .ok_or_else(|| StoreError::Config(format!("unknown delivery state {state}")))?;
+    let kind: String = row.try_get("kind")?;
+    let in_flight = row.try_get::<Option<i64>, _>("claimed_by")?.is_some()
+        && matches!(state, DeliveryState::Queued | DeliveryState::Retrying);
+    Ok(Notification {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        event: EventKind::parse(&kind)
+            .ok_or_else(|| StoreError::Config(format!("unknown event kind {kind}")))?,
+        ticket_id: row.try_get("ticket_id")?,
+        customer_id: row.try_get("customer_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        state,
+        attempts: row.try_get("attempts")?,
+        queued_at: Timestamp::from_micros(row.try_get("queued_at")?),
+        last_attempt_at: rows::ts(row, "last_attempt_at")?,
+        next_attempt_at: if in_flight {
+            None
+        } else {
+            rows::ts(row, "next_attempt_at")?
+        },
+        sent_at: rows::ts(row, "sent_at")?,
+        reply: row.try_get("reply")?,
+        in_flight,
+    })
+}
+
+fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
+    let state: String = row.try_get("state")?;
+    Ok(Claimed {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Queued),
+        attempts: row.try_get("attempts")?,
+        queued_at: Timestamp::from_micros(row.try_get("queued_at")?),
+    })
+}
+
+/// Parameters per row of [`Store::record_outcomes`]'s `VALUES` list.
+const OUTCOME_PARAMS: usize = 6;
+/// Rows per outcome statement (well under both engines' parameter limits).
+const OUTCOME_CHUNK: usize = 1000;
+
+impl Store {
+    /// Does the ticket exist (or did it: deleted tickets keep their notifications)?
+    pub async fn ticket_ever_existed(&self, ticket_id: i64) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id = $1")
+            .bind(ticket_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// The messages of a ticket, in the order they were queued (streamed: a ticket may have
+    /// 100,000 recipients per event).
+    pub fn ticket_notifications(
+        &self,
+        ticket_id: i64,
+    ) -> BoxStream<'static, Result<Notification, StoreError>> {
+        let pool = self.pool.clone();
+        Box::pin(async_stream::try_stream! {
+            let sql = format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications n \
+                 JOIN ticket_events e ON e.id = n.event_id \
+                 WHERE n.ticket_id = $1 ORDER BY n.id"
+            );
+            let mut rows = sqlx::query(&sql).bind(ticket_id).fetch(&pool);
+            while let Some(row) = rows.try_next().await? {
+                yield notification(&row)?;
+            }
+        })
+    }
+
+    /// How many messages are in each state, overall or for one ticket.
+    pub async fn delivery_counts(
+        &self,
+        ticket_id: Option<i64>,
+    ) -> Result<DeliveryCounts, StoreError> {
+        let rows: Vec<(String, i64)> =
+            match ticket_id {
+                Some(id) => sqlx::query_as(
+                    "SELECT state, COUNT(*) FROM notifications WHERE ticket_id = $1 GROUP BY state",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
+                None => {
+                    sqlx::query_as("SELECT state, COUNT(*) FROM notifications GROUP BY state")
+                        .fetch_all(&self.pool)
+                        .await?
+                }
+            };
+        let mut counts = DeliveryCounts::default();
+        for (state, n) in rows {
+            match DeliveryState::parse(&state) {
+                Some(DeliveryState::Queued) => counts.queued = n,
+                Some(DeliveryState::Retrying) => counts.retrying = n,
+                Some(DeliveryState::Sent) => counts.sent = n,
+                Some(DeliveryState::Failed) => counts.failed = n,
+                Some(DeliveryState::Cancelled) => counts.cancelled = n,
+                None => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    /// What the messages of these events say.
+    pub async fn event_contents(&self, event_ids: &[i64]) -> Result<Vec<EventContent>, StoreError> {
+        if event_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT event_id, content FROM notification_events WHERE event_id IN ({})",
+            super::placeholders(1, event_ids.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for id in event_ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(id, json)| {
+                serde_json::from_str::<StoredContent>(&json)
+                    .map_err(|e| StoreError::Config(format!("event {id} content: {e}")))?
+                    .into_content(id)
+            })
+            .collect()
+    }
+
+    /// Claims up to `limit` due messages for `instance` until `lease_until`. Several workers
+    /// (and instances, on PostgreSQL) never claim the same row at once.
+    pub async fn claim_due(
+        &self,
+        instance: i64,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        // SQLite has one writer, so the sub-select cannot race; PostgreSQL skips rows that
+        // another instance is claiming at this very moment.
+        let skip_locked = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 \
+             WHERE id IN (SELECT id FROM notifications \
+               WHERE state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
+               ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
+             RETURNING id, event_id, ticket_id, email, name, state, attempts, queued_at"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(instance)
+            .bind(lease_until.micros())
+            .bind(now.micros())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.writer)
+            .await?;
+        let mut claimed = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|c| c.id);
+        Ok(claimed)
+    }
+
+    /// Extends every lease `instance` holds to `until`. Returns how many rows it holds.
+    pub async fn renew_claims(&self, instance: i64, until: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE notifications SET next_attempt_at = $1 \
+             WHERE claimed_by = $2 AND state IN ('queued', 'retrying')",
+        )
+        .bind(until.micros())
+        .bind(instance)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Records what happened to claimed messages, many per statement, and releases their
+    /// claims. Rows whose claim `instance` no longer holds (it expired and another worker took
+    /// them) are left to that worker. A message cancelled meanwhile stays cancelled unless it
+    /// was in fact sent.
+    pub async fn record_outcomes(
+        &self,
+        instance: i64,
+        at: Timestamp,
+        outcomes: &[(Claimed, Outcome)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        for chunk in outcomes.chunks(OUTCOME_CHUNK) {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "({})",
+                        super::placeholders(2 + i * OUTCOME_PARAMS, OUTCOME_PARAMS)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE notifications SET \
+                   state = CASE WHEN notifications.state = 'cancelled' AND v.column2 <> 'sent' \
+                     THEN 'cancelled' ELSE v.column2 END, \
+                   attempts = notifications.attempts + v.column3, \
+                   reply = CASE WHEN v.column3 = 1 THEN v.column4 ELSE notifications.reply END, \
+                   next_attempt_at = CASE WHEN notifications.state = 'cancelled' \
+                     OR v.column2 NOT IN ('queued', 'retrying') THEN NULL ELSE v.column5 END, \
+                   last_attempt_at = CASE WHEN v.column3 = 1 THEN v.column6 \
+                     ELSE notifications.last_attempt_at END, \
+                   sent_at = CASE WHEN v.column2 = 'sent' THEN v.column6 \
+                     ELSE notifications.sent_at END, \
+                   claimed_by = NULL \
+                 FROM (VALUES {values}) AS v \
+                 WHERE notifications.id = v.column1 AND notifications.claimed_by = $1"
+            );
+            let mut q = sqlx::query(&sql).bind(instance);
+            for (message, outcome) in chunk {
+                let (state, attempted, text, next) = match outcome {
+                    Outcome::Sent { reply } => (DeliveryState::Sent, 1, reply.as_str(), at),
+                    Outcome::Retry { error, next } => {
+                        (DeliveryState::Retrying, 1, error.as_str(), *next)
+                    }
+                    Outcome::Failed { error } => (DeliveryState::Failed, 1, error.as_str(), at),
+                    Outcome::Released { next } => (message.state, 0i64, "", *next),
+                };
+                q = q
+                    .bind(message.id)
+                    .bind(state.as_str())
+                    .bind(attempted)
+                    .bind(text.to_owned())
+                    .bind(next.micros())
+                    .bind(at.micros());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
