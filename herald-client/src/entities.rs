@@ -214,29 +214,35 @@ impl Ticket {
     }
 }
 
-/// One recipient of one ticket event, from `GET /api/Tickets/{id}/Notifications`.
+/// One recipient of one ticket event, from `GET /api/Tickets/{id}/Notifications`: who was
+/// (or will be) emailed, and what became of the message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Notification {
-    #[serde(default)]
     pub id: i64,
-    /// The event that caused it: `created`, `updated`, `closed` or `reopened`.
-    #[serde(default)]
+    /// The ticket event it tells about.
+    pub event_id: i64,
+    /// `created`, `updated`, `closed` or `reopened`.
     pub event: String,
-    pub email: String,
+    /// The customer it was addressed to (`None` once the customer is deleted).
     #[serde(default)]
-    pub name: Option<String>,
+    pub customer_id: Option<i64>,
+    pub name: String,
+    pub email: String,
     /// `queued`, `sent`, `retrying`, `failed` or `cancelled`.
     pub state: String,
-    #[serde(default)]
     pub attempts: i64,
+    pub queued_time: DateTime<Utc>,
     #[serde(default)]
-    pub created_time: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub sent_time: Option<DateTime<Utc>>,
+    pub last_attempt_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub next_attempt_time: Option<DateTime<Utc>>,
-    /// The mail server's last error (or, once sent, its reply), when there is one.
+    #[serde(default)]
+    pub sent_time: Option<DateTime<Utc>>,
+    /// The mail server's reply when it accepted the message.
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// The last failure, while retrying or once failed.
     #[serde(default)]
     pub last_error: Option<String>,
 }

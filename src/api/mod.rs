@@ -21,6 +21,7 @@ use crate::domain::{Customer, Operator, Service};
 use crate::live_settings::LiveSettings;
 use crate::store::Store;
 
+pub use notifications::NotificationDto;
 pub use resource::{Crud, Ctx};
 pub use tickets::TICKETS;
 

@@ -14,6 +14,7 @@ use utoipa::openapi::xml::XmlBuilder;
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, RefOr};
 use utoipa::ToSchema;
 
+use crate::api::NotificationDto;
 use crate::domain::{Customer, Operator, Service, Ticket};
 use crate::wire::model::{
     CustomerDto, OperatorDto, OperatorRefDto, ServiceDto, TicketDto, WireEntity,
@@ -22,7 +23,7 @@ use crate::wire::xml::DATACONTRACT_BASE;
 use inputs::{
     CustomerInput, EntityRef, ErrorBody, NewOperatorInput, OperatorInput, ServiceInput, TicketInput,
 };
-use paths::resource_paths;
+use paths::{notification_paths, resource_paths};
 
 pub use routes::router;
 
@@ -98,6 +99,7 @@ fn fix_link_names(value: &mut serde_json::Value) {
 /// The document as utoipa builds it.
 pub fn openapi(namespace: &str) -> OpenApi {
     let mut paths = resource_paths::<Ticket>();
+    paths.paths.extend(notification_paths().paths);
     paths.paths.extend(resource_paths::<Customer>().paths);
     paths.paths.extend(resource_paths::<Service>().paths);
     paths.paths.extend(resource_paths::<Operator>().paths);
@@ -108,6 +110,7 @@ pub fn openapi(namespace: &str) -> OpenApi {
         .schema_from::<ServiceDto>()
         .schema_from::<OperatorDto>()
         .schema_from::<OperatorRefDto>()
+        .schema_from::<NotificationDto>()
         .schema_from::<TicketInput>()
         .schema_from::<CustomerInput>()
         .schema_from::<ServiceInput>()
@@ -145,6 +148,7 @@ pub fn openapi(namespace: &str) -> OpenApi {
         (OperatorInput::name(), Operator::NAME),
         (NewOperatorInput::name(), Operator::NAME),
         (OperatorRefDto::name(), "Operator"),
+        (NotificationDto::name(), "Notification"),
         (EntityRef::name(), "Service"),
     ];
     for (schema, element) in xml_names {
@@ -164,6 +168,7 @@ pub fn openapi(namespace: &str) -> OpenApi {
         ServiceDto::name(),
         OperatorDto::name(),
         OperatorRefDto::name(),
+        NotificationDto::name(),
     ] {
         if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&*schema) {
             object.required = object.properties.keys().cloned().collect();

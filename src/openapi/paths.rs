@@ -19,7 +19,7 @@ use utoipa::openapi::{
 use utoipa::ToSchema;
 
 use super::inputs::{CustomerInput, NewOperatorInput, OperatorInput, ServiceInput, TicketInput};
-use crate::api::Crud;
+use crate::api::{Crud, NotificationDto};
 use crate::domain::{Customer, Operator, Service, Ticket};
 use crate::wire::model::{CustomerDto, OperatorDto, ServiceDto, TicketDto, WireEntity};
 
@@ -236,6 +236,47 @@ fn request_body<S: ToSchema>() -> utoipa::openapi::request_body::RequestBody {
         .build()
 }
 
+/// A list response: a JSON array, or `<ArrayOfX>` holding one `<X>` per item.
+fn list_of(name: &str) -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name(name))
+        .xml(Some(
+            XmlBuilder::new()
+                .name(Some(format!("ArrayOf{name}")))
+                .wrapped(Some(true))
+                .build(),
+        ))
+        .build()
+}
+
+/// `GET /api/Tickets/{id}/Notifications`.
+pub fn notification_paths() -> Paths {
+    let name = NotificationDto::name().to_string();
+    let op = OperationBuilder::new()
+        .tag(crate::api::TICKETS)
+        .operation_id(Some("listTicketNotifications"))
+        .summary(Some("List a ticket's notifications"))
+        .description(Some(
+            "Every recipient of every event of the ticket, and the state of their email: \
+             `queued`, `sent` (with the mail server's `Reply`), `retrying` (with `LastError` and \
+             `NextAttemptTime`), `failed` (with `LastError`) or `cancelled` (the ticket was \
+             deleted before it was sent). Deleted tickets keep their notifications.",
+        ))
+        .parameter(id_parameter("ticket"))
+        .response(
+            "200",
+            with_body("The notifications, oldest first.", list_of(&name)).build(),
+        )
+        .response("400", error("The id is not a 32-bit integer."))
+        .response("404", error("No ticket ever had this id."));
+    PathsBuilder::new()
+        .path(
+            format!("/api/{}/{{id}}/Notifications", crate::api::TICKETS),
+            PathItem::new(HttpMethod::Get, common_errors(op).build()),
+        )
+        .build()
+}
+
 /// A link from a created entity to an operation on it by its `Id`.
 fn link(operation_id: &str) -> Link {
     LinkBuilder::new()
@@ -256,15 +297,7 @@ pub fn resource_paths<R: Documented>() -> Paths {
             .summary(Some(summary))
     };
 
-    let list_schema = ArrayBuilder::new()
-        .items(Ref::from_schema_name(&name))
-        .xml(Some(
-            XmlBuilder::new()
-                .name(Some(format!("ArrayOf{name}")))
-                .wrapped(Some(true))
-                .build(),
-        ))
-        .build();
+    let list_schema = list_of(&name);
     let list = op(format!("list{collection}"), format!("List {collection}"))
         .description(Some(format!(
             "Every {lower}, ordered by `Id`, streamed; `$top` and `$skip` read a window."

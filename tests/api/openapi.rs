@@ -89,8 +89,8 @@ crate::backend_tests! {
         app.stop().await;
     }
 
-    /// The schemas come from the wire types: the XML names and namespace, the limits of the
-    /// domain types, every property of a response always present.
+    // The schemas come from the wire types: the XML names and namespace, the limits of the
+    // domain types, every property of a response always present.
     async fn the_schemas_follow_the_wire_types() {
         let app = spawn_app_with(|c| c.with(herald::config::Key::XmlNamespace, "Acme.Models")).await;
         let doc = document(&app, "/api/openapi.json").await;
@@ -109,7 +109,7 @@ crate::backend_tests! {
         app.stop().await;
     }
 
-    /// The reference page is one self-contained document: nothing loaded from elsewhere.
+    // The reference page is one self-contained document: nothing loaded from elsewhere.
     async fn the_reference_page_works_offline() {
         let app = spawn_app().await;
         let r = app.client.get(format!("{}/api/docs", app.address)).send().await.unwrap();

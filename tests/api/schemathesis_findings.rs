@@ -5,9 +5,9 @@ use reqwest::Method;
 use serde_json::json;
 
 crate::backend_tests! {
-    /// A client whose entity class has an integer `Id` sends `"Id": 0` on a new entity (C#'s
-    /// default `int`); the original product ignored it. Herald refused it with 400
-    /// ("The Id must be a positive 32-bit integer."). Now `Id: 0` on POST is "no Id".
+    // A client whose entity class has an integer `Id` sends `"Id": 0` on a new entity (C#'s
+    // default `int`); the original product ignored it. Herald refused it with 400
+    // ("The Id must be a positive 32-bit integer."). Now `Id: 0` on POST is "no Id".
     async fn post_with_id_zero_creates() {
         let app = spawn_app().await;
         let service = app.create("/api/Services", &json!({"Id": 0, "Name": "Mail"})).await;
@@ -19,7 +19,8 @@ crate::backend_tests! {
         let r = app
             .send_xml(Method::POST, "/api/Customers", "<Customer><Id>0</Id><Name>Ann</Name></Customer>")
             .await;
-        assert_eq!(text(r, 201).await.contains("<Id>1</Id>"), true);
+        let created = text(r, 201).await;
+        assert!(created.contains("<Id>1</Id>"), "{created}");
 
         // On PUT, 0 is still not the entity's Id.
         let r = app.put_json("/api/Services/1", &json!({"Id": 0, "Name": "Email"})).await;

@@ -19,9 +19,14 @@ mod email;
 mod errors;
 #[path = "08_lists.rs"]
 mod lists;
+#[path = "11_notifications.rs"]
+mod notifications;
 #[path = "04_operators.rs"]
 mod operators;
 #[path = "02_services.rs"]
 mod services;
 #[path = "05_tickets.rs"]
 mod tickets;
+
+#[path = "../../../tests/support/smtp.rs"]
+mod smtp;

@@ -21,12 +21,19 @@ pub struct Herald {
 
 impl Herald {
     pub async fn start() -> Herald {
+        Herald::start_with(|c| c).await
+    }
+
+    /// Starts Herald with the test configuration changed by `adjust` (a mail server, say).
+    pub async fn start_with(adjust: impl FnOnce(Config) -> Config) -> Herald {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("herald.db").display());
         let config = Config::default()
             .with(Key::Database, url)
             .with(Key::Bind, "127.0.0.1:0");
-        let (app, _first_run) = Application::build(config).await.expect("Herald starts");
+        let (app, _first_run) = Application::build(adjust(config))
+            .await
+            .expect("Herald starts");
         set_api_key(app.store(), &ApiKey::parse(KEY).unwrap())
             .await
             .unwrap();
