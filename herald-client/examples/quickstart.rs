@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let herald = Client::new(&url, key)?.with_format(format);
 
-    let stamp = Utc::now().format("%Y%m%d%H%M%S");
+    let stamp = Utc::now().format("%Y%m%d%H%M%S%.3f");
     let service = herald
         .services()
         .create(&Service::new(format!("Mail {stamp}")).with_description("IMAP and SMTP"))

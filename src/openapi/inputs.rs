@@ -162,5 +162,6 @@ pub struct ErrorBody {
     pub message: String,
     /// Keys are `<entity>.<Field>` (`ticket.StartTime`); present only on validation errors.
     /// In XML each message is an element named after its key.
+    #[schema(nullable = false)]
     pub model_state: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }

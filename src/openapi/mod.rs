@@ -36,7 +36,9 @@ or the `X-Api-Key` header. Missing or wrong: 401.
 
 Bodies are JSON or XML both ways. The response format follows `Accept` (`application/json`, \
 `application/xml` or `text/xml`; JSON when nothing else is asked for, never 406). Request bodies \
-are read by `Content-Type`: JSON, XML or `application/x-www-form-urlencoded`. Property names \
+are read by `Content-Type`: `application/json`, `application/xml`, `text/xml`, and also \
+`text/json` and `application/x-www-form-urlencoded` (nested lists as `Services[0].Id=1`). A body \
+with no `Content-Type` or another one is a 415. Property names \
 are PascalCase on output and match in any letter case on input; unknown properties are ignored.
 
 XML is the DataContract shape: `<Ticket xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\" \

@@ -128,13 +128,14 @@ fn kind(schema: &Value) -> String {
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
         _ => vec![],
     };
-    let mut parts: Vec<String> = types
+    let parts: Vec<String> = types
         .iter()
         .map(|t| match *t {
             "array" => format!(
                 "array of {}",
                 schema.get("items").map(kind).unwrap_or_default()
             ),
+            "null" => "null".to_owned(),
             "object" if schema.get("additionalProperties").is_some() => {
                 format!("map of {}", kind(&schema["additionalProperties"]))
             }
@@ -159,16 +160,17 @@ fn kind(schema: &Value) -> String {
             limits.push(format!("{label} {n}"));
         }
     }
+    let mut text = parts.join(" or ");
     if !limits.is_empty() {
-        parts.push(format!(
-            "<span class=\"limits\">{}</span>",
+        text.push_str(&format!(
+            " <span class=\"limits\">{}</span>",
             limits.join(", ")
         ));
     }
     if schema.get("writeOnly") == Some(&Value::Bool(true)) {
-        parts.push("<span class=\"limits\">write-only</span>".into());
+        text.push_str(" <span class=\"limits\">write-only</span>");
     }
-    parts.join(" ")
+    text
 }
 
 fn operations(doc: &Value, tag: &str) -> Vec<OperationView> {
@@ -337,7 +339,8 @@ fn schemas(doc: &Value, namespace: &str) -> Vec<SchemaView> {
         .collect()
 }
 
-/// The page for `document`.
+/// The page for `doc` (the document as served: its objects, properties included, in
+/// alphabetical order, which is also the order of the XML elements).
 pub fn render(doc: &Value, namespace: &str) -> String {
     let tags = doc["tags"]
         .as_array()
@@ -360,4 +363,30 @@ pub fn render(doc: &Value, namespace: &str) -> String {
     }
     .render()
     .expect("the page template renders")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prose_escapes_and_marks_code() {
+        assert_eq!(
+            prose("Use `<Ticket>` & more.\n\nSecond <b>."),
+            "<p>Use <code>&lt;Ticket&gt;</code> &amp; more.</p><p>Second &lt;b&gt;.</p>"
+        );
+    }
+
+    #[test]
+    fn kinds_link_named_schemas() {
+        assert_eq!(
+            kind(&json!({"type": "array", "items": {"$ref": "#/components/schemas/Service"}})),
+            "array of <a href=\"#schema-Service\">Service</a>"
+        );
+        assert_eq!(
+            kind(&json!({"type": ["string", "null"], "format": "date-time"})),
+            "string (date-time) or null"
+        );
+    }
 }
