@@ -6,6 +6,7 @@
 #     formats), any crash of the server, or any panic in its log;
 #  2. a Python client generated from the document (openapi-python-client) runs
 #     .ci/generated_client_check.py: create, read, update, close, filter, errors.
+# Herald's log and schemathesis's JUnit report are left in target/openapi-check/.
 #
 # Schemathesis checks left out, on purpose: `positive_data_acceptance` and
 # `negative_data_rejection`. Herald validates what no schema can state (unique names,
@@ -43,6 +44,8 @@ work=$(mktemp -d)
 server=
 cleanup() {
   if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  # Herald's log stays for a look after the run.
+  mkdir -p target/openapi-check && cp "$work/herald.log" target/openapi-check/herald.log 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -79,7 +82,7 @@ status=0
   --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
   --max-examples "$examples" --seed "$seed" --workers 2 \
   --request-timeout 10 --suppress-health-check too_slow,filter_too_much \
-  --report junit --report-dir "$root/target/schemathesis") || status=$?
+  --report junit --report-dir "$root/target/openapi-check") || status=$?
 server_healthy || exit 1
 [ $status -eq 0 ] || exit $status
 

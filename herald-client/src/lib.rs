@@ -1,4 +1,4 @@
-//! An async client for the [Herald](https://github.com/) REST API.
+//! An async client for the Herald REST API.
 //!
 //! Herald keeps the REST API of the original ASP.NET Web API product: four resources
 //! (`/api/Services`, `/api/Customers`, `/api/Operators`, `/api/Tickets`), each with list, get,
@@ -236,7 +236,7 @@ impl Client {
         Err(Error::from_response(status.as_u16(), &body))
     }
 
-    /// Reads one entity (XML root `root`) from a response in either format.
+    /// Reads one entity from a response in either format.
     async fn read<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
         let xml = is_xml(&response);
         let text = response.text().await?;

@@ -177,7 +177,7 @@ impl<'c, T: Entity> Resource<'c, T> {
         Client::read(response).await
     }
 
-    async fn put(
+    pub(crate) async fn put(
         &self,
         entity: &T,
         representation: bool,

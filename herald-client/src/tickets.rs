@@ -90,14 +90,7 @@ impl<'c> Resource<'c, Ticket> {
     async fn change(&self, id: i64, edit: impl FnOnce(&mut Ticket)) -> Result<Ticket, Error> {
         let mut tagged = self.get_tagged(id).await?;
         edit(&mut tagged.entity);
-        let mut request =
-            self.client
-                .request(Method::PUT, &format!("api/Tickets/{id}"), &self.extra);
-        request = request
-            .header("Prefer", "return=representation")
-            .header(reqwest::header::IF_MATCH, &tagged.etag.0);
-        let request = self.client.body(request, "Ticket", &tagged.entity);
-        let response = self.client.send(request).await?;
+        let response = self.put(&tagged.entity, true, Some(&tagged.etag)).await?;
         Client::read(response).await
     }
 
