@@ -30,8 +30,9 @@ CREATE TABLE notifications (
     sent_at         BIGINT,
     reply           TEXT
 );
+-- The queue: only rows still to deliver, in the order they are due. (No index on state alone:
+-- SQLite's planner would prefer it to this one and sort the whole queue on every claim.)
 CREATE INDEX notifications_due ON notifications (next_attempt_at, id)
     WHERE state IN ('queued', 'retrying');
 CREATE INDEX notifications_claimed ON notifications (claimed_by) WHERE claimed_by IS NOT NULL;
 CREATE INDEX notifications_by_ticket ON notifications (ticket_id, id);
-CREATE INDEX notifications_by_state ON notifications (state, ticket_id);

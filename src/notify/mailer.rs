@@ -1,29 +1,24 @@
-//! The mail server: an SMTP URL and a sender, turned into a pooled lettre transport; building a
-//! notification message (addressing and threading headers); sending one and classifying the
-//! outcome; and the Settings page's test email.
-
-use std::time::Duration;
+//! The mail server settings (an SMTP URL and a sender), building a notification message
+//! (addressing and threading headers), sending it over the pooled connections of [`super::smtp`],
+//! and the Settings page's test email.
 
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::response::Response;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, Message};
 use sha2::{Digest, Sha256};
 
-use super::templates::{self, Rendered};
+use super::smtp::{Connections, Server};
+use super::templates::{self, EmailView, Rendered};
 use crate::domain::ticket::EventKind;
 use crate::domain::Timestamp;
 use crate::live_settings::Snapshot;
 use crate::store::EventContent;
 
-/// How long one SMTP operation (connect, a command, the message) may take.
-pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The mail server settings, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailConfig {
     pub url: String,
+    pub server: Server,
     pub from: Mailbox,
 }
 
@@ -38,32 +33,14 @@ impl MailConfig {
     }
 
     pub fn parse(url: &str, from: &str) -> Result<MailConfig, String> {
-        let parsed = url::Url::parse(url.trim())
-            .map_err(|_| "The mail server URL is not a valid URL.".to_owned())?;
-        match parsed.scheme() {
-            "smtp" | "smtps" => {}
-            other => {
-                return Err(format!(
-                    "The mail server URL must start with smtp:// or smtps://, not {other}://."
-                ))
-            }
-        }
-        if parsed.host_str().is_none_or(str::is_empty) {
-            return Err("The mail server URL has no host name.".to_owned());
-        }
-        for (k, v) in parsed.query_pairs() {
-            if k == "tls" && !matches!(v.as_ref(), "required" | "opportunistic") {
-                return Err(
-                    "tls= in the mail server URL must be required or opportunistic.".into(),
-                );
-            }
-        }
+        let server = Server::from_url(url)?;
         let from: Mailbox = from
             .trim()
             .parse()
             .map_err(|_| format!("The sender address {from:?} is not a valid email address."))?;
         Ok(MailConfig {
             url: url.trim().to_owned(),
+            server,
             from,
         })
     }
@@ -98,31 +75,6 @@ impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.message())
     }
-}
-
-fn classify(e: &lettre::transport::smtp::Error) -> SendError {
-    // A reply code with the server's text: "451 4.3.0 Try again later".
-    let reply = || match (e.status(), std::error::Error::source(e)) {
-        (Some(code), Some(text)) => format!("{code} {text}"),
-        _ => e.to_string(),
-    };
-    if e.is_permanent() {
-        SendError::Permanent(reply())
-    } else if e.is_transient() {
-        SendError::Temporary(reply())
-    } else if e.is_client() {
-        SendError::Permanent(e.to_string())
-    } else if e.is_response() {
-        SendError::Temporary(e.to_string())
-    } else {
-        SendError::Unreachable(e.to_string())
-    }
-}
-
-/// A reply as the server wrote it: `250 2.0.0 Ok: queued as 4Xyz`.
-fn reply_text(response: &Response) -> String {
-    let lines: Vec<&str> = response.message().collect();
-    format!("{} {}", response.code(), lines.join(" "))
 }
 
 /// `<herald.…@domain>` ids of one conversation: the ticket, the recipient.
@@ -164,52 +116,47 @@ impl Threading {
     }
 }
 
-/// A connected (pooled) mail server and the sender.
-#[derive(Clone)]
+/// The mail server, its open connections, and the sender.
 pub struct Mailer {
     config: MailConfig,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    connections: Connections,
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The URL may hold a password: only the sender is shown.
+        // The URL may hold a password: only the server and sender are shown.
         f.debug_struct("Mailer")
+            .field("server", &self.config.server)
             .field("from", &self.config.from.to_string())
             .finish()
     }
 }
 
 impl Mailer {
-    /// A transport keeping up to `connections` SMTP connections open.
-    pub fn new(config: MailConfig, connections: u32) -> Result<Mailer, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url)
-            .map_err(|e| format!("The mail server URL cannot be used: {e}"))?
-            .timeout(Some(SMTP_TIMEOUT))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(connections.max(1))
-                    .idle_timeout(Duration::from_secs(60)),
-            )
-            .build();
-        Ok(Mailer { config, transport })
+    /// A mailer keeping up to `connections` SMTP connections open for reuse.
+    pub fn new(config: MailConfig, connections: usize) -> Mailer {
+        Mailer {
+            connections: Connections::new(config.server.clone(), connections),
+            config,
+        }
     }
 
     pub fn config(&self) -> &MailConfig {
         &self.config
     }
 
-    /// The notification of `content` to one recipient.
+    /// The notification of `content` (shown as `view`) to one recipient.
     pub fn message(
         &self,
         content: &EventContent,
+        view: &EmailView,
         email: &str,
         name: &str,
     ) -> Result<Message, SendError> {
         let address: Address = email.parse().map_err(|_| {
             SendError::Permanent(format!("{email} is not an address that can be mailed"))
         })?;
-        let rendered: Rendered = templates::render(content, name)
+        let rendered: Rendered = templates::render(view, name)
             .map_err(|e| SendError::Permanent(format!("the message could not be rendered: {e}")))?;
         let threading = Threading::of(content, email, self.config.domain());
         let mut builder = Message::builder()
@@ -231,10 +178,9 @@ impl Mailer {
 
     /// Sends one message; `Ok` holds the server's reply.
     pub async fn send(&self, message: &Message) -> Result<String, SendError> {
-        match self.transport.send(message.clone()).await {
-            Ok(response) => Ok(reply_text(&response)),
-            Err(e) => Err(classify(&e)),
-        }
+        self.connections
+            .send(message.envelope(), &message.formatted())
+            .await
     }
 
     /// Sends a short test email to `to` and returns the server's reply (the Settings page's
@@ -260,9 +206,9 @@ impl Mailer {
         self.send(&message).await
     }
 
-    /// Closes the pooled connections.
+    /// Closes the open connections.
     pub async fn shutdown(&self) {
-        self.transport.shutdown().await;
+        self.connections.close().await;
     }
 }
 

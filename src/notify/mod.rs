@@ -1,10 +1,12 @@
-//! Email notifications: what a message says ([`templates`]), the mail server and sending
-//! ([`mailer`]), and the delivery workers that drain the outbox ([`worker`]).
+//! Email notifications: what a message says ([`templates`]), building and sending it
+//! ([`mailer`]) over pooled SMTP connections ([`smtp`]), and the delivery workers that drain the
+//! outbox ([`worker`]).
 //!
 //! The outbox itself (which rows exist, claims, outcomes) is in `store::outbox`; it is filled
 //! in the transaction of each ticket change, so no change goes without its messages.
 
 pub mod mailer;
+pub mod smtp;
 pub mod templates;
 pub mod worker;
 
@@ -71,7 +73,7 @@ pub async fn send_test_email(settings: &Snapshot, to: &str) -> Result<String, St
     let config = MailConfig::from_settings(settings)?.ok_or_else(|| {
         "No mail server is configured: set the mail server URL and the sender first.".to_owned()
     })?;
-    let mailer = Mailer::new(config, 1)?;
+    let mailer = Mailer::new(config, 1);
     let result = mailer.send_test(to).await.map_err(|e| e.to_string());
     mailer.shutdown().await;
     result

@@ -10,11 +10,12 @@ use crate::store::EventContent;
 /// Longest start of the description shown in a subject.
 const SUBJECT_DESCRIPTION_CHARS: usize = 60;
 
-/// The values the templates show, already formatted (times as UTC, labelled so).
+/// The values the templates show for one event, already formatted (times as UTC, labelled so).
+/// The same for every recipient: built once per event, rendered with each recipient's name.
 #[derive(Debug, Clone)]
 pub struct EmailView {
+    pub kind: EventKind,
     pub subject: String,
-    pub customer_name: String,
     pub services: String,
     pub description: String,
     pub ticket_id: i64,
@@ -67,12 +68,12 @@ pub fn subject(content: &EventContent) -> String {
 }
 
 impl EmailView {
-    pub fn new(content: &EventContent, customer_name: &str) -> Self {
+    pub fn new(content: &EventContent) -> Self {
         let t = &content.times;
         let time = |ts: Option<Timestamp>| ts.map(utc);
         EmailView {
+            kind: content.kind,
             subject: subject(content),
-            customer_name: customer_name.to_owned(),
             services: content.services.join(", "),
             description: content.description.clone(),
             ticket_id: content.ticket_id,
@@ -95,6 +96,7 @@ macro_rules! email_templates {
             #[template(path = $path)]
             struct $name<'a> {
                 m: &'a EmailView,
+                name: &'a str,
             }
         )*
     };
@@ -111,18 +113,29 @@ email_templates! {
     ReopenedHtml => "email/reopened.html",
 }
 
-/// Renders the message of `content` for one recipient.
-pub fn render(content: &EventContent, customer_name: &str) -> Result<Rendered, askama::Error> {
-    let view = EmailView::new(content, customer_name);
-    let m = &view;
-    let (text, html) = match content.kind {
-        EventKind::Created => (CreatedText { m }.render()?, CreatedHtml { m }.render()?),
-        EventKind::Updated => (UpdatedText { m }.render()?, UpdatedHtml { m }.render()?),
-        EventKind::Closed => (ClosedText { m }.render()?, ClosedHtml { m }.render()?),
-        EventKind::Reopened => (ReopenedText { m }.render()?, ReopenedHtml { m }.render()?),
+/// Renders an event's message for one recipient, greeted by `name`.
+pub fn render(view: &EmailView, name: &str) -> Result<Rendered, askama::Error> {
+    let m = view;
+    let (text, html) = match view.kind {
+        EventKind::Created => (
+            CreatedText { m, name }.render()?,
+            CreatedHtml { m, name }.render()?,
+        ),
+        EventKind::Updated => (
+            UpdatedText { m, name }.render()?,
+            UpdatedHtml { m, name }.render()?,
+        ),
+        EventKind::Closed => (
+            ClosedText { m, name }.render()?,
+            ClosedHtml { m, name }.render()?,
+        ),
+        EventKind::Reopened => (
+            ReopenedText { m, name }.render()?,
+            ReopenedHtml { m, name }.render()?,
+        ),
     };
     Ok(Rendered {
-        subject: view.subject,
+        subject: view.subject.clone(),
         text,
         html,
     })
@@ -179,7 +192,7 @@ mod tests {
     #[test]
     fn html_escapes_every_value_and_text_does_not() {
         let c = content(EventKind::Closed, "<script>alert(1)</script> & \"x\"");
-        let r = render(&c, "Ann <admin>").unwrap();
+        let r = render(&EmailView::new(&c), "Ann <admin>").unwrap();
         assert!(!r.html.contains("<script>"), "{}", r.html);
         assert!(r.html.contains("&lt;script&gt;"), "{}", r.html);
         assert!(r.html.contains("Ann &lt;admin&gt;"));
@@ -194,11 +207,30 @@ mod tests {
 
     #[test]
     fn each_event_has_its_own_wording() {
-        let intro = |k| render(&content(k, "d"), "A").unwrap().text;
+        let intro = |k| render(&EmailView::new(&content(k, "d")), "A").unwrap().text;
         assert!(intro(EventKind::Created).contains("new disruption"));
         assert!(intro(EventKind::Updated).contains("an update"));
         assert!(intro(EventKind::Closed).contains("is resolved"));
         assert!(intro(EventKind::Reopened).contains("reopened"));
         assert!(!intro(EventKind::Created).contains("Resolved:"));
+    }
+
+    #[test]
+    fn short_values_keep_html_lines_short() {
+        // Lines under 75 characters let the parts go out as 7bit, not quoted-printable.
+        for kind in [
+            EventKind::Created,
+            EventKind::Updated,
+            EventKind::Closed,
+            EventKind::Reopened,
+        ] {
+            let mut c = content(kind, "Mail is down");
+            c.services = vec!["Mail".into(), "Web".into()];
+            let r = render(&EmailView::new(&c), "Ann").unwrap();
+            let long: Vec<&str> = r.html.lines().filter(|l| l.len() > 72).collect();
+            assert!(long.is_empty(), "{kind:?} {long:#?}");
+            let long: Vec<&str> = r.text.lines().filter(|l| l.len() > 72).collect();
+            assert!(long.is_empty(), "{kind:?} {long:#?}");
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! recorded; messages not started are released at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::mailer::{MailConfig, Mailer, SendError};
+use super::templates::EmailView;
 use crate::config::parse_duration;
 use crate::domain::Timestamp;
 use crate::live_settings::LiveSettings;
@@ -87,10 +88,18 @@ struct Delivery {
     instance: i64,
     /// Until when the last successful renewal extended this instance's leases (micros).
     renewed_until: AtomicI64,
+    /// Batches in hand right now (the keeper renews only while there are some).
+    active: AtomicUsize,
     mailer: Mutex<Option<(MailConfig, Arc<Mailer>)>>,
     /// The configuration problem last logged, so it is logged once.
     last_problem: Mutex<Option<String>>,
-    contents: Mutex<HashMap<i64, Arc<EventContent>>>,
+    events: Mutex<HashMap<i64, Arc<Prepared>>>,
+}
+
+/// An event's content and its rendering view, shared by all its recipients' messages.
+struct Prepared {
+    content: EventContent,
+    view: EmailView,
 }
 
 /// Starts the workers and the lease keeper; the returned task ends once `shutdown` is
@@ -106,9 +115,10 @@ pub fn spawn(
         settings,
         instance: rand::thread_rng().gen_range(1..i64::MAX),
         renewed_until: AtomicI64::new(0),
+        active: AtomicUsize::new(0),
         mailer: Mutex::new(None),
         last_problem: Mutex::new(None),
-        contents: Mutex::new(HashMap::new()),
+        events: Mutex::new(HashMap::new()),
         options,
     });
     tokio::spawn(async move {
@@ -144,6 +154,9 @@ async fn lease_keeper(d: Arc<Delivery>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        if d.active.load(Ordering::SeqCst) == 0 {
+            continue;
+        }
         let start = Timestamp::now();
         let until = later(start, d.options.lease);
         match d.store.renew_claims(d.instance, until).await {
@@ -176,6 +189,8 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
         };
         wake.borrow_and_update();
         let now = Timestamp::now();
+        // Counted before claiming, so the keeper cannot miss a batch claimed meanwhile.
+        d.active.fetch_add(1, Ordering::SeqCst);
         let batch = match d
             .store
             .claim_due(
@@ -188,16 +203,19 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
         {
             Ok(batch) => batch,
             Err(e) => {
+                d.active.fetch_sub(1, Ordering::SeqCst);
                 tracing::warn!(error = %e, "could not claim messages to deliver");
                 idle(&mut wake, d.options.idle_poll, &shutdown).await;
                 continue;
             }
         };
         if batch.is_empty() {
+            d.active.fetch_sub(1, Ordering::SeqCst);
             idle(&mut wake, d.options.idle_poll, &shutdown).await;
             continue;
         }
         let unreachable = d.deliver(batch, &mailer, now, per_worker, &shutdown).await;
+        d.active.fetch_sub(1, Ordering::SeqCst);
         if unreachable {
             // The server is down: give it a moment before the next batch.
             tokio::select! {
@@ -229,20 +247,11 @@ impl Delivery {
                 return Some(m.clone());
             }
         }
-        match Mailer::new(config.clone(), self.options.connections as u32) {
-            Ok(m) => {
-                let m = Arc::new(m);
-                *current = Some((config, m.clone()));
-                *self.last_problem.lock().expect("not poisoned") = None;
-                tracing::info!(from = %m.config().from, "delivering notification emails");
-                Some(m)
-            }
-            Err(e) => {
-                drop(current);
-                self.problem(&format!("{e} Notification emails stay queued."));
-                None
-            }
-        }
+        let m = Arc::new(Mailer::new(config.clone(), self.options.connections));
+        *current = Some((config, m.clone()));
+        *self.last_problem.lock().expect("not poisoned") = None;
+        tracing::info!(from = %m.config().from, "delivering notification emails");
+        Some(m)
     }
 
     fn problem(&self, message: &str) {
@@ -253,15 +262,15 @@ impl Delivery {
         }
     }
 
-    /// The content of each event of the batch, read once and cached.
-    async fn contents(&self, batch: &[Claimed]) -> HashMap<i64, Arc<EventContent>> {
+    /// Each event of the batch, read and prepared once, then cached.
+    async fn events(&self, batch: &[Claimed]) -> HashMap<i64, Arc<Prepared>> {
         let mut wanted: Vec<i64> = batch.iter().map(|m| m.event_id).collect();
         wanted.sort_unstable();
         wanted.dedup();
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         {
-            let cache = self.contents.lock().expect("not poisoned");
+            let cache = self.events.lock().expect("not poisoned");
             for id in wanted {
                 match cache.get(&id) {
                     Some(c) => {
@@ -274,14 +283,16 @@ impl Delivery {
         if !missing.is_empty() {
             match self.store.event_contents(&missing).await {
                 Ok(contents) => {
-                    let mut cache = self.contents.lock().expect("not poisoned");
+                    let mut cache = self.events.lock().expect("not poisoned");
                     if cache.len() > 1024 {
                         cache.clear();
                     }
-                    for c in contents {
-                        let c = Arc::new(c);
-                        cache.insert(c.event_id, c.clone());
-                        found.insert(c.event_id, c);
+                    for content in contents {
+                        let id = content.event_id;
+                        let view = EmailView::new(&content);
+                        let prepared = Arc::new(Prepared { content, view });
+                        cache.insert(id, prepared.clone());
+                        found.insert(id, prepared);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read notification contents"),
@@ -333,12 +344,12 @@ impl Delivery {
         parallel: usize,
         shutdown: &CancellationToken,
     ) -> bool {
-        let contents = self.contents(&batch).await;
+        let events = self.events(&batch).await;
         let window = self.retry_window();
         let unreachable = AtomicBool::new(false);
         let mut outcomes = futures::stream::iter(batch)
             .map(|message| {
-                let content = contents.get(&message.event_id).cloned();
+                let event = events.get(&message.event_id).cloned();
                 let unreachable = &unreachable;
                 async move {
                     if shutdown.is_cancelled() || !self.lease_holds(claimed_at) {
@@ -348,12 +359,14 @@ impl Delivery {
                         let next = later(Timestamp::now(), self.options.retry_base);
                         return (message, Outcome::Released { next });
                     }
-                    let Some(content) = content else {
+                    let Some(event) = event else {
                         // The content could not be read just now: try again soon.
                         let next = later(Timestamp::now(), self.options.idle_poll);
                         return (message, Outcome::Released { next });
                     };
-                    let sent = match mailer.message(&content, &message.email, &message.name) {
+                    let built =
+                        mailer.message(&event.content, &event.view, &message.email, &message.name);
+                    let sent = match built {
                         Ok(m) => mailer.send(&m).await,
                         Err(e) => Err(e),
                     };

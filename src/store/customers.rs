@@ -101,8 +101,9 @@ impl Store {
     }
 
     pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        let mut tx = self.write_tx().await?;
+        self.existing_services(&mut tx, &new.services, "Services")
+            .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (name, email, cell_phone) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -123,11 +124,12 @@ impl Store {
         new: &NewCustomer,
         precondition: Check<'_, Customer>,
     ) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_customer(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;
-        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        self.existing_services(&mut tx, &new.services, "Services")
+            .await?;
         sqlx::query("UPDATE customers SET name = $1, email = $2, cell_phone = $3 WHERE id = $4")
             .bind(new.name.as_str())
             .bind(new.email.as_ref().map(|e| e.as_str()))
@@ -150,7 +152,7 @@ impl Store {
         id: i64,
         precondition: Check<'_, Customer>,
     ) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_customer(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;

@@ -10,6 +10,7 @@
 //! single-connection pool (writes queue in the process instead of failing with `SQLITE_BUSY`),
 //! while reads use a pool of their own. On PostgreSQL both are the same pool.
 
+pub mod copy;
 mod customers;
 mod error;
 mod operators;
@@ -31,6 +32,10 @@ pub use tickets::{TicketChange, TicketEvent, TicketFilter};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long [`Store::ping`] waits: a health check must answer quickly even while the
+/// database does not.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -173,9 +178,10 @@ impl Store {
             .map_err(StoreError::Migrate)
     }
 
-    /// Does the database answer?
+    /// Does the database answer (within [`PING_TIMEOUT`])?
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)))
     }
 
     pub async fn close(&self) {
@@ -183,11 +189,32 @@ impl Store {
         self.writer.close().await;
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a second process on the same file waits for it (busy timeout) instead of
+    /// failing when its read turns into a write.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
+    }
+
     /// ` FOR UPDATE` where the engine has row locks; SQLite's single writer needs none.
     fn for_update(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// ` FOR SHARE` where the engine has row locks: the rows read stay as they are (not deleted
+    /// by another transaction) until this one ends, while other readers may share them.
+    fn for_share(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR SHARE",
         }
     }
 

@@ -306,7 +306,7 @@ fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
 /// Parameters per row of [`Store::record_outcomes`]'s `VALUES` list.
 const OUTCOME_PARAMS: usize = 6;
 /// Rows per outcome statement (well under both engines' parameter limits).
-const OUTCOME_CHUNK: usize = 1000;
+const OUTCOME_CHUNK: usize = 500;
 
 impl Store {
     /// Does the ticket exist (or did it: deleted tickets keep their notifications)?
@@ -452,17 +452,23 @@ impl Store {
         at: Timestamp,
         outcomes: &[(Claimed, Outcome)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        // Positional `?` on SQLite: binding by `$n` name costs a scan of all names per
+        // parameter there, which adds up with thousands of parameters.
+        let param = |n: usize| match self.backend {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${n}"),
+        };
+        let mut tx = self.write_tx().await?;
         for chunk in outcomes.chunks(OUTCOME_CHUNK) {
             let values = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "({})",
-                        super::placeholders(2 + i * OUTCOME_PARAMS, OUTCOME_PARAMS)
-                    )
+                .map(|row| {
+                    let first = 1 + row * OUTCOME_PARAMS;
+                    let row: Vec<String> = (first..first + OUTCOME_PARAMS).map(param).collect();
+                    format!("({})", row.join(", "))
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
+            let instance_param = param(1 + chunk.len() * OUTCOME_PARAMS);
             let sql = format!(
                 "UPDATE notifications SET \
                    state = CASE WHEN notifications.state = 'cancelled' AND v.column2 <> 'sent' \
@@ -477,9 +483,9 @@ impl Store {
                      ELSE notifications.sent_at END, \
                    claimed_by = NULL \
                  FROM (VALUES {values}) AS v \
-                 WHERE notifications.id = v.column1 AND notifications.claimed_by = $1"
+                 WHERE notifications.id = v.column1 AND notifications.claimed_by = {instance_param}"
             );
-            let mut q = sqlx::query(&sql).bind(instance);
+            let mut q = sqlx::query(&sql);
             for (message, outcome) in chunk {
                 let (state, attempted, text, next) = match outcome {
                     Outcome::Sent { reply } => (DeliveryState::Sent, 1, reply.as_str(), at),
@@ -497,7 +503,7 @@ impl Store {
                     .bind(next.micros())
                     .bind(at.micros());
             }
-            q.execute(&mut *tx).await?;
+            q.bind(instance).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

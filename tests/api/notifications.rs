@@ -4,8 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use herald::config::Key;
+use std::collections::HashMap;
+
+use herald::config::{Config, Key};
 use herald::notify::DeliveryOptions;
+use herald::startup::Application;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -332,6 +335,7 @@ crate::backend_tests! {
         let smtp = SmtpServer::start().await;
         let app = spawn_app_built(|c| c, |a| a.set_delivery_options(DeliveryOptions {
             retry_base: Duration::from_secs(3600),
+            retry_max: Duration::from_secs(3600),
             idle_poll: Duration::from_millis(50),
             ..fast_delivery()
         })).await;
@@ -391,5 +395,51 @@ crate::backend_tests! {
         let all = app.store.delivery_counts(None).await.unwrap();
         assert_eq!(all.cancelled, 2);
         app.stop().await;
+    }
+
+    async fn two_instances_share_the_queue_and_send_each_message_once() {
+        const N: usize = 300;
+        let smtp = SmtpServer::start().await;
+        smtp.set_delay(Duration::from_millis(5));
+        // The URL's path is the EHLO name, so the server can tell who delivered what.
+        let url_a = format!("{}/instance-a", smtp.url());
+        let a = spawn_app_built(
+            move |c| c.with(Key::SmtpUrl, url_a).with(Key::MailFrom, FROM),
+            |app| app.set_delivery_options(fast_delivery()),
+        )
+        .await;
+        let config = Config::default()
+            .with(Key::Database, a.database_url.clone())
+            .with(Key::Bind, "127.0.0.1:0")
+            .with(Key::SmtpUrl, format!("{}/instance-b", smtp.url()))
+            .with(Key::MailFrom, FROM);
+        let (mut b, _) = Application::build(config).await.expect("a second instance");
+        b.set_delivery_options(fast_delivery());
+        let stop_b = b.shutdown_token();
+        let b_running = tokio::spawn(b.run_until_stopped());
+
+        let mail = id(&a.create_service("Mail").await);
+        for i in 0..N {
+            a.create_customer(&format!("C{i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
+        }
+        let t = ticket_on(&a, "down", &[mail]).await;
+        let deadline = Instant::now() + WAIT;
+        while a.store.delivery_counts(Some(t)).await.unwrap().sent < N as i64 {
+            assert!(Instant::now() < deadline, "not all sent");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let got = smtp.messages();
+        let mut per_address: HashMap<String, usize> = HashMap::new();
+        for m in &got {
+            *per_address.entry(m.to[0].clone()).or_default() += 1;
+        }
+        assert_eq!(per_address.len(), N);
+        assert!(per_address.values().all(|n| *n == 1), "a message was sent twice");
+        for instance in ["instance-a", "instance-b"] {
+            assert!(got.iter().any(|m| m.helo == instance), "{instance} delivered nothing");
+        }
+        stop_b.cancel();
+        b_running.await.unwrap().unwrap();
+        a.stop().await;
     }
 }

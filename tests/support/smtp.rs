@@ -16,6 +16,8 @@ use tokio::sync::Notify;
 /// A message the server accepted.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The client's EHLO/HELO name.
+    pub helo: String,
     pub from: String,
     pub to: Vec<String>,
     /// The message as transmitted (headers and body), dot-unstuffed, CRLF line ends.
@@ -239,6 +241,7 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notif
     {
         return;
     }
+    let mut helo = String::new();
     let mut from = String::new();
     let mut to: Vec<String> = Vec::new();
     let mut line = String::new();
@@ -250,6 +253,9 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notif
         }
         let command = line.trim_end_matches(['\r', '\n']);
         let upper = command.to_ascii_uppercase();
+        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            helo = command[4..].trim().to_owned();
+        }
         let answer: String = if upper.starts_with("EHLO") {
             "250-herald-test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760".into()
         } else if upper.starts_with("HELO") {
@@ -309,6 +315,7 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notif
                     let text = match answer {
                         Answer::Accept => {
                             s.received.push(Received {
+                                helo: helo.clone(),
                                 from: from.clone(),
                                 to: std::mem::take(&mut to),
                                 data,

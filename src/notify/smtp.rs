@@ -1,0 +1,343 @@
+//! SMTP connections to the mail server, pooled, with lettre's SMTP client on top.
+//!
+//! Why not lettre's pooled `AsyncSmtpTransport`: its sockets do not set `TCP_NODELAY`, and it
+//! writes a message's body and the closing `.` in two writes, so every message waits for the
+//! server's delayed ACK (about 40 ms on Linux): 25 messages per second per connection, whatever
+//! the hardware. Herald opens the TCP connection itself with `TCP_NODELAY`, hands it to lettre's
+//! [`AsyncSmtpConnection`] (EHLO, STARTTLS, AUTH, MAIL/RCPT/DATA), and keeps idle connections
+//! for reuse. Implicit TLS (`smtps://`) connections are opened by lettre itself, so they are
+//! slower under load; STARTTLS is not.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
+use tokio::net::TcpStream;
+
+use super::mailer::SendError;
+
+/// How long one SMTP operation (connect, or a whole message) may take.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection idle for longer is checked with NOOP before it is used again.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
+/// A connection idle for longer is closed.
+const MAX_IDLE: Duration = Duration::from_secs(60);
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// `smtp://host` — plain.
+    None,
+    /// `smtp://host?tls=required` or `?tls=opportunistic` — STARTTLS.
+    StartTls { required: bool },
+    /// `smtps://host` — TLS from the first byte.
+    Implicit,
+}
+
+/// Where and how to reach the mail server, from an SMTP URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    credentials: Option<(String, String)>,
+    hello: Option<String>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
+            .finish()
+    }
+}
+
+impl Server {
+    /// `smtp://[user:password@]host[:port][/helo-name][?tls=required|opportunistic]` or
+    /// `smtps://…` (the forms lettre's `from_url` takes). Default ports: 25 for plain SMTP,
+    /// 587 for STARTTLS, 465 for implicit TLS.
+    pub fn from_url(url: &str) -> Result<Server, String> {
+        let parsed = url::Url::parse(url.trim())
+            .map_err(|_| "The mail server URL is not a valid URL.".to_owned())?;
+        let tls = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        let security = match (parsed.scheme(), tls.as_deref()) {
+            ("smtp", None) => Security::None,
+            ("smtp", Some("required")) => Security::StartTls { required: true },
+            ("smtp", Some("opportunistic")) => Security::StartTls { required: false },
+            ("smtp", Some(_)) => {
+                return Err(
+                    "tls= in the mail server URL must be required or opportunistic.".to_owned(),
+                )
+            }
+            ("smtps", _) => Security::Implicit,
+            (other, _) => {
+                return Err(format!(
+                    "The mail server URL must start with smtp:// or smtps://, not {other}://."
+                ))
+            }
+        };
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| "The mail server URL has no host name.".to_owned())?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = parsed.port().unwrap_or(match security {
+            Security::None => 25,
+            Security::StartTls { .. } => 587,
+            Security::Implicit => 465,
+        });
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| "The user or password in the mail server URL is not UTF-8.".to_owned())
+        };
+        let credentials = match parsed.password() {
+            Some(password) => Some((decode(parsed.username())?, decode(password)?)),
+            None => None,
+        };
+        let path = parsed.path().trim_matches('/');
+        Ok(Server {
+            host,
+            port,
+            security,
+            credentials,
+            hello: (!path.is_empty()).then(|| path.to_owned()),
+        })
+    }
+
+    fn hello(&self) -> ClientId {
+        match &self.hello {
+            Some(name) => ClientId::Domain(name.clone()),
+            None => ClientId::default(),
+        }
+    }
+
+    fn tls(&self) -> Result<TlsParameters, SendError> {
+        TlsParameters::new(self.host.clone())
+            .map_err(|e| SendError::Permanent(format!("TLS cannot be set up: {e}")))
+    }
+
+    /// A new connection: connected, greeted, secured and logged in.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let hello = self.hello();
+        let mut conn = match self.security {
+            Security::Implicit => AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(SMTP_TIMEOUT),
+                &hello,
+                Some(self.tls()?),
+                None,
+            )
+            .await
+            .map_err(|e| classify(&e))?,
+            Security::None | Security::StartTls { .. } => {
+                let tcp = tokio::time::timeout(
+                    SMTP_TIMEOUT,
+                    TcpStream::connect((self.host.as_str(), self.port)),
+                )
+                .await
+                .map_err(|_| {
+                    SendError::Unreachable(format!(
+                        "connecting to {}:{} timed out",
+                        self.host, self.port
+                    ))
+                })?
+                .map_err(|e| {
+                    SendError::Unreachable(format!(
+                        "could not connect to {}:{}: {e}",
+                        self.host, self.port
+                    ))
+                })?;
+                tcp.set_nodelay(true)
+                    .map_err(|e| SendError::Unreachable(format!("socket: {e}")))?;
+                let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
+                    .await
+                    .map_err(|e| classify(&e))?;
+                if let Security::StartTls { required } = self.security {
+                    if conn.can_starttls() {
+                        conn.starttls(self.tls()?, &hello)
+                            .await
+                            .map_err(|e| classify(&e))?;
+                    } else if required {
+                        conn.abort().await;
+                        return Err(SendError::Permanent(
+                            "the mail server does not offer STARTTLS, which the URL requires \
+                             (tls=required)"
+                                .to_owned(),
+                        ));
+                    }
+                }
+                conn
+            }
+        };
+        if let Some((user, password)) = &self.credentials {
+            let credentials = Credentials::new(user.clone(), password.clone());
+            if let Err(e) = conn.auth(DEFAULT_MECHANISMS, &credentials).await {
+                conn.abort().await;
+                return Err(classify(&e));
+            }
+        }
+        Ok(conn)
+    }
+}
+
+/// Classifies a lettre error: a reply code keeps the server's text (`451 4.3.0 Try later`).
+pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
+    let reply = || match (e.status(), std::error::Error::source(e)) {
+        (Some(code), Some(text)) => format!("{code} {text}"),
+        _ => e.to_string(),
+    };
+    if e.is_permanent() {
+        SendError::Permanent(reply())
+    } else if e.is_transient() {
+        SendError::Temporary(reply())
+    } else if e.is_client() {
+        SendError::Permanent(e.to_string())
+    } else if e.is_response() {
+        SendError::Temporary(e.to_string())
+    } else {
+        SendError::Unreachable(e.to_string())
+    }
+}
+
+/// A reply as the server wrote it: `250 2.0.0 Ok: queued as 4Xyz`.
+fn reply_text(response: &Response) -> String {
+    let lines: Vec<&str> = response.message().collect();
+    format!("{} {}", response.code(), lines.join(" "))
+}
+
+/// Open connections to one server, reused message after message.
+pub struct Connections {
+    server: Server,
+    max_idle: usize,
+    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+}
+
+impl Connections {
+    pub fn new(server: Server, max_idle: usize) -> Connections {
+        Connections {
+            server,
+            max_idle: max_idle.max(1),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take_idle(&self) -> Option<(AsyncSmtpConnection, Instant)> {
+        let mut idle = self.idle.lock().expect("not poisoned");
+        while let Some((conn, since)) = idle.pop() {
+            if since.elapsed() < MAX_IDLE {
+                return Some((conn, since));
+            }
+            // Too old: dropped (the server has likely closed it already).
+        }
+        None
+    }
+
+    fn put_back(&self, conn: AsyncSmtpConnection) {
+        if conn.has_broken() {
+            return;
+        }
+        let mut idle = self.idle.lock().expect("not poisoned");
+        if idle.len() < self.max_idle {
+            idle.push((conn, Instant::now()));
+        }
+    }
+
+    /// Sends one message; `Ok` holds the server's reply. A reused connection that turns out
+    /// to be dead is replaced by a new one before the message counts as failed.
+    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<String, SendError> {
+        if let Some((mut conn, since)) = self.take_idle() {
+            let alive = since.elapsed() < CHECK_AFTER_IDLE || conn.test_connected().await;
+            if alive {
+                match self.send_on(&mut conn, envelope, message).await {
+                    Ok(reply) => {
+                        self.put_back(conn);
+                        return Ok(reply);
+                    }
+                    Err(SendError::Unreachable(_)) => {} // stale: try a new connection
+                    Err(e) => {
+                        self.put_back(conn);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let mut conn = self.server.connect().await?;
+        let result = self.send_on(&mut conn, envelope, message).await;
+        self.put_back(conn);
+        result
+    }
+
+    async fn send_on(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<String, SendError> {
+        match tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, message)).await {
+            Ok(Ok(response)) => Ok(reply_text(&response)),
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_) => {
+                conn.abort().await;
+                Err(SendError::Unreachable(format!(
+                    "the mail server did not answer within {} s",
+                    SMTP_TIMEOUT.as_secs()
+                )))
+            }
+        }
+    }
+
+    /// Says goodbye on every idle connection.
+    pub async fn close(&self) {
+        let idle: Vec<_> = std::mem::take(&mut *self.idle.lock().expect("not poisoned"));
+        for (mut conn, _) in idle {
+            let _ = conn.quit().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let s = Server::from_url("smtp://mail.example.com").unwrap();
+        assert_eq!((s.port, s.security), (25, Security::None));
+        let s = Server::from_url("smtp://u%40x:p%3Aw@mail:2525/herald.example.com?tls=required")
+            .unwrap();
+        assert_eq!(
+            (s.port, s.security),
+            (2525, Security::StartTls { required: true })
+        );
+        assert_eq!(s.credentials, Some(("u@x".into(), "p:w".into())));
+        assert_eq!(s.hello.as_deref(), Some("herald.example.com"));
+        assert!(!format!("{s:?}").contains("p:w"), "no password in Debug");
+        let s = Server::from_url("smtp://mail?tls=opportunistic").unwrap();
+        assert_eq!(
+            (s.port, s.security),
+            (587, Security::StartTls { required: false })
+        );
+        let s = Server::from_url("smtps://mail").unwrap();
+        assert_eq!((s.port, s.security), (465, Security::Implicit));
+        assert!(Server::from_url("smtp://mail?tls=maybe").is_err());
+        assert!(Server::from_url("http://mail")
+            .unwrap_err()
+            .contains("smtp://"));
+        assert!(Server::from_url("smtp://").is_err());
+        assert!(Server::from_url("not a url").is_err());
+    }
+}
