@@ -19,6 +19,7 @@ pub mod gui;
 pub mod health;
 pub mod live_settings;
 pub mod notify;
+pub mod openapi;
 pub mod progress;
 pub mod startup;
 pub mod store;

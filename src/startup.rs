@@ -147,6 +147,7 @@ impl Application {
     fn router(state: AppState) -> Router {
         Router::new()
             .merge(crate::health::router(state.clone()))
+            .merge(crate::openapi::router(state.clone()))
             .merge(api::router(state.clone()))
             .merge(crate::gui::router(state))
             .layer(middleware::from_fn(api::error::render_errors))

@@ -287,6 +287,17 @@ impl<'a> Fields<'a> {
         self.id_value(field, &value)
     }
 
+    /// An entity's own `Id` in a body: as [`Fields::id`], but `0` (what a client's integer
+    /// holds before the server has assigned one, like C#'s `int Id` on a new entity) counts
+    /// as absent.
+    pub fn own_id(&mut self, field: &str) -> Option<i64> {
+        match self.doc.get(field) {
+            Some(Value::Number(n)) if n.as_i64() == Some(0) => None,
+            Some(Value::Text(s)) if s.trim() == "0" => None,
+            _ => self.id(field),
+        }
+    }
+
     fn id_value(&mut self, field: &str, value: &Value) -> Option<i64> {
         let parsed = match value {
             Value::Number(n) => n.as_i64(),

@@ -10,9 +10,11 @@ mod instances;
 mod migrations;
 mod notifications;
 mod notify_crash;
+mod openapi;
 mod parity;
 mod process;
 mod resources;
+mod schemathesis_findings;
 mod smoke;
 #[path = "../support/smtp.rs"]
 mod smtp;
