@@ -35,6 +35,19 @@ enum Command {
         #[command(subcommand)]
         action: OperatorAction,
     },
+    /// Copy a SQLite database into a new, empty PostgreSQL database (stop Herald first).
+    /// Safe to re-run after an interruption: it resumes where it stopped.
+    CopyToPostgres {
+        /// The SQLite database, e.g. sqlite://herald.db
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database, e.g. postgres://herald:PASSWORD@db.example.com/herald
+        #[arg(long)]
+        to: String,
+        /// Rows per batch (each batch is one transaction)
+        #[arg(long, default_value_t = crate::store::copy::DEFAULT_BATCH)]
+        batch_size: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +125,26 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             println!("Running instances use it within a few seconds.");
             Ok(())
         }
+        Command::CopyToPostgres {
+            from,
+            to,
+            batch_size,
+        } => {
+            let bar = crate::progress::Bar::new();
+            let report = crate::store::copy::sqlite_to_postgres(&from, &to, batch_size, &bar)
+                .await
+                .map_err(store_message)?;
+            bar.finish();
+            if report.resumed {
+                println!("Completed the interrupted copy.");
+            }
+            println!("Copied, and row counts verified:");
+            for (table, rows) in &report.tables {
+                println!("  {table:<24} {rows:>12}");
+            }
+            println!("Now start Herald with --database set to the PostgreSQL URL.");
+            Ok(())
+        }
         Command::Operator { action } => {
             let store = open_store(&config).await?;
             match action {
@@ -155,6 +188,7 @@ fn store_message(e: crate::store::StoreError) -> anyhow::Error {
             .collect::<Vec<_>>()
             .join(" ")),
         crate::store::StoreError::NotFound => anyhow::anyhow!("no such operator"),
+        crate::store::StoreError::Config(m) => anyhow::anyhow!(m),
         other => other.into(),
     }
 }

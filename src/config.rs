@@ -20,6 +20,8 @@ pub enum Key {
     XmlNamespace,
     LogFormat,
     RetryWindow,
+    DbMaxConnections,
+    DbAcquireTimeout,
 }
 
 /// The declaration of one setting.
@@ -118,6 +120,26 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: Some("24h"),
         label: "Retry window",
         help: "How long temporary mail failures are retried, e.g. 24h, 90m, 30s",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::DbMaxConnections,
+        flag: "db-max-connections",
+        env: "HERALD_DB_MAX_CONNECTIONS",
+        stored_as: None,
+        default: Some("8"),
+        label: "Database connections",
+        help: "Most connections this instance opens to the database (per instance: mind the server's max_connections)",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::DbAcquireTimeout,
+        flag: "db-acquire-timeout",
+        env: "HERALD_DB_ACQUIRE_TIMEOUT",
+        stored_as: None,
+        default: Some("5s"),
+        label: "Database wait",
+        help: "How long a request waits for a database connection before failing with 503, e.g. 5s, 500ms",
         secret: false,
     },
 ];

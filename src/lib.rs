@@ -5,17 +5,22 @@
 //! - [`config`] declares every setting once (flag, environment variable, stored value, default);
 //! - [`startup`] builds the [`startup::Application`] that tests and `herald serve` both run;
 //! - [`api`] is the REST API (one router per resource), [`wire`] its JSON/XML formats;
+//! - [`gui`] is the operator GUI (server-rendered pages, sessions, CSRF protection);
 //! - [`domain`] holds the types that can only contain valid values and the ticket rules;
-//! - [`store`] is the storage layer over SQLite or PostgreSQL;
+//! - [`store`] is the storage layer over SQLite or PostgreSQL ([`store::copy`] moves data
+//!   from one to the other, with a [`progress`] bar);
 //! - [`notify`] renders and delivers the notification emails queued in the store's outbox.
 
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod gui;
 pub mod health;
 pub mod live_settings;
 pub mod notify;
+pub mod openapi;
+pub mod progress;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

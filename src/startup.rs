@@ -45,7 +45,7 @@ pub struct FirstRun {
 /// Opens the database named by the configuration and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.get(Key::Database);
-    let store = Store::connect(&url, &PoolSettings::default())
+    let store = Store::connect(&url, &pool_settings(config)?)
         .await
         .context("could not open the database")?;
     store
@@ -53,6 +53,31 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .await
         .context("could not migrate the database")?;
     Ok(store)
+}
+
+/// The pool size and timeout from the configuration.
+pub fn pool_settings(config: &Config) -> anyhow::Result<PoolSettings> {
+    let max_connections = config.get(Key::DbMaxConnections);
+    let max_connections = max_connections
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .with_context(|| {
+            format!(
+                "--db-max-connections must be a number from 1 to 10000, not {max_connections:?}"
+            )
+        })?;
+    let timeout = config.get(Key::DbAcquireTimeout);
+    let acquire_timeout = crate::config::parse_duration(&timeout)
+        .filter(|d| !d.is_zero())
+        .with_context(|| {
+            format!("--db-acquire-timeout must be a duration such as 5s or 500ms, not {timeout:?}")
+        })?;
+    Ok(PoolSettings {
+        max_connections,
+        acquire_timeout,
+    })
 }
 
 /// Stores `key` as the API key (only its digest is kept).
@@ -68,9 +93,13 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<(Application, FirstRun)> {
         let store = open_store(&config).await?;
         let mut first_run = FirstRun::default();
-        if store.get_setting(API_KEY_SETTING).await?.is_none() {
-            let key = ApiKey::generate();
-            set_api_key(&store, &key).await?;
+        // Several instances may start at once on a new database: only the one whose key is
+        // stored shows it.
+        let key = ApiKey::generate();
+        if store
+            .set_setting_if_absent(API_KEY_SETTING, &key.hash().0)
+            .await?
+        {
             first_run.generated_key = Some(key);
         }
         let bind = config.get(Key::Bind);
@@ -118,7 +147,9 @@ impl Application {
     fn router(state: AppState) -> Router {
         Router::new()
             .merge(crate::health::router(state.clone()))
-            .merge(api::router(state))
+            .merge(crate::openapi::router(state.clone()))
+            .merge(api::router(state.clone()))
+            .merge(crate::gui::router(state))
             .layer(middleware::from_fn(api::error::render_errors))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(TimeoutLayer::with_status_code(
@@ -168,15 +199,18 @@ impl Application {
         })
         .layer(router);
         let stop = shutdown.clone();
-        axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = stop.cancelled() => {}
-                    _ = shutdown_signal() => {}
-                }
-                tracing::info!("shutting down: finishing requests in flight");
-            })
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = shutdown_signal() => {}
+            }
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+        .await?;
         shutdown.cancel();
         tracing::info!("shutting down: finishing the emails in hand");
         if let Err(e) = workers.await {
@@ -205,5 +239,32 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_settings_come_from_the_configuration() {
+        let defaults = pool_settings(&Config::default()).unwrap();
+        assert_eq!(defaults.max_connections, 8);
+        assert_eq!(defaults.acquire_timeout, Duration::from_secs(5));
+        let set = Config::default()
+            .with(Key::DbMaxConnections, "32")
+            .with(Key::DbAcquireTimeout, "750ms");
+        let set = pool_settings(&set).unwrap();
+        assert_eq!(set.max_connections, 32);
+        assert_eq!(set.acquire_timeout, Duration::from_millis(750));
+        for (key, bad) in [
+            (Key::DbMaxConnections, "0"),
+            (Key::DbMaxConnections, "many"),
+            (Key::DbAcquireTimeout, "0s"),
+            (Key::DbAcquireTimeout, "soon"),
+        ] {
+            let e = pool_settings(&Config::default().with(key, bad)).unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 mod auth;
 mod customers;
 pub mod error;
-mod etag;
+pub mod etag;
 pub mod negotiate;
 mod notifications;
 mod operators;
@@ -21,7 +21,9 @@ use crate::domain::{Customer, Operator, Service};
 use crate::live_settings::LiveSettings;
 use crate::store::Store;
 
+pub use notifications::NotificationDto;
 pub use resource::{Crud, Ctx};
+pub use tickets::TICKETS;
 
 /// What every handler can reach.
 #[derive(Clone)]

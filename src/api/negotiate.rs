@@ -117,7 +117,7 @@ impl<S: Send + Sync> FromRequest<S> for InputDoc {
                         "The request body is not valid UTF-8.",
                     ));
                 }
-                Doc::from_form(&bytes)
+                Doc::from_form(&bytes).map_err(ApiError::bad_request)?
             }
             other => {
                 let shown: String = other.chars().take(80).collect();

@@ -21,22 +21,30 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/tickets/{id}/notifications", get(list))
 }
 
-#[derive(Serialize)]
+/// One recipient of one ticket event, and what became of the email.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = Notification)]
 pub struct NotificationDto {
     pub id: i64,
     pub event_id: i64,
     /// created, updated, closed or reopened.
+    #[schema(value_type = String)]
     pub event: &'static str,
     pub customer_id: Option<i64>,
     pub name: String,
     pub email: String,
     /// queued, sent, retrying, failed or cancelled.
+    #[schema(value_type = String)]
     pub state: &'static str,
     pub attempts: i64,
+    #[schema(format = DateTime)]
     pub queued_time: String,
+    #[schema(format = DateTime)]
     pub last_attempt_time: Option<String>,
+    #[schema(format = DateTime)]
     pub next_attempt_time: Option<String>,
+    #[schema(format = DateTime)]
     pub sent_time: Option<String>,
     /// The mail server's reply when it accepted the message.
     pub reply: Option<String>,

@@ -16,6 +16,9 @@ use crate::domain::{Actor, Ticket};
 use crate::store::{StoreError, TicketChange, TicketFilter};
 use crate::wire::model::{parse_new_ticket, parse_ticket_update, Envelope, WireEntity};
 
+/// The collection's path segment, as documented.
+pub const TICKETS: &str = "Tickets";
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/tickets", get(list).post(post))
@@ -74,7 +77,7 @@ async fn post(
         .create_ticket(&new, &change)
         .await
         .map_err(|e| store_error(None, e))?;
-    Ok(ctx.created("Tickets", ticket.id, &ticket))
+    Ok(ctx.created(TICKETS, ticket.id, &ticket))
 }
 
 async fn put(

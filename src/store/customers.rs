@@ -40,6 +40,36 @@ pub struct CustomerFilter {
     pub service_id: Option<i64>,
 }
 
+impl CustomerFilter {
+    /// The `WHERE …` clause (empty when nothing is filtered), its parameters numbered from
+    /// `$first`: the search pattern first (returned, to bind), then the service id.
+    pub(super) fn clause(&self, first: usize) -> (String, Option<String>) {
+        let pattern = self
+            .search
+            .as_deref()
+            .map(|s| format!("%{}%", s.to_lowercase()));
+        let mut wheres = Vec::new();
+        let mut next = first;
+        if pattern.is_some() {
+            wheres.push(format!(
+                "(lower(name) LIKE ${next} OR lower(coalesce(email, '')) LIKE ${next} OR coalesce(cell_phone, '') LIKE ${next})"
+            ));
+            next += 1;
+        }
+        if self.service_id.is_some() {
+            wheres.push(format!(
+                "id IN (SELECT customer_id FROM customer_services WHERE service_id = ${next})"
+            ));
+        }
+        let clause = if wheres.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", wheres.join(" AND "))
+        };
+        (clause, pattern)
+    }
+}
+
 impl Store {
     pub fn list_customers(&self, page: Page) -> BoxStream<'static, Result<Customer, StoreError>> {
         self.search_customers(CustomerFilter::default(), page)
@@ -52,19 +82,7 @@ impl Store {
     ) -> BoxStream<'static, Result<Customer, StoreError>> {
         let pool = self.pool.clone();
         Box::pin(async_stream::try_stream! {
-            let pattern = filter.search.as_deref().map(|s| format!("%{}%", s.to_lowercase()));
-            let mut wheres = Vec::new();
-            let mut next = 3;
-            if pattern.is_some() {
-                wheres.push(format!(
-                    "(lower(name) LIKE ${next} OR lower(coalesce(email, '')) LIKE ${next} OR coalesce(cell_phone, '') LIKE ${next})"
-                ));
-                next += 1;
-            }
-            if filter.service_id.is_some() {
-                wheres.push(format!("id IN (SELECT customer_id FROM customer_services WHERE service_id = ${next})"));
-            }
-            let where_clause = if wheres.is_empty() { String::new() } else { format!("WHERE {}", wheres.join(" AND ")) };
+            let (where_clause, pattern) = filter.clause(3);
             let from = format!("(SELECT * FROM customers {where_clause} ORDER BY id LIMIT $1 OFFSET $2)");
             let sql = select(&from);
             let mut q = sqlx::query(&sql).bind(page.limit()).bind(page.offset());
@@ -101,8 +119,9 @@ impl Store {
     }
 
     pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        let mut tx = self.write_tx().await?;
+        self.existing_services(&mut tx, &new.services, "Services")
+            .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (name, email, cell_phone) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -123,11 +142,12 @@ impl Store {
         new: &NewCustomer,
         precondition: Check<'_, Customer>,
     ) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_customer(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;
-        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        self.existing_services(&mut tx, &new.services, "Services")
+            .await?;
         sqlx::query("UPDATE customers SET name = $1, email = $2, cell_phone = $3 WHERE id = $4")
             .bind(new.name.as_str())
             .bind(new.email.as_ref().map(|e| e.as_str()))
@@ -150,7 +170,7 @@ impl Store {
         id: i64,
         precondition: Check<'_, Customer>,
     ) -> Result<Customer, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_customer(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;

@@ -37,9 +37,19 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            sqlx::Error::Database(ref d) if d.code().is_some_and(|c| is_transient(&c)) => {
+                StoreError::Unavailable(e)
+            }
             other => StoreError::Database(other),
         }
     }
+}
+
+/// SQLSTATEs that mean "the database is not reachable right now" rather than "this request is
+/// wrong": connection exceptions (class 08), the server shutting down or starting up (57P01-03),
+/// and no free connection slot (53300).
+fn is_transient(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// Is this a unique-constraint violation (a duplicate name or email under concurrency)?

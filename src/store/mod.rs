@@ -10,12 +10,15 @@
 //! single-connection pool (writes queue in the process instead of failing with `SQLITE_BUSY`),
 //! while reads use a pool of their own. On PostgreSQL both are the same pool.
 
+pub mod copy;
 mod customers;
 mod error;
 mod operators;
 mod outbox;
+mod overview;
 mod rows;
 mod services;
+mod sessions;
 mod settings;
 mod tickets;
 
@@ -25,12 +28,19 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+pub use customers::CustomerFilter;
 pub use error::StoreError;
 pub use outbox::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
+pub use overview::{TicketListFilter, TicketState};
+pub use sessions::{NewSession, SessionRecord};
 pub use tickets::{TicketChange, TicketEvent, TicketFilter};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long [`Store::ping`] waits: a health check must answer quickly even while the
+/// database does not.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -115,6 +125,9 @@ impl Store {
                     AnyPoolOptions::new()
                         .max_connections(max)
                         .acquire_timeout(settings.acquire_timeout)
+                        // A local file cannot drop a connection: skip the ping (a round trip to
+                        // the connection's worker thread) on every acquire.
+                        .test_before_acquire(false)
                         .after_connect(|conn, _meta| {
                             Box::pin(async move {
                                 conn.execute(SQLITE_PRAGMAS).await?;
@@ -170,9 +183,10 @@ impl Store {
             .map_err(StoreError::Migrate)
     }
 
-    /// Does the database answer?
+    /// Does the database answer (within [`PING_TIMEOUT`])?
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)))
     }
 
     pub async fn close(&self) {
@@ -180,11 +194,32 @@ impl Store {
         self.writer.close().await;
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a second process on the same file waits for it (busy timeout) instead of
+    /// failing when its read turns into a write.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
+    }
+
     /// ` FOR UPDATE` where the engine has row locks; SQLite's single writer needs none.
     fn for_update(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// ` FOR SHARE` where the engine has row locks: the rows read stay as they are (not deleted
+    /// by another transaction) until this one ends, while other readers may share them.
+    fn for_share(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR SHARE",
         }
     }
 

@@ -63,9 +63,10 @@ impl Store {
     }
 
     pub async fn create_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        unique_email(&mut tx, new.email.as_str(), None).await?;
+        // Hashing is slow by design: done before the transaction, not while holding the writer.
         let hash = new.password.as_ref().map(|p| p.hash().0);
+        let mut tx = self.write_tx().await?;
+        unique_email(&mut tx, new.email.as_str(), None).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO operators (name, email, cell_phone, is_admin, password_hash) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -89,11 +90,13 @@ impl Store {
         new: &NewOperator,
         precondition: Check<'_, Operator>,
     ) -> Result<Operator, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let hash = new.password.as_ref().map(|p| p.hash().0);
+        let mut tx = self.write_tx().await?;
+        let admins = self.lock_admins(&mut tx).await?;
         let current = self.operator_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;
         unique_email(&mut tx, new.email.as_str(), Some(id)).await?;
-        if current.is_admin && !new.is_admin && live_admins(&mut tx).await? <= 1 {
+        if current.is_admin && !new.is_admin && admins <= 1 {
             return Err(StoreError::invalid(
                 "IsAdmin",
                 "This is the last administrator; make another operator an administrator first.",
@@ -107,11 +110,14 @@ impl Store {
         .bind(new.email.as_str())
         .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
         .bind(flag(new.is_admin))
-        .bind(new.password.as_ref().map(|p| p.hash().0))
+        .bind(hash)
         .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(email_taken)?;
+        if new.password.is_some() {
+            super::sessions::end_sessions_in(&mut tx, id).await?;
+        }
         tx.commit().await?;
         Ok(operator_from(id, new))
     }
@@ -121,7 +127,7 @@ impl Store {
         email: &str,
         hash: &PasswordHash,
     ) -> Result<Operator, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let sql = format!(
             "SELECT {COLUMNS} FROM operators WHERE lower(email) = lower($1) AND deleted_at IS NULL{}",
             self.for_update()
@@ -136,6 +142,7 @@ impl Store {
             .bind(operator.id)
             .execute(&mut *tx)
             .await?;
+        super::sessions::end_sessions_in(&mut tx, operator.id).await?;
         tx.commit().await?;
         Ok(operator)
     }
@@ -146,10 +153,11 @@ impl Store {
         id: i64,
         precondition: Check<'_, Operator>,
     ) -> Result<Operator, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
+        let admins = self.lock_admins(&mut tx).await?;
         let current = self.operator_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;
-        if current.is_admin && live_admins(&mut tx).await? <= 1 {
+        if current.is_admin && admins <= 1 {
             return Err(StoreError::Conflict(
                 "The last administrator cannot be deleted; make another operator an administrator first.".into(),
             ));
@@ -159,8 +167,21 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        super::sessions::end_sessions_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(current)
+    }
+
+    /// Counts the live administrators and locks them until the transaction ends, so that two
+    /// concurrent changes cannot each remove "one of two" administrators. Every change that can
+    /// remove one takes these locks first, in id order, so they never deadlock.
+    async fn lock_admins(&self, tx: &mut Transaction<'static, Any>) -> Result<usize, StoreError> {
+        let sql = format!(
+            "SELECT id FROM operators WHERE is_admin = 1 AND deleted_at IS NULL ORDER BY id{}",
+            self.for_update()
+        );
+        let ids: Vec<i64> = sqlx::query_scalar(&sql).fetch_all(&mut **tx).await?;
+        Ok(ids.len())
     }
 
     async fn operator_for_update(
@@ -175,14 +196,6 @@ impl Store {
         let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
         Ok(rows::operator(&row.ok_or(StoreError::NotFound)?)?)
     }
-}
-
-async fn live_admins(tx: &mut Transaction<'static, Any>) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM operators WHERE is_admin = 1 AND deleted_at IS NULL",
-    )
-    .fetch_one(&mut **tx)
-    .await?)
 }
 
 fn operator_from(id: i64, new: &NewOperator) -> Operator {

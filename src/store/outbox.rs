@@ -461,7 +461,7 @@ impl Store {
             Backend::Sqlite => "?".to_owned(),
             Backend::Postgres => format!("${n}"),
         };
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         for chunk in outcomes.chunks(OUTCOME_CHUNK) {
             let values = (0..chunk.len())
                 .map(|row| {

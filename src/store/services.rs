@@ -34,7 +34,7 @@ impl Store {
     }
 
     pub async fn create_service(&self, new: &NewService) -> Result<Service, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         unique_name(&mut tx, new.name.as_str(), None).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO services (name, description) VALUES ($1, $2) RETURNING id",
@@ -58,7 +58,7 @@ impl Store {
         new: &NewService,
         precondition: Check<'_, Service>,
     ) -> Result<Service, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let current = self.service_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;
         unique_name(&mut tx, new.name.as_str(), Some(id)).await?;
@@ -83,7 +83,7 @@ impl Store {
         id: i64,
         precondition: Check<'_, Service>,
     ) -> Result<Service, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let current = self.service_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;
         sqlx::query("DELETE FROM customer_services WHERE service_id = $1")
@@ -112,8 +112,11 @@ impl Store {
         Ok(rows::service(&row.ok_or(StoreError::NotFound)?, "")?)
     }
 
-    /// Live services with these ids; a 400 naming the field when any is unknown.
+    /// Live services with these ids; a 400 naming the field when any is unknown. The rows stay
+    /// locked against a concurrent delete until the transaction ends, so nothing can come to
+    /// refer to a deleted service.
     pub(super) async fn existing_services(
+        &self,
         tx: &mut Transaction<'static, Any>,
         ids: &[i64],
         field: &'static str,
@@ -122,8 +125,9 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "SELECT id FROM services WHERE deleted_at IS NULL AND id IN ({})",
-            super::placeholders(1, ids.len())
+            "SELECT id FROM services WHERE deleted_at IS NULL AND id IN ({}){}",
+            super::placeholders(1, ids.len()),
+            self.for_share()
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql);
         for id in ids {

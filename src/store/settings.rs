@@ -20,9 +20,22 @@ impl Store {
         Ok(rows)
     }
 
+    /// Stores a setting unless it has a value already; returns whether it stored it. Atomic, so
+    /// of several instances starting at once on a new database exactly one wins.
+    pub async fn set_setting_if_absent(&self, name: &str, value: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Stores a setting; `None` removes it (back to the default).
     pub async fn set_setting(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM settings WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)

@@ -61,7 +61,7 @@ const SELECT: &str =
      LEFT JOIN services s ON s.id = ts.service_id \
      ORDER BY t.id, s.id";
 
-fn select(from: &str) -> String {
+pub(super) fn select(from: &str) -> String {
     SELECT.replace("{FROM}", from)
 }
 
@@ -76,7 +76,7 @@ fn times(row: &AnyRow) -> Result<TicketTimes, sqlx::Error> {
     })
 }
 
-fn ticket_head(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
+pub(super) fn ticket_head(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
     let operator = match row.try_get::<Option<i64>, _>("operator_id")? {
         Some(id) => Some(OperatorRef {
             id,
@@ -169,14 +169,18 @@ impl Store {
         new: &NewTicket,
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        Store::existing_services(&mut tx, &new.services, "Services").await?;
+        let mut tx = self.write_tx().await?;
+        self.existing_services(&mut tx, &new.services, "Services")
+            .await?;
         if let Some(op) = new.operator {
-            let live: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM operators WHERE id = $1 AND deleted_at IS NULL")
-                    .bind(op)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let sql = format!(
+                "SELECT id FROM operators WHERE id = $1 AND deleted_at IS NULL{}",
+                self.for_share()
+            );
+            let live: Option<i64> = sqlx::query_scalar(&sql)
+                .bind(op)
+                .fetch_optional(&mut *tx)
+                .await?;
             if live.is_none() {
                 return Err(StoreError::invalid(
                     "Operator",
@@ -231,7 +235,7 @@ impl Store {
         change: &TicketChange,
         precondition: Check<'_, Ticket>,
     ) -> Result<(Ticket, Option<TicketEvent>), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_ticket(&mut tx, id).await?;
         let before = load(&mut tx, id).await?;
         rows::check(precondition, &before)?;
@@ -292,7 +296,7 @@ impl Store {
         id: i64,
         precondition: Check<'_, Ticket>,
     ) -> Result<Ticket, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.lock_ticket(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;

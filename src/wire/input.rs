@@ -59,9 +59,13 @@ impl Doc {
     }
 
     /// `application/x-www-form-urlencoded`: `Name=x&Services[0].Id=1&Services[1][Id]=2`.
-    pub fn from_form(body: &[u8]) -> Doc {
+    /// Percent-escapes that decode to invalid UTF-8 are refused, not replaced.
+    pub fn from_form(body: &[u8]) -> Result<Doc, String> {
         let mut root = Doc::new();
-        for (key, value) in form_urlencoded::parse(body) {
+        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            let mut halves = pair.splitn(2, |b| *b == b'=');
+            let key = form_decode(halves.next().unwrap_or_default())?;
+            let value = form_decode(halves.next().unwrap_or_default())?;
             let path: Vec<&str> = key
                 .split(['.', '[', ']'])
                 .filter(|s| !s.is_empty())
@@ -69,10 +73,21 @@ impl Doc {
             if path.is_empty() {
                 continue;
             }
-            insert_path(&mut root, &path, Value::Text(value.into_owned()));
+            insert_path(&mut root, &path, Value::Text(value));
         }
-        root
+        Ok(root)
     }
+}
+
+fn form_decode(raw: &[u8]) -> Result<String, String> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&plus_as_space)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| "The request body is not valid UTF-8 once decoded.".to_string())
 }
 
 fn convert_json(value: serde_json::Value) -> Value {
@@ -272,6 +287,17 @@ impl<'a> Fields<'a> {
         self.id_value(field, &value)
     }
 
+    /// An entity's own `Id` in a body: as [`Fields::id`], but `0` (what a client's integer
+    /// holds before the server has assigned one, like C#'s `int Id` on a new entity) counts
+    /// as absent.
+    pub fn own_id(&mut self, field: &str) -> Option<i64> {
+        match self.doc.get(field) {
+            Some(Value::Number(n)) if n.as_i64() == Some(0) => None,
+            Some(Value::Text(s)) if s.trim() == "0" => None,
+            _ => self.id(field),
+        }
+    }
+
     fn id_value(&mut self, field: &str, value: &Value) -> Option<i64> {
         let parsed = match value {
             Value::Number(n) => n.as_i64(),
@@ -393,9 +419,11 @@ mod tests {
 
     #[test]
     fn form_paths() {
-        let doc = Doc::from_form(b"Name=Ann&Services[0].Id=1&Services[1][Id]=2&Operator.Id=7");
+        let doc =
+            Doc::from_form(b"Name=Ann+B&Services[0].Id=1&Services[1][Id]=2&Operator.Id=7").unwrap();
+        assert!(Doc::from_form(b"Name=%FF").is_err());
         let mut f = Fields::new(&doc, "customer");
-        assert_eq!(f.text("name").as_deref(), Some("Ann"));
+        assert_eq!(f.text("name").as_deref(), Some("Ann B"));
         assert_eq!(f.id_list("Services"), vec![1, 2]);
         assert_eq!(f.nested_id("Operator"), Some(7));
         assert!(f.errors.is_empty());

@@ -2,6 +2,7 @@
 //! validated domain inputs.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::datetime;
 use super::input::{Doc, Fields, ModelState};
@@ -25,10 +26,14 @@ fn time(ts: Option<Timestamp>) -> Option<String> {
     ts.map(datetime::format)
 }
 
-#[derive(Serialize)]
+/// Something customers follow and tickets are about.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = Service)]
 pub struct ServiceDto {
+    #[schema(value_type = i32, minimum = 1)]
     pub id: i64,
+    /// Unique ignoring case, 1–200 characters.
     pub name: String,
     pub description: Option<String>,
 }
@@ -46,13 +51,18 @@ impl WireEntity for Service {
     }
 }
 
-#[derive(Serialize)]
+/// Someone who follows services and is emailed about their tickets.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = Customer)]
 pub struct CustomerDto {
+    #[schema(value_type = i32, minimum = 1)]
     pub id: i64,
     pub name: String,
     pub email: Option<String>,
     pub cell_phone: Option<String>,
+    /// The services followed.
+    #[schema(xml(name = "Service", wrapped(name = "Services")))]
     pub services: Vec<ServiceDto>,
 }
 
@@ -71,11 +81,15 @@ impl WireEntity for Customer {
     }
 }
 
-#[derive(Serialize)]
+/// A person who records tickets in the GUI (the password is never returned).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = Operator)]
 pub struct OperatorDto {
+    #[schema(value_type = i32, minimum = 1)]
     pub id: i64,
     pub name: String,
+    /// Unique ignoring case: the GUI login.
     pub email: String,
     pub cell_phone: Option<String>,
     pub is_admin: bool,
@@ -96,27 +110,47 @@ impl WireEntity for Operator {
     }
 }
 
-#[derive(Serialize)]
+/// The operator responsible for a ticket.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = OperatorRef)]
 pub struct OperatorRefDto {
+    #[schema(value_type = i32, minimum = 1)]
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Serialize)]
+/// A disruption or planned work on services. All times are UTC.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = Ticket)]
 pub struct TicketDto {
+    #[schema(value_type = i32, minimum = 1)]
     pub id: i64,
     pub description: String,
+    #[schema(format = DateTime)]
     pub start_time: Option<String>,
+    #[schema(format = DateTime)]
     pub end_time: Option<String>,
+    #[schema(format = DateTime)]
     pub expected_resolution_time: Option<String>,
+    #[schema(format = DateTime)]
     pub next_update_time: Option<String>,
+    /// When the ticket was closed.
+    #[schema(format = DateTime)]
     pub closed_time: Option<String>,
+    /// When it was reopened (after `ClosedTime`).
+    #[schema(format = DateTime)]
     pub reopened_time: Option<String>,
+    /// Set by the server when the ticket is created.
+    #[schema(format = DateTime)]
     pub created_time: String,
+    /// The services the ticket is about.
+    #[schema(xml(name = "Service", wrapped(name = "Services")))]
     pub services: Vec<ServiceDto>,
+    /// Who is responsible, if anyone.
     pub operator: Option<OperatorRefDto>,
+    /// `ClosedTime` is set and not followed by a later `ReopenedTime`.
     pub is_closed: bool,
 }
 
@@ -157,7 +191,7 @@ pub struct Envelope {
 
 fn envelope(f: &mut Fields<'_>) -> Envelope {
     Envelope {
-        id: f.id("Id"),
+        id: f.own_id("Id"),
         do_not_send_email: f.bool("DoNotSendEmail").unwrap_or(false),
     }
 }

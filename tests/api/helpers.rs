@@ -9,12 +9,18 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+/// The tests' own PostgreSQL (part of the helpers, so every test binary that includes them
+/// can run its tests on both backends).
+#[path = "postgres.rs"]
+pub mod postgres;
+
 pub const KEY: &str = "d5XNMpburJBfJVJd";
 
 /// The database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Postgres,
 }
 
 tokio::task_local! {
@@ -32,7 +38,8 @@ pub async fn with_backend(backend: Backend, body: impl std::future::Future<Outpu
 }
 
 /// Writes tests once and runs each on every backend: `backend_tests! { async fn name() { … } }`
-/// generates `sqlite::name` (and, where PostgreSQL is set up, `postgres::name`).
+/// generates `sqlite::name` and `postgres::name` (which says SKIPPED and returns where no
+/// PostgreSQL is installed, outside CI).
 #[macro_export]
 macro_rules! backend_tests {
     ($(async fn $name:ident() $body:block)*) => {
@@ -46,6 +53,19 @@ macro_rules! backend_tests {
                 }
             )*
         }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if !$crate::helpers::postgres::available(stringify!($name)) {
+                        return;
+                    }
+                    $crate::helpers::with_backend($crate::helpers::Backend::Postgres, async $body).await
+                }
+            )*
+        }
     };
 }
 
@@ -54,6 +74,7 @@ pub struct TestApp {
     pub port: u16,
     pub client: reqwest::Client,
     pub store: Store,
+    pub settings: herald::live_settings::LiveSettings,
     pub database_url: String,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -63,6 +84,14 @@ pub struct TestApp {
 /// A fresh SQLite database file in a temporary directory.
 pub fn sqlite_config(dir: &tempfile::TempDir) -> (Config, String) {
     let url = format!("sqlite://{}", dir.path().join("herald.db").display());
+    let config = Config::default()
+        .with(Key::Database, url.clone())
+        .with(Key::Bind, "127.0.0.1:0");
+    (config, url)
+}
+
+/// The test configuration on the database at `url`.
+pub fn database_config(url: String) -> (Config, String) {
     let config = Config::default()
         .with(Key::Database, url.clone())
         .with(Key::Bind, "127.0.0.1:0");
@@ -86,24 +115,44 @@ pub async fn spawn_app_built(
     let dir = tempfile::tempdir().expect("temporary directory");
     let (config, database_url) = match current_backend() {
         Backend::Sqlite => sqlite_config(&dir),
+        Backend::Postgres => database_config(postgres::fresh_database().await),
     };
-    let (mut app, first_run) = Application::build(adjust(config))
-        .await
-        .expect("Herald builds");
+    let (app, generated_key) = launch(adjust(config), database_url, dir, prepare).await;
+    assert!(generated_key, "a new database gets a generated key");
+    app
+}
+
+/// Starts another Herald instance on the database at `database_url` (as several instances
+/// behind a load balancer share one), with the test configuration adjusted by `adjust`.
+pub async fn spawn_instance(database_url: &str, adjust: impl FnOnce(Config) -> Config) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (config, database_url) = database_config(database_url.to_owned());
+    launch(adjust(config), database_url, dir, |_| {}).await.0
+}
+
+/// Builds Herald, applies `prepare`, and serves it; where it generated an API key (a new
+/// database), replaces it with [`KEY`] and says so.
+async fn launch(
+    config: Config,
+    database_url: String,
+    dir: tempfile::TempDir,
+    prepare: impl FnOnce(&mut Application),
+) -> (TestApp, bool) {
+    let (mut app, first_run) = Application::build(config).await.expect("Herald builds");
     prepare(&mut app);
-    assert!(
-        first_run.generated_key.is_some(),
-        "a new database gets a generated key"
-    );
-    set_api_key(app.store(), &ApiKey::parse(KEY).unwrap())
-        .await
-        .unwrap();
-    app.settings().refresh(app.store()).await.unwrap();
+    let generated_key = first_run.generated_key.is_some();
+    if generated_key {
+        set_api_key(app.store(), &ApiKey::parse(KEY).unwrap())
+            .await
+            .unwrap();
+        app.settings().refresh(app.store()).await.unwrap();
+    }
     let port = app.port();
     let store = app.store().clone();
+    let settings = app.settings().clone();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::builder()
@@ -111,11 +160,13 @@ pub async fn spawn_app_built(
             .build()
             .unwrap(),
         store,
+        settings,
         database_url,
         shutdown,
         server: Some(server),
         _dir: dir,
-    }
+    };
+    (app, generated_key)
 }
 
 impl TestApp {
@@ -243,4 +294,22 @@ pub async fn text(response: Response, status: u16) -> String {
     let text = response.text().await.unwrap();
     assert_eq!(got.as_u16(), status, "body: {text}");
     text
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+pub async fn poll_until<F, Fut>(timeout: std::time::Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -1,9 +1,23 @@
 //! Integration tests of the REST API over real HTTP on loopback, each with its own server
-//! and SQLite file.
+//! and database (a SQLite file, or a PostgreSQL database: see `helpers::backend_tests!`).
 
+mod auth;
+mod bad_input;
+mod concurrency;
+mod copy;
 mod helpers;
+mod instances;
+mod migrations;
 mod notifications;
 mod notify_crash;
+mod openapi;
+mod parity;
+mod process;
+mod resources;
+mod schemathesis_findings;
 mod smoke;
 #[path = "../support/smtp.rs"]
 mod smtp;
+mod tickets;
+mod two_instances;
+mod wire;

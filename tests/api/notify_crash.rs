@@ -16,13 +16,13 @@ use crate::notifications::{FROM, WAIT};
 use crate::smtp::SmtpServer;
 
 /// A `herald serve` child process and what it printed.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     output: Arc<Mutex<String>>,
 }
 
 impl Serve {
-    fn start(database_url: &str, smtp_url: Option<&str>) -> Serve {
+    pub(crate) fn start(database_url: &str, smtp_url: Option<&str>) -> Serve {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
         cmd.arg("serve")
             .arg("--database")
@@ -59,7 +59,7 @@ impl Serve {
         Serve { child, output }
     }
 
-    async fn wait_for_output(&self, needle: &str) {
+    pub(crate) async fn wait_for_output(&self, needle: &str) {
         let deadline = Instant::now() + WAIT;
         loop {
             if self.output.lock().unwrap().contains(needle) {
@@ -90,12 +90,12 @@ impl Serve {
     }
 
     /// SIGKILL: no shutdown code runs.
-    async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         self.child.kill().await.expect("SIGKILL");
     }
 }
 
-fn addresses(smtp: &SmtpServer) -> HashMap<String, usize> {
+pub(crate) fn addresses(smtp: &SmtpServer) -> HashMap<String, usize> {
     let mut seen = HashMap::new();
     for m in smtp.messages() {
         for to in m.to {

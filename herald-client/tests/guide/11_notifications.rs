@@ -1,0 +1,111 @@
+//! Step 11: notifications. Every recipient of every ticket event, and what became of the
+//! email: `queued`, `sent`, `retrying`, `failed` or `cancelled`. Herald sends in the
+//! background, so a client that wants to see the outcome polls.
+
+use std::time::{Duration, Instant};
+
+use herald::config::Key;
+use herald_client::{Client, Customer, Error, Notification, Service, Ticket};
+
+use crate::server::Herald;
+use crate::smtp::SmtpServer;
+use crate::tickets::at;
+
+/// A Herald that delivers to `smtp`.
+async fn herald_with_mail(smtp: &SmtpServer) -> Herald {
+    let url = smtp.url();
+    Herald::start_with(|c| {
+        c.with(Key::SmtpUrl, url)
+            .with(Key::MailFrom, "Status <status@herald.test>")
+    })
+    .await
+}
+
+/// Polls the ticket's notifications until none is queued or retrying any more.
+async fn settled(herald: &Client, ticket: i64) -> Result<Vec<Notification>, Error> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = herald.tickets().notifications(ticket).await?;
+        let pending = list
+            .iter()
+            .any(|n| n.state == "queued" || n.state == "retrying");
+        if !pending || Instant::now() > deadline {
+            return Ok(list);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A service "Mail" followed by Ann and Bob.
+async fn mail_with_followers(herald: &Client) -> Result<Service, Error> {
+    let mail = herald.services().create(&Service::new("Mail")).await?;
+    for (name, email) in [("Ann", "ann@example.com"), ("Bob", "bob@example.com")] {
+        herald
+            .customers()
+            .create(&Customer::new(name).with_email(email).following(mail.id))
+            .await?;
+    }
+    Ok(mail)
+}
+
+crate::guide! {
+    /// Each follower gets one message per event; once delivered it shows as `sent`, with the
+    /// mail server's reply.
+    async fn see_who_was_emailed(herald, server) {
+        let smtp = SmtpServer::start().await;
+        let server = herald_with_mail(&smtp).await;
+        let herald = server.client(herald.format());
+        let mail = mail_with_followers(&herald).await?;
+        let ticket = herald.tickets().create(&Ticket::new("Mail is down").about(mail.id)).await?;
+        herald.tickets().close(ticket.id, at(14)).await?;
+
+        let list = settled(&herald, ticket.id).await?;
+        let mut seen: Vec<(String, String, String)> = list
+            .iter()
+            .map(|n| (n.event.clone(), n.email.clone(), n.state.clone()))
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                ("closed".into(), "ann@example.com".into(), "sent".into()),
+                ("closed".into(), "bob@example.com".into(), "sent".into()),
+                ("created".into(), "ann@example.com".into(), "sent".into()),
+                ("created".into(), "bob@example.com".into(), "sent".into()),
+            ]
+        );
+        let ann = list.iter().find(|n| n.email == "ann@example.com").unwrap();
+        assert_eq!(ann.name, "Ann");
+        assert_eq!(ann.attempts, 1);
+        assert!(ann.sent_time.is_some() && ann.reply.is_some() && ann.last_error.is_none());
+        assert_eq!(smtp.messages_to("ann@example.com").len(), 2);
+        Ok(())
+    }
+
+    /// With no mail server configured nothing is lost: the messages wait, `queued`.
+    async fn without_a_mail_server_messages_wait(herald, server) {
+        let mail = mail_with_followers(&herald).await?;
+        let ticket = herald.tickets().create(&Ticket::new("Mail is slow").about(mail.id)).await?;
+        let list = herald.tickets().notifications(ticket.id).await?;
+        assert_eq!(list.len(), 2);
+        assert!(list.iter().all(|n| n.state == "queued" && n.attempts == 0), "{list:?}");
+        Ok(())
+    }
+
+    /// A recipient the mail server refuses for good (a 5xx) is `failed`, with its answer.
+    async fn a_refused_address_is_failed(herald, server) {
+        let smtp = SmtpServer::start().await;
+        smtp.reject_recipient("bob@example.com");
+        let server = herald_with_mail(&smtp).await;
+        let herald = server.client(herald.format());
+        let mail = mail_with_followers(&herald).await?;
+        let ticket = herald.tickets().create(&Ticket::new("Web is down").about(mail.id)).await?;
+        let list = settled(&herald, ticket.id).await?;
+        let bob = list.iter().find(|n| n.email == "bob@example.com").unwrap();
+        assert_eq!(bob.state, "failed");
+        assert!(bob.last_error.as_deref().is_some_and(|e| e.contains("550")), "{bob:?}");
+        let ann = list.iter().find(|n| n.email == "ann@example.com").unwrap();
+        assert_eq!(ann.state, "sent");
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+// Herald's only script, and optional: every page works without it.
+// On the new-ticket form it keeps "how many customers will be emailed" current while services
+// are ticked, so the ticket can be posted in one step (without it, the server shows the number
+// and asks to confirm).
+(function () {
+  "use strict";
+
+  function servicesOf(form) {
+    var ids = [];
+    form.querySelectorAll('input[type="checkbox"][name^="Services["]').forEach(function (box) {
+      if (box.checked) ids.push(box.value);
+    });
+    return ids;
+  }
+
+  function watchRecipients(form) {
+    var out = form.querySelector("[data-recipients]");
+    var seen = form.querySelector('input[name="recipients_seen"]');
+    var notify = form.querySelector('input[name="notify"]');
+    if (!out || !seen) return;
+    var pending = 0;
+
+    function update() {
+      var ids = servicesOf(form);
+      var request = ++pending;
+      fetch("/tickets/recipients?services=" + encodeURIComponent(ids.join(",")), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || request !== pending) return;
+          seen.value = data.key;
+          out.textContent = data.text;
+          out.dataset.count = String(data.count);
+          out.classList.toggle("muted", notify && !notify.checked);
+        })
+        .catch(function () { /* the server asks to confirm instead */ });
+    }
+
+    form.addEventListener("change", function (e) {
+      var t = e.target;
+      if (t && (t.name === "notify" || (t.name && t.name.indexOf("Services[") === 0))) update();
+    });
+    update();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-watch-recipients]").forEach(watchRecipients);
+  });
+})();

@@ -1,0 +1,348 @@
+//! First-run setup, signing in and out, and changing one's own password.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use askama::Template;
+use axum::body::{to_bytes, Bytes};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::form::{store_errors, FieldErrors, FormData};
+use super::login_throttle::{self, Subjects};
+use super::page::{render_status, safe_next, see_other, Chrome, Done, GuiError, Nav};
+use super::session::{self, Session, CSRF_COOKIE, SESSION_COOKIE};
+use crate::api::AppState;
+use crate::domain::{Password, PasswordHash, Timestamp};
+use crate::wire::model::parse_operator;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/setup", get(setup_page).post(setup_submit))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route(
+            "/account/password",
+            get(password_page).post(password_submit),
+        )
+}
+
+/// `/`: the tickets when signed in, else the sign-in page (or setup on a new installation).
+async fn home(
+    State(state): State<AppState>,
+    session: Option<Session>,
+) -> Result<Response, GuiError> {
+    if session.is_some() {
+        return Ok(see_other("/tickets"));
+    }
+    if state.store.count_operators().await? == 0 {
+        return Ok(see_other("/setup"));
+    }
+    Ok(see_other("/login"))
+}
+
+/// The token of the pre-session forms (sign-in, setup): the `herald_csrf` cookie's value,
+/// created when the browser has none.
+fn pre_session_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> (String, Option<header::HeaderValue>) {
+    match session::cookie_value(headers, CSRF_COOKIE).filter(|v| v.len() == 64) {
+        Some(token) => (token, None),
+        None => {
+            let token = session::random_token();
+            let cookie =
+                session::cookie_header(CSRF_COOKIE, &token, session::secure_cookies(state), None);
+            (token, Some(cookie))
+        }
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
+// ---------------------------------------------------------------- setup
+
+#[derive(Template)]
+#[template(path = "gui/setup.html")]
+struct SetupPage {
+    chrome: Chrome,
+    name: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+async fn setup_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, GuiError> {
+    if state.store.count_operators().await? > 0 {
+        return Ok(see_other("/login"));
+    }
+    let (csrf, cookie) = pre_session_csrf(&state, &headers);
+    let page = SetupPage {
+        chrome: Chrome::anonymous("Set up Herald", csrf),
+        name: String::new(),
+        email: String::new(),
+        errors: FieldErrors::none(),
+    };
+    Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
+}
+
+async fn setup_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GuiError> {
+    if state.store.count_operators().await? > 0 {
+        return Ok(see_other("/login"));
+    }
+    let form = FormData::parse(&body)?;
+    let (csrf, _) = pre_session_csrf(&state, &headers);
+    let again = |errors: FieldErrors| SetupPage {
+        chrome: Chrome::anonymous("Set up Herald", csrf.clone()),
+        name: form.get("Name").to_owned(),
+        email: form.get("Email").to_owned(),
+        errors,
+    };
+    let mut new = match parse_operator(&form.doc(&[]), true) {
+        Ok((new, _)) => new,
+        Err(state) => return render_status(StatusCode::BAD_REQUEST, &again(state.into())),
+    };
+    if form.get("Password") != form.get("PasswordConfirm") {
+        let mut errors = FieldErrors::none();
+        errors.add("PasswordConfirm", "The two passwords differ.");
+        return render_status(StatusCode::BAD_REQUEST, &again(errors));
+    }
+    new.is_admin = true;
+    let operator = match state.store.create_first_operator(&new).await {
+        Ok(op) => op,
+        Err(crate::store::StoreError::Conflict(_)) => return Ok(see_other("/login")),
+        Err(e) => return render_status(StatusCode::BAD_REQUEST, &again(store_errors(e)?)),
+    };
+    tracing::info!(operator = operator.id, "first administrator created");
+    let cookie = session::start(&state.store, &operator, session::secure_cookies(&state)).await?;
+    Ok(with_cookie(
+        see_other("/services?done=welcome"),
+        Some(cookie),
+    ))
+}
+
+// ---------------------------------------------------------------- sign in and out
+
+#[derive(Template)]
+#[template(path = "gui/login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    session: Option<Session>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, GuiError> {
+    let next = safe_next(q.next.as_deref());
+    if session.is_some() {
+        return Ok(see_other(&next));
+    }
+    if state.store.count_operators().await? == 0 {
+        return Ok(see_other("/setup"));
+    }
+    let (csrf, cookie) = pre_session_csrf(&state, &headers);
+    let page = LoginPage {
+        chrome: Chrome::anonymous("Sign in", csrf),
+        email: String::new(),
+        next,
+        error: None,
+    };
+    Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
+}
+
+/// Checks a password against a stored hash off the async threads (Argon2 takes a while).
+/// Unknown accounts are checked against a dummy hash, so they take as long as known ones.
+async fn verify(hash: Option<PasswordHash>, candidate: String) -> bool {
+    static DUMMY: OnceLock<PasswordHash> = OnceLock::new();
+    let known = hash.is_some();
+    let result = tokio::task::spawn_blocking(move || {
+        let hash = hash.unwrap_or_else(|| {
+            DUMMY
+                .get_or_init(|| {
+                    Password::parse("an unguessable dummy password")
+                        .expect("valid")
+                        .hash()
+                })
+                .clone()
+        });
+        hash.verify(&candidate)
+    })
+    .await;
+    known && result.unwrap_or(false)
+}
+
+fn client_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, GuiError> {
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, crate::startup::BODY_LIMIT)
+        .await
+        .map_err(|_| GuiError::TooLarge)?;
+    let form = FormData::parse(&body)?;
+    let email = form.get("email").trim().to_owned();
+    let next = safe_next(Some(form.get("next")));
+    let (csrf, _) = pre_session_csrf(&state, &parts.headers);
+    let refuse = |status: StatusCode, error: String| {
+        render_status(
+            status,
+            &LoginPage {
+                chrome: Chrome::anonymous("Sign in", csrf.clone()),
+                email: email.clone(),
+                next: next.clone(),
+                error: Some(error),
+            },
+        )
+    };
+    let subjects = Subjects::new(&email, client_address(&parts));
+    let now = Timestamp::now();
+    if let Some(wait) = login_throttle::must_wait(&state.store, &subjects, now).await? {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-ins. Try again in {}.",
+                login_throttle::describe(wait)
+            ),
+        );
+    }
+    let credentials = if email.is_empty() {
+        None
+    } else {
+        state.store.operator_credentials(&email).await?
+    };
+    let (operator, hash) = match credentials {
+        Some((op, hash)) => (Some(op), hash),
+        None => (None, None),
+    };
+    let ok = verify(hash, form.get("password").to_owned()).await;
+    let Some(operator) = operator.filter(|_| ok) else {
+        login_throttle::record_failure(&state.store, &subjects, now).await?;
+        tracing::info!("GUI sign-in failed");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "The email or the password is wrong.".into(),
+        );
+    };
+    login_throttle::record_success(&state.store, &subjects).await?;
+    let cookie = session::start(&state.store, &operator, session::secure_cookies(&state)).await?;
+    tracing::info!(operator = operator.id, "GUI sign-in");
+    Ok(with_cookie(see_other(&next), Some(cookie)))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    session: Option<Session>,
+) -> Result<Response, GuiError> {
+    if let Some(s) = session {
+        state.store.end_session(&s.token_sha256).await?;
+    }
+    let mut response = see_other("/login");
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session::removal_header(SESSION_COOKIE, session::secure_cookies(&state)),
+    );
+    Ok(response)
+}
+
+// ---------------------------------------------------------------- own password
+
+#[derive(Template)]
+#[template(path = "gui/password.html")]
+struct PasswordPage {
+    chrome: Chrome,
+    errors: FieldErrors,
+}
+
+async fn password_page(session: Session, Query(q): Query<Done>) -> Result<Response, GuiError> {
+    let page = PasswordPage {
+        chrome: Chrome::new(&session, Nav::Account, "Change your password")
+            .with_notice(q.done.as_deref()),
+        errors: FieldErrors::none(),
+    };
+    render_status(StatusCode::OK, &page)
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    session: Session,
+    body: Bytes,
+) -> Result<Response, GuiError> {
+    let form = FormData::parse(&body)?;
+    let again = |errors: FieldErrors| {
+        render_status(
+            StatusCode::BAD_REQUEST,
+            &PasswordPage {
+                chrome: Chrome::new(&session, Nav::Account, "Change your password"),
+                errors,
+            },
+        )
+    };
+    let mut errors = FieldErrors::none();
+    let new = match Password::parse(form.get("new")) {
+        Ok(p) => Some(p),
+        Err(m) => {
+            errors.add("new", m);
+            None
+        }
+    };
+    if form.get("new") != form.get("confirm") {
+        errors.add("confirm", "The two new passwords differ.");
+    }
+    let hash = state
+        .store
+        .operator_credentials(&session.operator.email)
+        .await?
+        .and_then(|(_, h)| h);
+    if !verify(hash, form.get("current").to_owned()).await {
+        errors.add("current", "This is not your current password.");
+    }
+    let Some(new) = new.filter(|_| errors.is_empty()) else {
+        return again(errors);
+    };
+    let hash = tokio::task::spawn_blocking(move || new.hash())
+        .await
+        .map_err(|e| GuiError::Internal(e.into()))?;
+    // Ends every session of this operator, this one too; a new one keeps them signed in here.
+    let operator = state
+        .store
+        .set_operator_password(&session.operator.email, &hash)
+        .await?;
+    let cookie = session::start(&state.store, &operator, session::secure_cookies(&state)).await?;
+    let mut response = see_other("/account/password?done=password-changed");
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response.into_response())
+}

@@ -1,0 +1,104 @@
+//! What happened to the emails of a ticket, as the ticket page and the list show it.
+
+use futures::StreamExt;
+
+use super::page::When;
+use crate::domain::Timestamp;
+use crate::notify::MailStatus;
+use crate::store::{DeliveryCounts, DeliveryState, Notification, Store, StoreError};
+
+/// At most this many recipients are listed on a ticket page (the counts cover all of them;
+/// `GET /api/Tickets/{id}/Notifications` lists every one).
+pub const SHOWN: usize = 200;
+
+/// One recipient's message, as a row of the ticket page.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub name: String,
+    pub email: String,
+    pub event: &'static str,
+    pub state: &'static str,
+    pub state_class: &'static str,
+    pub attempts: i64,
+    /// Sent, last attempt, or next attempt, whichever says most about the state.
+    pub when: Option<When>,
+    pub when_label: &'static str,
+    /// The server's reply or the last error.
+    pub reply: String,
+}
+
+/// The deliveries section of a ticket page.
+#[derive(Debug, Clone)]
+pub struct Deliveries {
+    pub counts: DeliveryCounts,
+    pub total: i64,
+    pub rows: Vec<DeliveryRow>,
+    /// Why queued messages are not going out, when they are not.
+    pub blocked: Option<String>,
+}
+
+impl Deliveries {
+    pub async fn of_ticket(
+        store: &Store,
+        ticket_id: i64,
+        mail: &MailStatus,
+        now: Timestamp,
+    ) -> Result<Deliveries, StoreError> {
+        let counts = store.delivery_counts(Some(ticket_id)).await?;
+        let mut rows = Vec::new();
+        let mut stream = store.ticket_notifications(ticket_id).take(SHOWN);
+        while let Some(n) = stream.next().await {
+            rows.push(row(n?, now));
+        }
+        let total = counts.pending() + counts.sent + counts.failed + counts.cancelled;
+        let blocked = match mail {
+            MailStatus::Ready { .. } => None,
+            other if counts.pending() > 0 => Some(other.describe()),
+            _ => None,
+        };
+        Ok(Deliveries {
+            counts,
+            total,
+            rows,
+            blocked,
+        })
+    }
+
+    pub fn more(&self) -> i64 {
+        self.total - self.rows.len() as i64
+    }
+}
+
+pub fn state_label(state: DeliveryState, in_flight: bool) -> (&'static str, &'static str) {
+    match state {
+        _ if in_flight => ("sending", "badge-planned"),
+        DeliveryState::Queued => ("queued", "badge-planned"),
+        DeliveryState::Retrying => ("retrying", "badge-overdue"),
+        DeliveryState::Sent => ("sent", "badge-closed"),
+        DeliveryState::Failed => ("failed", "badge-open"),
+        DeliveryState::Cancelled => ("cancelled", "badge-muted"),
+    }
+}
+
+fn row(n: Notification, now: Timestamp) -> DeliveryRow {
+    let (state, state_class) = state_label(n.state, n.in_flight);
+    let (when_label, when) = match n.state {
+        DeliveryState::Sent => ("sent", n.sent_at),
+        DeliveryState::Queued | DeliveryState::Retrying if n.next_attempt_at.is_some() => {
+            ("next attempt", n.next_attempt_at)
+        }
+        _ if n.last_attempt_at.is_some() => ("last attempt", n.last_attempt_at),
+        _ => ("queued", Some(n.queued_at)),
+    };
+    DeliveryRow {
+        name: n.name,
+        email: n.email,
+        event: n.event.as_str(),
+        state,
+        state_class,
+        attempts: n.attempts,
+        when: When::opt(when, now),
+        when_label,
+        reply: n.reply.unwrap_or_default(),
+    }
+}

@@ -1,0 +1,269 @@
+//! Signing in to the GUI: sessions, failed sign-in counters and the first administrator.
+//!
+//! Sessions live in the database so that every instance behind a load balancer serves every
+//! session. A session row is keyed by the SHA-256 of the cookie's random token; the token
+//! itself is never stored. An operator's sessions end when their password changes or they
+//! are deleted ([`end_sessions_in`], called from the operator changes in the same transaction).
+
+use sqlx::{AnyConnection, Row};
+
+use super::rows;
+use super::{Backend, Store, StoreError};
+use crate::domain::{NewOperator, Operator, Timestamp};
+
+/// A live session and the operator it belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub operator: Operator,
+    pub csrf_token: String,
+    pub seen_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A new session: the token's digest, its CSRF token and its expiry.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_sha256: &'a str,
+    pub operator_id: i64,
+    pub csrf_token: &'a str,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl Store {
+    /// Stores a new session (and forgets expired ones while at it).
+    pub async fn create_session(&self, new: &NewSession<'_>) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM gui_sessions WHERE expires_at < $1")
+            .bind(new.now.micros())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO gui_sessions (token_sha256, operator_id, csrf_token, created_at, seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(new.token_sha256)
+        .bind(new.operator_id)
+        .bind(new.csrf_token)
+        .bind(new.now.micros())
+        .bind(new.expires_at.micros())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The unexpired session with this token digest, if its operator still exists.
+    pub async fn find_session(
+        &self,
+        token_sha256: &str,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT o.id, o.name, o.email, o.cell_phone, o.is_admin, \
+               s.csrf_token, s.seen_at, s.expires_at \
+             FROM gui_sessions s JOIN operators o ON o.id = s.operator_id \
+             WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND o.deleted_at IS NULL",
+        )
+        .bind(token_sha256)
+        .bind(now.micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(SessionRecord {
+            operator: rows::operator(&row)?,
+            csrf_token: row.try_get("csrf_token")?,
+            seen_at: Timestamp::from_micros(row.try_get("seen_at")?),
+            expires_at: Timestamp::from_micros(row.try_get("expires_at")?),
+        }))
+    }
+
+    /// Records activity on a session and pushes its expiry out.
+    pub async fn touch_session(
+        &self,
+        token_sha256: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE gui_sessions SET seen_at = $1, expires_at = $2 WHERE token_sha256 = $3",
+        )
+        .bind(now.micros())
+        .bind(expires_at.micros())
+        .bind(token_sha256)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends one session (signing out).
+    pub async fn end_session(&self, token_sha256: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM gui_sessions WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// How many unexpired sessions an operator has (shown on the operators page, and tests).
+    pub async fn count_sessions(
+        &self,
+        operator_id: i64,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM gui_sessions WHERE operator_id = $1 AND expires_at > $2",
+        )
+        .bind(operator_id)
+        .bind(now.micros())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Failed sign-ins recorded for each subject (`account:…`, `address:…`) that has any:
+    /// (subject, failures, time of the last one).
+    pub async fn login_failures(
+        &self,
+        subjects: &[&str],
+    ) -> Result<Vec<(String, i64, Timestamp)>, StoreError> {
+        if subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT subject, failures, last_at FROM login_failures WHERE subject IN ({})",
+            super::placeholders(1, subjects.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for s in subjects {
+            q = q.bind(*s);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("subject")?,
+                    r.try_get("failures")?,
+                    Timestamp::from_micros(r.try_get("last_at")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Counts one more failed sign-in for each subject. A count whose last failure is older
+    /// than `forget_before` starts again from one.
+    pub async fn record_login_failure(
+        &self,
+        subjects: &[&str],
+        now: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        for subject in subjects {
+            let sql = format!(
+                "SELECT failures, last_at FROM login_failures WHERE subject = $1{}",
+                self.for_update()
+            );
+            let current: Option<(i64, i64)> = sqlx::query_as(&sql)
+                .bind(*subject)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match current {
+                Some((failures, last_at)) => {
+                    let failures = if last_at < forget_before.micros() {
+                        1
+                    } else {
+                        failures + 1
+                    };
+                    sqlx::query(
+                        "UPDATE login_failures SET failures = $1, last_at = $2 WHERE subject = $3",
+                    )
+                    .bind(failures)
+                    .bind(now.micros())
+                    .bind(*subject)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO login_failures (subject, failures, last_at) VALUES ($1, 1, $2)",
+                    )
+                    .bind(*subject)
+                    .bind(now.micros())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        sqlx::query("DELETE FROM login_failures WHERE last_at < $1")
+            .bind(forget_before.micros())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets the failed sign-ins of a subject (after a successful one).
+    pub async fn clear_login_failures(&self, subject: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE subject = $1")
+            .bind(subject)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates the first administrator, unless an operator exists already (then `Conflict`):
+    /// the check and the insert are one transaction, so two setup pages submitted at once
+    /// cannot both succeed.
+    pub async fn create_first_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
+        // Hashing is slow by design: done before the transaction, not while holding the writer.
+        let hash = new.password.as_ref().map(|p| p.hash().0);
+        let mut tx = self.write_tx().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let existing: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM operators WHERE deleted_at IS NULL")
+                .fetch_one(&mut *tx)
+                .await?;
+        if existing > 0 {
+            return Err(StoreError::Conflict(
+                "Herald is set up already: sign in instead.".into(),
+            ));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO operators (name, email, cell_phone, is_admin, password_hash) \
+             VALUES ($1, $2, $3, 1, $4) RETURNING id",
+        )
+        .bind(new.name.as_str())
+        .bind(new.email.as_str())
+        .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
+        .bind(hash)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Operator {
+            id,
+            name: new.name.to_string(),
+            email: new.email.to_string(),
+            cell_phone: new.cell_phone.as_ref().map(|p| p.as_str().to_owned()),
+            is_admin: true,
+        })
+    }
+}
+
+/// Ends every session of an operator, inside the transaction that changes their password or
+/// deletes them.
+pub(super) async fn end_sessions_in(
+    conn: &mut AnyConnection,
+    operator_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM gui_sessions WHERE operator_id = $1")
+        .bind(operator_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The OpenAPI document and the reference page: served without a key, generated from the
+//! server's own types and routes, and in step with what the server does.
+
+use crate::helpers::*;
+use herald::domain::{Description, Name};
+use serde_json::Value;
+
+async fn document(app: &TestApp, path: &str) -> Value {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path} needs no key");
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    r.json().await.unwrap()
+}
+
+/// Every (method, path) the document describes.
+fn operations(doc: &Value) -> Vec<(String, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.push((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+    ops.sort();
+    ops
+}
+
+crate::backend_tests! {
+    async fn the_document_is_served_at_both_addresses() {
+        let app = spawn_app().await;
+        let doc = document(&app, "/api/openapi.json").await;
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(document(&app, "/swagger/docs/v1").await, doc);
+        // Paths match ignoring case, like the API's.
+        assert_eq!(document(&app, "/API/OpenApi.json").await, doc);
+
+        let mut expected = Vec::new();
+        for collection in ["Customers", "Operators", "Services", "Tickets"] {
+            for method in ["GET", "POST"] {
+                expected.push((method.to_string(), format!("/api/{collection}")));
+            }
+            for method in ["DELETE", "GET", "PUT"] {
+                expected.push((method.to_string(), format!("/api/{collection}/{{id}}")));
+            }
+        }
+        expected.sort();
+        for op in &expected {
+            assert!(operations(&doc).contains(op), "{op:?} is documented");
+        }
+        app.stop().await;
+    }
+
+    async fn the_document_describes_the_key_media_types_and_errors() {
+        let app = spawn_app().await;
+        let doc = document(&app, "/api/openapi.json").await;
+        let schemes = &doc["components"]["securitySchemes"];
+        assert_eq!(schemes["ApiKeyQuery"]["in"], "query");
+        assert_eq!(schemes["ApiKeyQuery"]["name"], "key");
+        assert_eq!(schemes["ApiKeyHeader"]["in"], "header");
+        assert_eq!(schemes["ApiKeyHeader"]["name"], "X-Api-Key");
+
+        let post = &doc["paths"]["/api/Tickets"]["post"];
+        let body_types: Vec<&String> = post["requestBody"]["content"].as_object().unwrap().keys().collect();
+        for t in ["application/json", "application/xml", "text/xml"] {
+            assert!(body_types.iter().any(|b| *b == t), "{t} accepted");
+        }
+        for status in ["201", "400", "401", "413", "415", "500", "503"] {
+            assert!(post["responses"].get(status).is_some(), "POST documents {status}");
+        }
+        let created = &post["responses"]["201"];
+        assert!(created["headers"].get("Location").is_some());
+        assert_eq!(created["content"]["application/xml"]["schema"]["$ref"], "#/components/schemas/Ticket");
+        assert_eq!(created["links"]["getTicket"]["operationId"], "getTicket");
+        let put = &doc["paths"]["/api/Services/{id}"]["put"];
+        for status in ["200", "204", "404", "412"] {
+            assert!(put["responses"].get(status).is_some(), "PUT documents {status}");
+        }
+        assert!(doc["paths"]["/api/Operators/{id}"]["delete"]["responses"].get("409").is_some());
+        let error = &doc["components"]["schemas"]["Error"];
+        assert!(error["properties"].get("Message").is_some());
+        assert!(error["properties"].get("ModelState").is_some());
+        app.stop().await;
+    }
+
+    // The schemas come from the wire types: the XML names and namespace, the limits of the
+    // domain types, every property of a response always present.
+    async fn the_schemas_follow_the_wire_types() {
+        let app = spawn_app_with(|c| c.with(herald::config::Key::XmlNamespace, "Acme.Models")).await;
+        let doc = document(&app, "/api/openapi.json").await;
+        let schemas = &doc["components"]["schemas"];
+        let ticket = &schemas["Ticket"];
+        assert_eq!(ticket["xml"]["name"], "Ticket");
+        assert_eq!(ticket["xml"]["namespace"], "http://schemas.datacontract.org/2004/07/Acme.Models");
+        let props: Vec<&String> = ticket["properties"].as_object().unwrap().keys().collect();
+        let required: Vec<&str> = ticket["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(props.len(), required.len());
+        assert_eq!(ticket["properties"]["StartTime"]["format"], "date-time");
+        assert_eq!(schemas["ServiceInput"]["properties"]["Name"]["maxLength"], Name::MAX);
+        assert_eq!(schemas["TicketInput"]["properties"]["Description"]["maxLength"], Description::MAX);
+        assert_eq!(schemas["NewOperatorInput"]["properties"]["Password"]["writeOnly"], true);
+        assert!(schemas["Operator"]["properties"].get("Password").is_none(), "never returned");
+        app.stop().await;
+    }
+
+    // The reference page is one self-contained document: nothing loaded from elsewhere.
+    async fn the_reference_page_works_offline() {
+        let app = spawn_app().await;
+        let r = app.client.get(format!("{}/api/docs", app.address)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let html = r.text().await.unwrap();
+        for op in ["listTickets", "createTicket", "getTicket", "updateTicket", "deleteTicket", "deleteOperator"] {
+            assert!(html.contains(&format!("id=\"{op}\"")), "{op} is on the page");
+        }
+        assert!(html.contains("&lt;Ticket xmlns:i="), "XML examples are shown, escaped");
+        for loader in ["<script", "<link", "<img", "src=", "@import", "url("] {
+            assert!(!html.contains(loader), "the page loads nothing ({loader})");
+        }
+        let r = app.client.get(format!("{}/swagger", app.address)).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/api/docs");
+        app.stop().await;
+    }
+}

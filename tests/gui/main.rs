@@ -1,0 +1,16 @@
+//! End-to-end tests of the operator GUI: real headless Chromium over WebDriver against a real
+//! Herald on loopback (each test with its own server and database), plus plain-HTTP tests of
+//! what a browser would not do (forms without their CSRF token, password guessing).
+
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+#[path = "../support/smtp.rs"]
+mod smtp;
+
+mod browser;
+mod web;
+
+mod flows;
+mod screenshots;
+mod security;
