@@ -12,5 +12,6 @@ mod browser;
 mod web;
 
 mod flows;
+mod instances;
 mod screenshots;
 mod security;
