@@ -381,7 +381,10 @@ crate::backend_tests! {
 
         // The next event is sent at once.
         put(&app, t, json!({"Id": t, "Description": "better"})).await;
-        let list = wait_notifications(&app, t, "update", |l| l.iter().any(|n| n["Event"] == "updated" && n["Email"] == "ann@example.com" && n["State"] == "sent")).await;
+        let list = wait_notifications(&app, t, "update", |l| {
+            let state_of = |email: &str| l.iter().find(|n| n["Event"] == "updated" && n["Email"] == email).map(|n| n["State"].clone());
+            state_of("ann@example.com") == Some(json!("sent")) && state_of("nobody@example.com") == Some(json!("failed"))
+        }).await;
         let sent = list.iter().find(|n| n["Event"] == "updated" && n["Email"] == "ann@example.com").unwrap();
         assert!(sent["Reply"].as_str().unwrap().starts_with("250 2.0.0 Ok"), "{sent}");
         assert_eq!(smtp.messages_to("ann@example.com").len(), 1);
