@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# Fan-out benchmark (issue 3): one ticket on a service followed by N customers (default
-# 100,000), delivered by a release build of `herald serve` to Postfix's smtp-sink on loopback.
+# Fan-out benchmark (issues 3 and 5): one ticket on a service followed by N customers (default
+# 100,000), delivered by release builds of `herald serve` to Postfix's smtp-sink on loopback, on
+# each configuration of CONFIGS in turn:
 #
-# Reports:
+#   sqlite        one instance on an SQLite file (the default set-up)
+#   postgres      one instance on PostgreSQL (a throwaway cluster, bench/pg-cluster.sh)
+#   postgres:2    two instances on one PostgreSQL database, sharing the queue; the ticket is
+#                 created through the first
+#
+# For each it reports:
 #   - how long the POST that creates the ticket takes to return (goal: under 1 s);
 #   - how long until the sink has accepted all N messages, and that rate (goal: >= 10,000/s);
 #   - that rate as a ratio of what smtp-source pushes into the same sink process, over the same
-#     number of connections, with messages of the same size, in the same run.
+#     number of connections, with messages of the same size, in the same run (measured before and
+#     after the Herald runs; the ratio is against their mean);
+#   - Herald's CPU time (user + system, all instances) per message, and each instance's share;
+#   - duplicates: messages the sink received beyond N (must be 0 while no instance dies), once
+#     the database says all N were sent.
 #
-# Needs: python3 (writes the followers straight into the database; arithmetic), curl, and the smtp-sink
-# and smtp-source programs of the Debian package `postfix` (`apt-get install -y postfix`; the
-# Postfix daemon itself is not used and need not run).
+# Needs: python3, curl, the smtp-sink and smtp-source programs of the Debian package `postfix`
+# (`apt-get install -y postfix`; the Postfix daemon itself is not used and need not run), and for
+# the PostgreSQL configurations the PostgreSQL server binaries (`apt-get install -y postgresql`).
 #
-# Usage: bench/fanout.sh            (N=100000 CONNECTIONS=32 by default)
-#        N=20000 bench/fanout.sh
+# Usage: bench/fanout.sh                          (N=100000 CONNECTIONS=32, all three configurations)
+#        N=20000 CONFIGS=sqlite bench/fanout.sh
 set -euo pipefail
 
 N=${N:-100000}
+CONFIGS=${CONFIGS:-sqlite postgres postgres:2}
 # Herald's default number of parallel SMTP connections (DeliveryOptions::default().connections).
 CONNECTIONS=${CONNECTIONS:-32}
 # Payload size for smtp-source, so that its messages are about as large as Herald's (2,850 bytes
@@ -33,17 +44,24 @@ for tool in "$SINK" "$SOURCE"; do
 done
 
 cd "$(dirname "$0")/.."
-echo "== building (release)"
-cargo build --release --quiet
+source bench/pg-cluster.sh
+echo "== building (release)" >&2
+cargo build --release --quiet --bin herald
 HERALD=$PWD/target/release/herald
 
 WORK=$(mktemp -d)
 SINK_PID=""
-HERALD_PID=""
+HERALD_PIDS=()
+stop_instances() {
+  for p in "${HERALD_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${HERALD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  HERALD_PIDS=()
+}
 cleanup() {
-  [ -n "$HERALD_PID" ] && kill "$HERALD_PID" 2>/dev/null || true
+  stop_instances
   [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null || true
   wait 2>/dev/null || true
+  pg_cluster_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -62,58 +80,142 @@ wait_sink() { # wait until the sink counted $1 messages (10 minutes at most)
     sleep 0.01
   done
 }
+# CPU seconds (user + system) the given processes have used so far.
+cpu_secs() {
+  local ticks=0 p
+  for p in "$@"; do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  calc "$ticks / $(getconf CLK_TCK)"
+}
 
-echo "== preparing $N followers"
-DB="$WORK/herald.db"
-"$HERALD" --database "sqlite://$DB" api-key set "$KEY" >/dev/null
-python3 - "$DB" "$N" <<'PY'
+# The followers, written straight into the database: the same SQL on both backends.
+seed_sql() {
+  cat <<SQL
+INSERT INTO services (name) VALUES ('Mail');
+INSERT INTO customers (name, email)
+  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
+  SELECT 'Customer ' || i, 'customer' || i || '@example.test' FROM n;
+INSERT INTO customer_services (customer_id, service_id)
+  SELECT c.id, s.id FROM customers c, services s;
+SQL
+}
+SENT_SQL="SELECT count(*) FROM notifications WHERE state = 'sent'"
+# sqlite_exec DB: runs the SQL on standard input; sqlite_exec DB QUERY: prints QUERY's one value.
+SQLITE_PY='
 import sqlite3, sys
-db, n = sys.argv[1], int(sys.argv[2])
-c = sqlite3.connect(db)
-c.execute("INSERT INTO services (id, name) VALUES (1, 'Mail')")
-c.executemany("INSERT INTO customers (id, name, email) VALUES (?, ?, ?)",
-              ((i, f"Customer {i}", f"customer{i}@example.test") for i in range(1, n + 1)))
-c.executemany("INSERT INTO customer_services (customer_id, service_id) VALUES (?, 1)",
-              ((i,) for i in range(1, n + 1)))
-c.commit()
-PY
+c = sqlite3.connect(sys.argv[1])
+if len(sys.argv) > 2:
+    print(c.execute(sys.argv[2]).fetchone()[0])
+else:
+    c.executescript(sys.stdin.read())
+    c.commit()
+'
+sqlite_exec() { python3 -c "$SQLITE_PY" "$@"; }
 
-echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+smtp_source_rate() {
+  local before t0 t1
+  before=$(sink_count); before=${before:-0}
+  t0=$(now)
+  "$SOURCE" -d -s "$CONNECTIONS" -m "$N" -l "$MSG_BYTES" -f status@bench.test -t customer@example.test \
+    "127.0.0.1:$SINK_PORT"
+  wait_sink $((before + N))
+  t1=$(now)
+  calc "$N / ($t1 - $t0)"
+}
+
+# Runs one configuration ("backend" or "backend:instances"); appends its figures to ROWS.
+ROWS=()
+run_config() {
+  local config=$1 backend=${1%%:*} instances=1 url sent
+  [[ $config == *:* ]] && instances=${config##*:}
+  local name=fanout_$RANDOM
+  case $backend in
+    sqlite)
+      url="sqlite://$WORK/$name.db"
+      "$HERALD" --database "$url" api-key set "$KEY" >/dev/null
+      seed_sql | sqlite_exec "$WORK/$name.db"
+      sent() { sqlite_exec "$WORK/$name.db" "$SENT_SQL"; } ;;
+    postgres)
+      url=$(pg_createdb "$name")
+      "$HERALD" --database "$url" api-key set "$KEY" >/dev/null
+      seed_sql | pg_psql -d "$name" -f - >/dev/null
+      sent() { pg_psql -d "$name" -tA -c "$SENT_SQL"; } ;;
+    *) echo "unknown configuration $config (sqlite, postgres, postgres:2)" >&2; exit 1 ;;
+  esac
+
+  local i port
+  for ((i = 0; i < instances; i++)); do
+    port=$((HTTP_PORT + i))
+    RUST_LOG=warn "$HERALD" serve --database "$url" --bind "127.0.0.1:$port" \
+      --smtp-url "smtp://127.0.0.1:$SINK_PORT" --mail-from "Status <status@bench.test>" \
+      > "$WORK/herald-$name-$i.out" 2>&1 &
+    HERALD_PIDS+=($!)
+  done
+  for ((i = 0; i < instances; i++)); do
+    until curl -sf "http://127.0.0.1:$((HTTP_PORT + i))/healthz" >/dev/null; do
+      kill -0 "${HERALD_PIDS[$i]}" 2>/dev/null || { cat "$WORK/herald-$name-$i.out" >&2; exit 1; }
+      sleep 0.05
+    done
+  done
+
+  local base t2 t3 post status post_secs herald_secs p
+  local -a cpu0=()
+  base=$(sink_count); base=${base:-0}
+  for p in "${HERALD_PIDS[@]}"; do cpu0+=("$(cpu_secs "$p")"); done
+  t2=$(now)
+  post=$(curl -s --max-time 60 -o "$WORK/post.json" -w '%{http_code} %{time_total}' \
+    -X POST "http://127.0.0.1:$HTTP_PORT/api/Tickets?key=$KEY" -H 'Content-Type: application/json' \
+    -d '{"Description":"Mail is down for everyone","StartTime":"2026-11-27T12:00:00Z","Services":[{"Id":1}]}')
+  read -r status post_secs <<<"$post"
+  [ "$status" = 201 ] || { echo "POST failed: $status $(cat "$WORK/post.json")" >&2; exit 1; }
+  wait_sink $((base + N))
+  t3=$(now)
+  herald_secs=$(calc "$t3 - $t2")
+  # Outcomes are written in batches: wait until the database says every message was sent.
+  local deadline=$((SECONDS + 120))
+  until [ "$(sent)" -ge "$N" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "$config: the database never showed $N sent" >&2; exit 1; }
+    sleep 0.1
+  done
+  # Each instance's CPU time during the fan-out: the total per message, and each one's share.
+  local used=() total=0 shares=""
+  for ((i = 0; i < instances; i++)); do
+    used+=("$(calc "$(cpu_secs "${HERALD_PIDS[$i]}") - ${cpu0[$i]}")")
+    total=$(calc "$total + ${used[$i]}")
+  done
+  for ((i = 0; i < instances; i++)); do
+    shares+="${shares:+/}$(calc "round(100 * ${used[$i]} / $total)")%"
+  done
+  stop_instances
+  local received; received=$(sink_count)
+  ROWS+=("$config $instances $post_secs $herald_secs $(calc "$total * 1e6 / $N") $shares $((received - base - N))")
+}
+
+echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+case " $CONFIGS " in *" postgres"*) pg_cluster_start ;; esac
 "$SINK" -c -u nobody "127.0.0.1:$SINK_PORT" 1024 > "$WORK/sink.out" 2>&1 &
 SINK_PID=$!
-sleep 0.2
+until (exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT") 2>/dev/null; do sleep 0.05; done
 
-echo "== smtp-source: $N messages of $MSG_BYTES bytes over $CONNECTIONS connections"
-t0=$(now)
-"$SOURCE" -d -s "$CONNECTIONS" -m "$N" -l "$MSG_BYTES" -f status@bench.test -t customer@example.test \
-  "127.0.0.1:$SINK_PORT"
-wait_sink "$N"
-t1=$(now)
-source_secs=$(calc "$t1 - $t0")
+echo "== smtp-source: $N messages of $MSG_BYTES bytes over $CONNECTIONS connections" >&2
+SOURCE_BEFORE=$(smtp_source_rate)
+for config in $CONFIGS; do
+  echo "== $config" >&2
+  run_config "$config"
+done
+echo "== smtp-source again" >&2
+SOURCE_AFTER=$(smtp_source_rate)
+SOURCE_RATE=$(calc "($SOURCE_BEFORE + $SOURCE_AFTER) / 2")
 
-echo "== herald serve"
-RUST_LOG=warn "$HERALD" serve --database "sqlite://$DB" --bind "127.0.0.1:$HTTP_PORT" \
-  --smtp-url "smtp://127.0.0.1:$SINK_PORT" --mail-from "Status <status@bench.test>" \
-  > "$WORK/herald.out" 2>&1 &
-HERALD_PID=$!
-until curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null; do sleep 0.05; done
-
-base=$(sink_count)
-t2=$(now)
-post=$(curl -s --max-time 60 -o "$WORK/post.json" -w '%{http_code} %{time_total}' \
-  -X POST "http://127.0.0.1:$HTTP_PORT/api/Tickets?key=$KEY" -H 'Content-Type: application/json' \
-  -d '{"Description":"Mail is down for everyone","StartTime":"2026-11-27T12:00:00Z","Services":[{"Id":1}]}')
-read -r status post_secs <<<"$post"
-[ "$status" = 201 ] || { echo "POST failed: $status $(cat "$WORK/post.json")" >&2; exit 1; }
-wait_sink $((base + N))
-t3=$(now)
-herald_secs=$(calc "$t3 - $t2")
-
-source_rate=$(calc "$N / $source_secs")
-herald_rate=$(calc "$N / $herald_secs")
-printf '\n%-52s %s\n' "followers" "$N"
-printf '%-52s %.3f s\n' "POST /api/Tickets returned after" "$post_secs"
-printf '%-52s %.2f s  (%.0f msg/s)\n' "sink accepted all Herald messages after" "$herald_secs" "$herald_rate"
-printf '%-52s %.2f s  (%.0f msg/s)\n' "smtp-source, same sink, $CONNECTIONS connections" "$source_secs" "$source_rate"
-printf '%-52s %.2f\n' "Herald / smtp-source" "$(calc "$herald_rate / $source_rate")"
-printf '%-52s %s\n' "load average after" "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf 'followers: %s; SMTP connections per instance: %s; load average after: %s\n' \
+  "$N" "$CONNECTIONS" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'smtp-source into the same sink: %.0f msg/s before, %.0f msg/s after (mean %.0f)\n\n' \
+  "$SOURCE_BEFORE" "$SOURCE_AFTER" "$SOURCE_RATE"
+echo "| configuration | instances | POST returned | sink accepted all | Herald / smtp-source | Herald CPU per message (share per instance) | duplicates |"
+echo "|---|---|---|---|---|---|---|"
+for row in "${ROWS[@]}"; do
+  read -r config instances post_secs herald_secs cpu_us shares dups <<<"$row"
+  rate=$(calc "$N / $herald_secs")
+  printf '| %s | %s | %.2f s | %.2f s (%.0f msg/s) | %.2f | %.0f µs (%s) | %s |\n' "$config" "$instances" \
+    "$post_secs" "$herald_secs" "$rate" "$(calc "$rate / $SOURCE_RATE")" "$cpu_us" "$shares" "$dups"
+done
