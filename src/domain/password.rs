@@ -35,6 +35,16 @@ impl Password {
             .to_string();
         PasswordHash(phc)
     }
+
+    /// [`Password::hash`] on tokio's blocking pool: Argon2 spends tens of milliseconds of CPU by
+    /// design, which must not stall one of the runtime's few worker threads meanwhile.
+    pub async fn hash_off_runtime(&self) -> PasswordHash {
+        let password = self.clone();
+        tokio::task::spawn_blocking(move || password.hash())
+            .await
+            // Only when the blocking pool is gone (the runtime is shutting down): hash here.
+            .unwrap_or_else(|_| self.hash())
+    }
 }
 
 /// A stored Argon2id hash in PHC format.

@@ -333,9 +333,7 @@ async fn password_submit(
     let Some(new) = new.filter(|_| errors.is_empty()) else {
         return again(errors);
     };
-    let hash = tokio::task::spawn_blocking(move || new.hash())
-        .await
-        .map_err(|e| GuiError::Internal(e.into()))?;
+    let hash = new.hash_off_runtime().await;
     // Ends every session of this operator, this one too; a new one keeps them signed in here.
     let operator = state
         .store

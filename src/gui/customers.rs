@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::form::{service_choices, store_errors, FieldErrors, FormData, ServiceChoice};
 use super::page::{
-    parse_id, render, render_status, see_other, urlencode, Chrome, ConfirmPage, GuiError, Nav,
-    Paging,
+    deleted, parse_id, render, render_status, see_other, urlencode, Chrome, ConfirmPage, GuiError,
+    Nav, Paging,
 };
 use super::session::Session;
 use crate::api::AppState;
@@ -206,15 +206,14 @@ async fn confirm_delete(
     Path(id): Path<String>,
 ) -> Result<Response, GuiError> {
     let c = state.store.get_customer(parse_id(&id)?).await?;
-    render(&ConfirmPage {
-        chrome: Chrome::new(&session, Nav::Customers, "Delete customer"),
-        heading: format!("Delete the customer {}?", c.name),
-        message: "They will not be emailed about tickets any more. This cannot be undone.".into(),
-        action: format!("/customers/{}/delete", c.id),
-        cancel: format!("/customers/{}", c.id),
-        button: "Delete customer",
-        error: None,
-    })
+    render(&ConfirmPage::deletion(
+        &session,
+        Nav::Customers,
+        "customer",
+        c.id,
+        format!("Delete the customer {}?", c.name),
+        "They will not be emailed about tickets any more. This cannot be undone.".into(),
+    ))
 }
 
 async fn delete(
@@ -223,5 +222,5 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, GuiError> {
     state.store.delete_customer(parse_id(&id)?, None).await?;
-    Ok(see_other("/customers?done=customer-deleted"))
+    Ok(deleted("customer"))
 }

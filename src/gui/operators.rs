@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 
 use super::form::{store_errors, FieldErrors, FormData};
 use super::page::{
-    parse_id, render, render_status, see_other, Chrome, ConfirmPage, Done, GuiError, Nav,
+    deleted, parse_id, render, render_status, see_other, Chrome, ConfirmPage, Done, GuiError, Nav,
 };
 use super::session::Admin;
 use crate::api::AppState;
@@ -168,15 +168,15 @@ fn delete_page(admin: &Admin, op: &Operator, error: Option<String>) -> ConfirmPa
         ""
     };
     ConfirmPage {
-        chrome: Chrome::new(&admin.0, Nav::Operators, "Delete operator"),
-        heading: format!("Delete the operator {}?", op.name),
-        message: format!(
-            "They cannot sign in any more. Their tickets and history keep their name.{yourself}"
-        ),
-        action: format!("/operators/{}/delete", op.id),
-        cancel: format!("/operators/{}", op.id),
-        button: "Delete operator",
         error,
+        ..ConfirmPage::deletion(
+            &admin.0,
+            Nav::Operators,
+            "operator",
+            op.id,
+            format!("Delete the operator {}?", op.name),
+            format!("They cannot sign in any more. Their tickets and history keep their name.{yourself}"),
+        )
     }
 }
 
@@ -188,7 +188,7 @@ async fn delete(
     let id = parse_id(&id)?;
     match state.store.delete_operator(id, None).await {
         Ok(op) if op.id == admin.0.operator.id => Ok(see_other("/login")),
-        Ok(_) => Ok(see_other("/operators?done=operator-deleted")),
+        Ok(_) => Ok(deleted("operator")),
         Err(StoreError::Conflict(message)) => {
             let op = state.store.get_operator(id).await?;
             render_status(

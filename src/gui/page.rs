@@ -98,6 +98,10 @@ const NOTICES: &[(&str, &str)] = &[
     ("ticket-created", "Ticket created."),
     ("ticket-saved", "Ticket saved."),
     (
+        "ticket-deleted",
+        "Ticket deleted. Its messages not sent yet were cancelled.",
+    ),
+    (
         "ticket-unchanged",
         "Nothing was changed, so nobody was notified.",
     ),
@@ -272,8 +276,36 @@ pub struct ConfirmPage {
     pub message: String,
     pub action: String,
     pub cancel: String,
-    pub button: &'static str,
+    pub button: String,
     pub error: Option<String>,
+}
+
+impl ConfirmPage {
+    /// Asks before `POST /{what}s/{id}/delete`, with a way back to the thing's own page. `what`
+    /// is the resource's singular noun as in its URLs ("service").
+    pub fn deletion(
+        session: &Session,
+        nav: Nav,
+        what: &str,
+        id: i64,
+        heading: String,
+        message: String,
+    ) -> Self {
+        ConfirmPage {
+            chrome: Chrome::new(session, nav, format!("Delete {what}")),
+            heading,
+            message,
+            action: format!("/{what}s/{id}/delete"),
+            cancel: format!("/{what}s/{id}"),
+            button: format!("Delete {what}"),
+            error: None,
+        }
+    }
+}
+
+/// Where a deletion ends: the list of its kind, saying what happened.
+pub fn deleted(what: &str) -> Response {
+    see_other(&format!("/{what}s?done={what}-deleted"))
 }
 
 /// Which page of a long list is shown (50 rows a page).

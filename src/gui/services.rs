@@ -11,7 +11,7 @@ use futures::TryStreamExt;
 
 use super::form::{store_errors, FieldErrors, FormData};
 use super::page::{
-    parse_id, render, render_status, see_other, Chrome, ConfirmPage, Done, GuiError, Nav,
+    deleted, parse_id, render, render_status, see_other, Chrome, ConfirmPage, Done, GuiError, Nav,
 };
 use super::session::Session;
 use crate::api::AppState;
@@ -163,17 +163,14 @@ async fn confirm_delete(
         .get(&service.id)
         .copied()
         .unwrap_or(0);
-    render(&ConfirmPage {
-        chrome: Chrome::new(&session, Nav::Services, "Delete service"),
-        heading: format!("Delete the service {}?", service.name),
-        message: format!(
-            "{followers} customer(s) follow it; they stop following it. Its tickets keep showing it."
-        ),
-        action: format!("/services/{}/delete", service.id),
-        cancel: format!("/services/{}", service.id),
-        button: "Delete service",
-        error: None,
-    })
+    render(&ConfirmPage::deletion(
+        &session,
+        Nav::Services,
+        "service",
+        service.id,
+        format!("Delete the service {}?", service.name),
+        format!("{followers} customer(s) follow it; they stop following it. Its tickets keep showing it."),
+    ))
 }
 
 async fn delete(
@@ -182,5 +179,5 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, GuiError> {
     state.store.delete_service(parse_id(&id)?, None).await?;
-    Ok(see_other("/services?done=service-deleted"))
+    Ok(deleted("service"))
 }

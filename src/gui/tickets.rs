@@ -1,5 +1,5 @@
 //! Tickets: the list (open first), a ticket's page (fields, history, deliveries, close and
-//! reopen), and the create and edit forms.
+//! reopen), the create and edit forms, and deletion.
 //!
 //! Forms use the API's field names and its parsers ([`parse_new_ticket`],
 //! [`parse_ticket_update`]); changes go through the same store functions as the API, with the
@@ -24,8 +24,8 @@ use serde::Deserialize;
 use super::deliveries::Deliveries;
 use super::form::{service_choices, store_errors, FieldErrors, FormData, ServiceChoice};
 use super::page::{
-    input_value, parse_id, render, render_status, see_other, utc_text, Chrome, Done, GuiError, Nav,
-    Paging, When,
+    deleted, input_value, parse_id, render, render_status, see_other, utc_text, Chrome,
+    ConfirmPage, Done, GuiError, Nav, Paging, When,
 };
 use super::session::Session;
 use crate::api::etag;
@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{id}/edit", get(edit_form))
         .route("/tickets/{id}/close", post(close))
         .route("/tickets/{id}/reopen", post(reopen))
+        .route("/tickets/{id}/delete", get(confirm_delete).post(delete))
 }
 
 /// A ticket's state as operators talk about it, with its badge colour.
@@ -620,6 +621,41 @@ async fn reopen(
     body: Bytes,
 ) -> Result<Response, GuiError> {
     lifecycle(state, session, id, body, EventKind::Reopened).await
+}
+
+async fn confirm_delete(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, GuiError> {
+    let ticket = state.store.get_ticket(parse_id(&id)?).await?;
+    let waiting = state
+        .store
+        .delivery_counts_by_ticket(&[ticket.id])
+        .await?
+        .get(&ticket.id)
+        .map_or(0, |c| c.pending());
+    let (headline, _) = headline(&ticket.description);
+    render(&ConfirmPage::deletion(
+        &session,
+        Nav::Tickets,
+        "ticket",
+        ticket.id,
+        format!("Delete ticket #{}?", ticket.id),
+        format!(
+            "“{headline}” disappears from the lists and from the API, and nobody is emailed about it \
+             again: {waiting} message(s) not sent yet are cancelled. Messages already sent stay sent."
+        ),
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    _session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, GuiError> {
+    state.store.delete_ticket(parse_id(&id)?, None).await?;
+    Ok(deleted("ticket"))
 }
 
 async fn lifecycle(

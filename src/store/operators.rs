@@ -6,7 +6,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::rows::{self, Check};
 use super::{error::is_unique_violation, flag, Page, Store, StoreError};
-use crate::domain::{NewOperator, Operator, PasswordHash, Timestamp};
+use crate::domain::{NewOperator, Operator, Password, PasswordHash, Timestamp};
 
 const COLUMNS: &str = "id, name, email, cell_phone, is_admin";
 
@@ -63,8 +63,7 @@ impl Store {
     }
 
     pub async fn create_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
-        // Hashing is slow by design: done before the transaction, not while holding the writer.
-        let hash = new.password.as_ref().map(|p| p.hash().0);
+        let hash = stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
         unique_email(&mut tx, new.email.as_str(), None).await?;
         let id: i64 = sqlx::query_scalar(
@@ -90,7 +89,7 @@ impl Store {
         new: &NewOperator,
         precondition: Check<'_, Operator>,
     ) -> Result<Operator, StoreError> {
-        let hash = new.password.as_ref().map(|p| p.hash().0);
+        let hash = stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
         let admins = self.lock_admins(&mut tx).await?;
         let current = self.operator_for_update(&mut tx, id).await?;
@@ -195,6 +194,15 @@ impl Store {
         );
         let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
         Ok(rows::operator(&row.ok_or(StoreError::NotFound)?)?)
+    }
+}
+
+/// The stored form of a new password. Hashing is slow by design: callers do it before opening
+/// their transaction, so the writer is never held meanwhile, and it runs off the async threads.
+pub(super) async fn stored_hash(password: Option<&Password>) -> Option<String> {
+    match password {
+        Some(p) => Some(p.hash_off_runtime().await.0),
+        None => None,
     }
 }
 

@@ -217,8 +217,7 @@ impl Store {
     /// the check and the insert are one transaction, so two setup pages submitted at once
     /// cannot both succeed.
     pub async fn create_first_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
-        // Hashing is slow by design: done before the transaction, not while holding the writer.
-        let hash = new.password.as_ref().map(|p| p.hash().0);
+        let hash = super::operators::stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE")

@@ -234,6 +234,37 @@ crate::backend_tests! {
         assert_eq!(count["key"], seen);
     }
 
+    async fn deleting_a_ticket_asks_first_then_cancels_its_unsent_messages() {
+        let app = spawn_app().await;
+        let web = admin(&app).await;
+        let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
+        app.create_customer("Bob", Some("bob@example.com"), &[mail]).await;
+        app.create_customer("Carl", Some("carl@example.com"), &[mail]).await;
+        // No mail server is configured: both messages wait in the outbox.
+        let ticket = app.create_ticket("Mail is down <b>now</b>", &[mail]).await["Id"].as_i64().unwrap();
+        assert_eq!(app.store.delivery_counts(Some(ticket)).await.unwrap().queued, 2);
+
+        let shown = web.get(&format!("/tickets/{ticket}")).await;
+        assert!(shown.body.contains(&format!("href=\"/tickets/{ticket}/delete\"")), "{}", shown.body);
+        let asked = web.get(&format!("/tickets/{ticket}/delete")).await;
+        assert_eq!(asked.status, 200);
+        assert!(asked.body.contains("2 message(s) not sent yet are cancelled"), "{}", asked.body);
+        assert!(asked.body.contains("Mail is down &lt;b&gt;now&lt;/b&gt;"), "markup shown as text");
+        assert_eq!(json(app.get(&format!("/api/Tickets/{ticket}")).await, 200).await["Id"], ticket, "asking changes nothing");
+
+        let path = format!("/tickets/{ticket}/delete");
+        let done = web.submit(&path, &path, &[]).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(done.location.as_deref(), Some("/tickets?done=ticket-deleted"));
+        assert_eq!(app.get(&format!("/api/Tickets/{ticket}")).await.status(), 404);
+        let counts = app.store.delivery_counts(Some(ticket)).await.unwrap();
+        assert_eq!((counts.pending(), counts.cancelled), (0, 2));
+        assert!(web.get("/tickets?done=ticket-deleted").await.body.contains("Ticket deleted."));
+        assert_eq!(web.get(&format!("/tickets/{ticket}")).await.status, 404);
+        assert_eq!(web.get(&path).await.status, 404, "nothing left to delete");
+        assert_eq!(web.get("/tickets/abc/delete").await.status, 404);
+    }
+
     async fn bad_input_gets_a_clear_answer_and_changes_nothing() {
         let app = spawn_app().await;
         let web = admin(&app).await;
