@@ -22,6 +22,7 @@ pub enum Key {
     RetryWindow,
     DbMaxConnections,
     DbAcquireTimeout,
+    TrustedProxies,
 }
 
 /// The declaration of one setting.
@@ -140,6 +141,17 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: Some("5s"),
         label: "Database wait",
         help: "How long a request waits for a database connection before failing with 503, e.g. 5s, 500ms",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::TrustedProxies,
+        flag: "trusted-proxies",
+        env: "HERALD_TRUSTED_PROXIES",
+        stored_as: None,
+        default: None,
+        label: "Trusted proxies",
+        help: "Load balancers and reverse proxies in front of Herald whose X-Forwarded-For names the client, \
+               as addresses or networks: 10.0.0.0/8,192.168.1.5 (none by default: the header is ignored)",
         secret: false,
     },
 ];

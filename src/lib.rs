@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod client_address;
 pub mod config;
 pub mod domain;
 pub mod gui;

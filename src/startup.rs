@@ -16,6 +16,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::api::{self, AppState};
+use crate::client_address::TrustedProxies;
 use crate::config::{Config, Key};
 use crate::domain::ApiKey;
 use crate::live_settings::{LiveSettings, API_KEY_SETTING};
@@ -91,6 +92,10 @@ pub async fn set_api_key(store: &Store, key: &ApiKey) -> anyhow::Result<()> {
 impl Application {
     /// Opens and migrates the database, generates an API key on first run, and binds.
     pub async fn build(config: Config) -> anyhow::Result<(Application, FirstRun)> {
+        let trusted_proxies: TrustedProxies = config
+            .get(Key::TrustedProxies)
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
         let store = open_store(&config).await?;
         let mut first_run = FirstRun::default();
         // Several instances may start at once on a new database: only the one whose key is
@@ -109,7 +114,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
         let settings = LiveSettings::load(config, &store).await?;
-        let state = AppState { store, settings };
+        let state = AppState {
+            store,
+            settings,
+            trusted_proxies,
+        };
         Ok((
             Application {
                 listener,
@@ -266,5 +275,16 @@ mod tests {
             let e = pool_settings(&Config::default().with(key, bad)).unwrap_err();
             assert!(e.to_string().contains(bad), "{e}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_invalid_trusted_proxy_list_stops_the_start_with_its_reason() {
+        let dir = std::env::temp_dir().join(format!("herald-proxies-{}", std::process::id()));
+        let config = Config::default()
+            .with(Key::Database, format!("sqlite://{}", dir.display()))
+            .with(Key::TrustedProxies, "10.0.0.0/8, proxy.example");
+        let e = Application::build(config).await.err().expect("refused");
+        assert!(e.to_string().contains("--trusted-proxies: \"proxy.example\""), "{e}");
+        assert!(!dir.exists(), "refused before opening the database");
     }
 }

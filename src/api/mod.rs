@@ -17,6 +17,7 @@ use axum::http::Uri;
 use axum::middleware;
 use axum::Router;
 
+use crate::client_address::TrustedProxies;
 use crate::domain::{Customer, Operator, Service};
 use crate::live_settings::LiveSettings;
 use crate::store::Store;
@@ -30,6 +31,8 @@ pub use tickets::TICKETS;
 pub struct AppState {
     pub store: Store,
     pub settings: LiveSettings,
+    /// Whose `X-Forwarded-For` names the client (the sign-in throttle counts per address).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// All `/api` routes (paths in lower case: see [`normalize_path`]).

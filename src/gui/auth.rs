@@ -198,11 +198,9 @@ async fn verify(hash: Option<PasswordHash>, candidate: String) -> bool {
     known && result.unwrap_or(false)
 }
 
-fn client_address(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+fn client_address(state: &AppState, parts: &Parts) -> Option<std::net::IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    Some(state.trusted_proxies.client(peer, &parts.headers))
 }
 
 async fn login_submit(
@@ -228,7 +226,7 @@ async fn login_submit(
             },
         )
     };
-    let subjects = Subjects::new(&email, client_address(&parts));
+    let subjects = Subjects::new(&email, client_address(&state, &parts));
     let now = Timestamp::now();
     if let Some(wait) = login_throttle::must_wait(&state.store, &subjects, now).await? {
         return refuse(

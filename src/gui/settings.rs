@@ -171,7 +171,8 @@ fn validate(key: Key, value: &str) -> Result<(), String> {
         | Key::Bind
         | Key::LogFormat
         | Key::DbMaxConnections
-        | Key::DbAcquireTimeout => Err("This setting cannot be stored.".into()),
+        | Key::DbAcquireTimeout
+        | Key::TrustedProxies => Err("This setting cannot be stored.".into()),
     }
 }
 

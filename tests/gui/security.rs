@@ -82,6 +82,30 @@ crate::backend_tests! {
         }
         let late = Web::new(&app.address);
         assert_eq!(late.sign_in("olga@example.com", "olga's password").await.status, 429);
+        // With no trusted proxy configured, naming another address does not get round it.
+        let disguised = Web::forwarded_for(&app.address, "198.51.100.9");
+        assert_eq!(disguised.sign_in("olga@example.com", "olga's password").await.status, 429);
+    }
+
+    async fn behind_a_trusted_proxy_failed_sign_ins_count_per_forwarded_address() {
+        // Every request comes from 127.0.0.1, the "load balancer".
+        let app = spawn_app_with(|c| c.with(Key::TrustedProxies, "127.0.0.0/8, ::1")).await;
+        admin(&app).await;
+        operator(&app, "Olga", "olga@example.com", "olga's password").await;
+        let guesser = Web::forwarded_for(&app.address, "203.0.113.7");
+        for i in 0..20 {
+            let page = guesser.sign_in(&format!("nobody{i}@example.com"), "guess").await;
+            assert_eq!(page.status, 401);
+        }
+        // The guesser's address waits now…
+        let again = Web::forwarded_for(&app.address, "203.0.113.7");
+        assert_eq!(again.sign_in("olga@example.com", "olga's password").await.status, 429);
+        // …also when it writes an address of its own in front of the one the proxy appended…
+        let sneaky = Web::forwarded_for(&app.address, "198.51.100.9, 203.0.113.7");
+        assert_eq!(sneaky.sign_in("olga@example.com", "olga's password").await.status, 429);
+        // …but the other people behind the same balancer do not.
+        let colleague = Web::forwarded_for(&app.address, "198.51.100.9");
+        assert_eq!(colleague.sign_in("olga@example.com", "olga's password").await.status, 303);
     }
 
     async fn a_new_password_or_a_deletion_ends_the_operators_sessions() {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::Response;
 
 /// A browser-like HTTP client: keeps cookies, does not follow redirects.
@@ -40,10 +40,22 @@ impl Page {
 
 impl Web {
     pub fn new(base: &str) -> Web {
+        Web::with_headers(base, HeaderMap::new())
+    }
+
+    /// A browser behind a proxy that sends `X-Forwarded-For: {forwarded_for}` on every request.
+    pub fn forwarded_for(base: &str, forwarded_for: &str) -> Web {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        Web::with_headers(base, headers)
+    }
+
+    fn with_headers(base: &str, headers: HeaderMap) -> Web {
         Web {
             base: base.to_owned(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
                 .build()
                 .unwrap(),
             cookies: Mutex::new(BTreeMap::new()),
