@@ -284,7 +284,11 @@ mod tests {
             .with(Key::Database, format!("sqlite://{}", dir.display()))
             .with(Key::TrustedProxies, "10.0.0.0/8, proxy.example");
         let e = Application::build(config).await.err().expect("refused");
-        assert!(e.to_string().contains("--trusted-proxies: \"proxy.example\""), "{e}");
+        assert!(
+            e.to_string()
+                .contains("--trusted-proxies: \"proxy.example\""),
+            "{e}"
+        );
         assert!(!dir.exists(), "refused before opening the database");
     }
 }

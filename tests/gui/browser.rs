@@ -195,9 +195,26 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    /// Clicks a submit button and waits for an element of the page that answers.
+    /// Clicks a submit button and waits for an element of the page that answers. The element is
+    /// looked for only once the form's page has gone, since it may have one of the same id (a
+    /// notice from the previous save) that would otherwise be found before the answer arrives.
     pub async fn submit(&self, button: &str, then: &str) -> Element {
+        let before = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .expect("the page");
         self.click(button).await;
+        let deadline = Instant::now() + WAIT;
+        // A reference to an element of a page that was replaced is stale: any question fails.
+        while before.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "submitting {button} never left {}",
+                self.path().await
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.wait_for(then).await
     }
 
