@@ -96,6 +96,8 @@ INSERT INTO customers (name, email)
   SELECT 'Customer ' || i, 'customer' || i || '@example.test' FROM n;
 INSERT INTO customer_services (customer_id, service_id)
   SELECT c.id, s.id FROM customers c, services s;
+-- Statistics for the planner, as autovacuum (PostgreSQL) would gather soon after such a load.
+ANALYZE;
 SQL
 }
 SENT_SQL="SELECT count(*) FROM notifications WHERE state = 'sent'"

@@ -48,6 +48,16 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend a connection (or a transaction on one) talks to.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        match conn.backend_name() {
+            "PostgreSQL" => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+}
+
 /// `$top`/`$skip` paging of a list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Page {
