@@ -1,5 +1,6 @@
 //! What happened to the emails of a ticket, as the ticket page and the list show it.
 
+use askama::Template;
 use futures::StreamExt;
 
 use super::page::When;
@@ -27,7 +28,18 @@ pub struct DeliveryRow {
     pub reply: String,
 }
 
-/// The deliveries section of a ticket page.
+/// The deliveries section of a ticket page, rendered in the page and alone (for the page's
+/// script, which swaps it in every few seconds while messages are waiting).
+#[derive(Template)]
+#[template(path = "gui/tickets/deliveries.html")]
+pub struct DeliveriesSection {
+    pub id: i64,
+    /// Customers with an email address following the ticket's services.
+    pub recipients: i64,
+    pub deliveries: Deliveries,
+}
+
+/// What the deliveries section shows.
 #[derive(Debug, Clone)]
 pub struct Deliveries {
     pub counts: DeliveryCounts,

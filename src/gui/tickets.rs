@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use futures::TryStreamExt;
 use serde::Deserialize;
 
-use super::deliveries::Deliveries;
+use super::deliveries::{Deliveries, DeliveriesSection};
 use super::form::{service_choices, store_errors, FieldErrors, FormData, ServiceChoice};
 use super::page::{
     deleted, input_value, parse_id, render, render_status, see_other, utc_text, Chrome,
@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/recipients", get(recipients))
         .route("/tickets/{id}", get(show).post(update))
         .route("/tickets/{id}/edit", get(edit_form))
+        .route("/tickets/{id}/deliveries", get(deliveries_section))
         .route("/tickets/{id}/close", post(close))
         .route("/tickets/{id}/reopen", post(reopen))
         .route("/tickets/{id}/delete", get(confirm_delete).post(delete))
@@ -792,7 +793,7 @@ struct ShowPage {
     recipients: i64,
     version: String,
     events: Vec<EventView>,
-    deliveries: Deliveries,
+    deliveries: DeliveriesSection,
 }
 
 async fn show(
@@ -805,8 +806,8 @@ async fn show(
     let store = &state.store;
     let t = store.get_ticket(id).await?;
     let now = Timestamp::now();
-    let mail = MailStatus::of(&state.settings.get());
     let events = store.ticket_events(id).await?;
+    let deliveries = deliveries_of(&state, &t, now).await?;
     let page = ShowPage {
         chrome: Chrome::new(&session, Nav::Tickets, format!("Ticket #{id}"))
             .with_notice(q.done.as_deref()),
@@ -824,12 +825,35 @@ async fn show(
         closed_at: When::opt(t.times.closed_time, now),
         reopened_at: When::opt(t.times.reopened_time, now),
         created: When::of(t.created_time, now),
-        recipients: store.count_recipients(&service_ids(&t)).await?,
+        recipients: deliveries.recipients,
         version: etag::of(&t),
         events: events.iter().rev().map(|e| event_view(e, now)).collect(),
-        deliveries: Deliveries::of_ticket(store, id, &mail, now).await?,
+        deliveries,
     };
     render(&page)
+}
+
+/// The deliveries section alone, for the ticket page's script.
+async fn deliveries_section(
+    State(state): State<AppState>,
+    _session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, GuiError> {
+    let ticket = state.store.get_ticket(parse_id(&id)?).await?;
+    render(&deliveries_of(&state, &ticket, Timestamp::now()).await?)
+}
+
+async fn deliveries_of(
+    state: &AppState,
+    ticket: &Ticket,
+    now: Timestamp,
+) -> Result<DeliveriesSection, GuiError> {
+    let mail = MailStatus::of(&state.settings.get());
+    Ok(DeliveriesSection {
+        id: ticket.id,
+        recipients: state.store.count_recipients(&service_ids(ticket)).await?,
+        deliveries: Deliveries::of_ticket(&state.store, ticket.id, &mail, now).await?,
+    })
 }
 
 #[cfg(test)]

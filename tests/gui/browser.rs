@@ -236,6 +236,34 @@ impl Browser {
         }
     }
 
+    /// The text of the element `css` as it is now ("" when there is none), read in one step, so
+    /// a script replacing the element meanwhile cannot make the read fail.
+    pub async fn text_now(&self, css: &str) -> String {
+        let text = self
+            .client
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';",
+                vec![json!(css)],
+            )
+            .await
+            .expect("read text");
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits, without reloading, until the element `css` contains `text` (the page's script
+    /// changes it); panics after [`WAIT`].
+    pub async fn wait_until_text(&self, css: &str, text: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.text_now(css).await.contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "{css} never showed {text:?}: {}",
+                self.text_now(css).await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The value of the cookie `name`.
     pub async fn cookie(&self, name: &str) -> Option<String> {
         self.client

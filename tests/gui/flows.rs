@@ -168,6 +168,37 @@ crate::backend_tests! {
         b.finish().await;
     }
 
+    async fn a_ticket_page_follows_its_deliveries_without_a_reload() {
+        let app = spawn_app().await;
+        let Some(b) = browser::start(&app.address).await else { return };
+        set_up(&b).await;
+        let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
+        app.create_customer("Bob", Some("bob@example.com"), &[mail]).await;
+        let ticket = app.create_ticket("Mail is down", &[mail]).await["Id"].as_i64().unwrap();
+
+        // No mail server yet: the message waits, and the page says why.
+        b.goto(&format!("/tickets/{ticket}")).await;
+        assert!(b.text("#deliveries .counts").await.contains("1 waiting"));
+        b.wait_for("#mail-blocked").await;
+        // A mark on this very page: a reload or a navigation would lose it.
+        b.client.execute("window.heraldMark = 'still here';", vec![]).await.unwrap();
+
+        // A mail server is configured (as on another instance's Settings page).
+        let smtp = SmtpServer::start().await;
+        app.store.set_setting("smtp_url", Some(&smtp.url())).await.unwrap();
+        app.store.set_setting("mail_from", Some("Status <status@example.com>")).await.unwrap();
+        assert_eq!(smtp.wait_for(1, WAIT).await[0].to, ["bob@example.com"]);
+
+        // The page catches up by itself.
+        b.wait_until_text("#deliveries .counts", "1 sent").await;
+        assert!(b.text_now("#deliveries .counts").await.contains("0 waiting"));
+        assert!(b.text_now("#deliveries tbody").await.contains("sent"));
+        assert_eq!(count(&b, "#mail-blocked").await, 0);
+        let mark = b.client.execute("return window.heraldMark;", vec![]).await.unwrap();
+        assert_eq!(mark, json!("still here"), "updated in place, not reloaded");
+        b.finish().await;
+    }
+
     async fn the_api_key_set_on_the_settings_page_works_against_the_api() {
         let app = spawn_app_with(|c| c.with(Key::MailFrom, "Ops <ops@example.com>")).await;
         let Some(b) = browser::start(&app.address).await else { return };

@@ -294,6 +294,7 @@ crate::backend_tests! {
         let web = admin(&app).await;
         assert_eq!(web.get("/tickets/abc").await.status, 404);
         assert_eq!(web.get("/tickets/99").await.status, 404);
+        assert_eq!(web.get("/tickets/99/deliveries").await.status, 404);
         assert_eq!(web.get("/customers/0").await.status, 404);
         let bad = web
             .submit(
@@ -336,5 +337,10 @@ crate::backend_tests! {
         assert!(garbled.body.contains("The form could not be read"));
         assert_eq!(json(app.get("/api/Customers").await, 200).await, json!([]));
         assert_eq!(json(app.get("/api/Tickets").await, 200).await, json!([]));
+        // The deliveries section alone is for signed-in operators too.
+        let ticket = app.create_ticket("Mail is down", &[]).await["Id"].as_i64().unwrap();
+        let section = format!("/tickets/{ticket}/deliveries");
+        assert!(web.get(&section).await.body.contains("id=\"deliveries\""));
+        assert_eq!(Web::new(&app.address).get(&section).await.status, 303);
     }
 }

@@ -1,7 +1,8 @@
 // Herald's only script, and optional: every page works without it.
 // On the new-ticket form it keeps "how many customers will be emailed" current while services
 // are ticked, so the ticket can be posted in one step (without it, the server shows the number
-// and asks to confirm).
+// and asks to confirm). On a ticket's page it keeps the deliveries current while messages are
+// waiting (without it, reload the page).
 (function () {
   "use strict";
 
@@ -45,7 +46,31 @@
     update();
   }
 
+  // Every few seconds, while the section says messages are waiting, swap in a fresh copy of it
+  // from the server; it stops by itself once none are.
+  var REFRESH_MS = 2000;
+  function followDeliveries() {
+    var section = document.getElementById("deliveries");
+    if (!section || !section.dataset.refresh || section.dataset.pending === "0") return;
+    if (document.hidden) {
+      setTimeout(followDeliveries, REFRESH_MS);
+      return;
+    }
+    fetch(section.dataset.refresh, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) {
+        // Signed out meanwhile (a redirect to the sign-in page): stop, the page says enough.
+        return r.ok && !r.redirected ? r.text() : null;
+      })
+      .then(function (html) {
+        if (html === null) return;
+        section.outerHTML = html;
+        setTimeout(followDeliveries, REFRESH_MS);
+      })
+      .catch(function () { setTimeout(followDeliveries, 5 * REFRESH_MS); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-watch-recipients]").forEach(watchRecipients);
+    setTimeout(followDeliveries, REFRESH_MS);
   });
 })();
