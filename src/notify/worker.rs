@@ -124,6 +124,11 @@ pub fn spawn(
     tokio::spawn(async move {
         let keeper_stop = CancellationToken::new();
         let keeper = tokio::spawn(lease_keeper(delivery.clone(), keeper_stop.clone()));
+        // Messages queued through other instances wake the workers too (PostgreSQL).
+        let relay = tokio::spawn({
+            let (store, shutdown) = (delivery.store.clone(), shutdown.clone());
+            async move { store.relay_wakeups(shutdown).await }
+        });
         let mut workers = JoinSet::new();
         for _ in 0..delivery.options.workers.max(1) {
             workers.spawn(worker(delivery.clone(), shutdown.clone()));
@@ -136,6 +141,7 @@ pub fn spawn(
         // Leases are renewed until the last message in hand is recorded.
         keeper_stop.cancel();
         let _ = keeper.await;
+        let _ = relay.await;
         let mailer = delivery.mailer.lock().expect("not poisoned").take();
         if let Some((_, mailer)) = mailer {
             mailer.shutdown().await;

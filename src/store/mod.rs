@@ -21,6 +21,7 @@ mod services;
 mod sessions;
 mod settings;
 mod tickets;
+mod wakeups;
 
 use std::time::Duration;
 
@@ -99,6 +100,8 @@ pub struct Store {
     writer: AnyPool,
     /// Bumped after a commit that queued notifications, to wake the delivery workers.
     outbox_queued: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Where to listen for other instances' wake-ups (PostgreSQL only; see `wakeups`).
+    postgres_url: Option<std::sync::Arc<str>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -155,14 +158,16 @@ impl Store {
                     pool,
                     writer,
                     outbox_queued: Default::default(),
+                    postgres_url: None,
                 })
             }
             Backend::Postgres => {
                 let options: AnyConnectOptions = url
                     .parse()
                     .map_err(|_| StoreError::Config("invalid PostgreSQL URL".into()))?;
+                // One of the instance's connections listens for wake-ups (see `wakeups`).
                 let pool = AnyPoolOptions::new()
-                    .max_connections(settings.max_connections.max(2))
+                    .max_connections(settings.max_connections.saturating_sub(1).max(2))
                     .acquire_timeout(settings.acquire_timeout)
                     .connect_with(options)
                     .await?;
@@ -171,6 +176,7 @@ impl Store {
                     writer: pool.clone(),
                     pool,
                     outbox_queued: Default::default(),
+                    postgres_url: Some(url.into()),
                 })
             }
         }
@@ -239,6 +245,11 @@ impl Store {
 
     pub fn writer(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// Wakes this process's delivery workers.
+    fn wake_workers(&self) {
+        self.outbox_queued.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Changes whenever this process queues notifications (the delivery workers wait on it).

@@ -218,10 +218,12 @@ pub(super) async fn enqueue(
     .bind(content)
     .execute(&mut *tx)
     .await?;
-    // PostgreSQL sorts the followers by address in work_mem, 4 MB by default: about 25,000 of
+    // PostgreSQL: wake the other instances' workers when this commits (see `wakeups`). And
+    // sort the followers by address in memory: work_mem is 4 MB by default, about 25,000 of
     // them; more spilled to disk and made a 100,000-follower POST slower. For this transaction.
     if Backend::of(tx) == Backend::Postgres {
-        sqlx::query("SET LOCAL work_mem = '64MB'")
+        sqlx::query("SELECT pg_notify($1, ''), set_config('work_mem', '64MB', true)")
+            .bind(super::wakeups::CHANNEL)
             .execute(&mut *tx)
             .await?;
     }

@@ -325,7 +325,7 @@ impl Store {
     /// Wakes the delivery workers after a commit that queued messages.
     fn outbox_changed(&self, queued: u64) {
         if queued > 0 {
-            self.outbox_queued.send_modify(|n| *n = n.wrapping_add(1));
+            self.wake_workers();
         }
     }
 

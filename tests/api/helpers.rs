@@ -125,9 +125,18 @@ pub async fn spawn_app_built(
 /// Starts another Herald instance on the database at `database_url` (as several instances
 /// behind a load balancer share one), with the test configuration adjusted by `adjust`.
 pub async fn spawn_instance(database_url: &str, adjust: impl FnOnce(Config) -> Config) -> TestApp {
+    spawn_instance_built(database_url, adjust, |_| {}).await
+}
+
+/// [`spawn_instance`], with `prepare` applied to the application before it serves.
+pub async fn spawn_instance_built(
+    database_url: &str,
+    adjust: impl FnOnce(Config) -> Config,
+    prepare: impl FnOnce(&mut Application),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (config, database_url) = database_config(database_url.to_owned());
-    launch(adjust(config), database_url, dir, |_| {}).await.0
+    launch(adjust(config), database_url, dir, prepare).await.0
 }
 
 /// Builds Herald, applies `prepare`, and serves it; where it generated an API key (a new

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use herald::config::Key;
 use herald::domain::ApiKey;
+use herald::notify::DeliveryOptions;
 use herald::startup::{set_api_key, Application};
 use serde_json::json;
 
 use crate::helpers::postgres::{self, Cluster};
 use crate::helpers::*;
+use crate::smtp::SmtpServer;
 
 /// Skips (or, under CI, fails) when PostgreSQL is not installed.
 macro_rules! require_postgres {
@@ -36,6 +38,56 @@ async fn two_instances() -> (TestApp, TestApp) {
     let a = spawn_instance(&url, |c| c).await;
     let b = spawn_instance(&url, |c| c).await;
     (a, b)
+}
+
+#[tokio::test]
+async fn messages_queued_through_one_instance_wake_the_workers_of_another() {
+    require_postgres!("messages_queued_through_one_instance_wake_the_workers_of_another");
+    let smtp = SmtpServer::start().await;
+    let url = postgres::fresh_database().await;
+    // A has no mail server: it queues messages but cannot send them.
+    let a = spawn_instance(&url, |c| c).await;
+    // B sends, and would look for messages queued elsewhere only once an hour by itself.
+    let smtp_url = smtp.url();
+    let b = spawn_instance_built(
+        &url,
+        move |c| {
+            c.with(Key::SmtpUrl, smtp_url)
+                .with(Key::MailFrom, "Status <status@example.com>")
+        },
+        |app| {
+            app.set_delivery_options(DeliveryOptions {
+                idle_poll: Duration::from_secs(3600),
+                ..Default::default()
+            })
+        },
+    )
+    .await;
+    let mail = a.create_service("Mail").await["Id"].as_i64().unwrap();
+    a.create_customer("Ann", Some("ann@example.com"), &[mail])
+        .await;
+    let ticket = a.create_ticket("Mail is down", &[mail]).await["Id"]
+        .as_i64()
+        .unwrap();
+    // B is told of the commit and sends at once.
+    let got = smtp.wait_for(1, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].to, ["ann@example.com"]);
+    let sent = |app: &TestApp| {
+        let store = app.store.clone();
+        async move { store.delivery_counts(Some(ticket)).await.unwrap().sent }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sent(&b).await < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never recorded the message as sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sent(&a).await, 1, "one database: A sees it sent too");
+    b.stop().await;
+    a.stop().await;
 }
 
 #[tokio::test]
