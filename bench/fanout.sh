@@ -49,6 +49,8 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 calc() { python3 -c "print($1)"; }
 # The sink's running counter: the last "mesg=N" it printed.
 sink_count() { tr '\r' '\n' < "$WORK/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2 || echo 0; }
@@ -99,15 +101,29 @@ HERALD_PID=$!
 until curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null; do sleep 0.05; done
 
 base=$(sink_count)
+cpu0=$(cpu_ticks "$HERALD_PID")
+# PERF_DATA=file: record Herald's profile while it delivers (perf record $PERF_ARGS, default -g).
+PERF_PID=""
+if [ -n "${PERF_DATA:-}" ]; then
+  perf record ${PERF_ARGS:--g} -o "$PERF_DATA" -p "$HERALD_PID" 2>"$WORK/perf.err" &
+  PERF_PID=$!
+  sleep 0.5
+fi
+sink_cpu0=$(cpu_ticks "$SINK_PID")
 t2=$(now)
 post=$(curl -s --max-time 60 -o "$WORK/post.json" -w '%{http_code} %{time_total}' \
   -X POST "http://127.0.0.1:$HTTP_PORT/api/Tickets?key=$KEY" -H 'Content-Type: application/json' \
   -d '{"Description":"Mail is down for everyone","StartTime":"2026-11-27T12:00:00Z","Services":[{"Id":1}]}')
 read -r status post_secs <<<"$post"
 [ "$status" = 201 ] || { echo "POST failed: $status $(cat "$WORK/post.json")" >&2; exit 1; }
+cpu_post=$(cpu_ticks "$HERALD_PID")
 wait_sink $((base + N))
 t3=$(now)
 herald_secs=$(calc "$t3 - $t2")
+cpu1=$(cpu_ticks "$HERALD_PID")
+sink_cpu1=$(cpu_ticks "$SINK_PID")
+hz=$(getconf CLK_TCK)
+if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 
 source_rate=$(calc "$N / $source_secs")
 herald_rate=$(calc "$N / $herald_secs")
@@ -116,4 +132,10 @@ printf '%-52s %.3f s\n' "POST /api/Tickets returned after" "$post_secs"
 printf '%-52s %.2f s  (%.0f msg/s)\n' "sink accepted all Herald messages after" "$herald_secs" "$herald_rate"
 printf '%-52s %.2f s  (%.0f msg/s)\n' "smtp-source, same sink, $CONNECTIONS connections" "$source_secs" "$source_rate"
 printf '%-52s %.2f\n' "Herald / smtp-source" "$(calc "$herald_rate / $source_rate")"
+printf '%-52s %.1f µs\n' "Herald CPU (user+system) per message" \
+  "$(calc "($cpu1 - $cpu0) * 1e6 / $hz / $N")"
+printf '%-52s %.1f µs\n' "  of which until the POST returned" \
+  "$(calc "($cpu_post - $cpu0) * 1e6 / $hz / $N")"
+printf '%-52s %.1f µs\n' "smtp-sink CPU per Herald message" \
+  "$(calc "($sink_cpu1 - $sink_cpu0) * 1e6 / $hz / $N")"
 printf '%-52s %s\n' "load average after" "$(cut -d' ' -f1-3 /proc/loadavg)"
