@@ -78,7 +78,7 @@ impl Layout {
         let _ = write!(
             out,
             "Date: {}\r\nMessage-ID: {}\r\n",
-            chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S +0000"),
+            chrono::Utc::now().to_rfc2822(),
             to.message_id
         );
         if let Some(root) = to.in_reply_to {

@@ -346,17 +346,20 @@ struct DataBlock<'a>(&'a str);
 
 impl fmt::Display for DataBlock<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        if rest.starts_with('.') {
+        let text = self.0;
+        if text.starts_with('.') {
             f.write_char('.')?;
         }
-        while let Some(i) = rest.find("\n.") {
-            f.write_str(&rest[..=i])?;
-            f.write_char('.')?;
-            rest = &rest[i + 1..];
+        let mut start = 0;
+        for (i, _) in text.match_indices('\n') {
+            if text[i + 1..].starts_with('.') {
+                f.write_str(&text[start..=i])?;
+                f.write_char('.')?;
+                start = i + 1;
+            }
         }
-        f.write_str(rest)?;
-        if self.0.is_empty() || self.0.ends_with("\r\n") {
+        f.write_str(&text[start..])?;
+        if text.is_empty() || text.ends_with("\r\n") {
             f.write_str(".\r\n")
         } else {
             f.write_str("\r\n.\r\n")
