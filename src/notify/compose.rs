@@ -2,10 +2,10 @@
 //! message builder.
 //!
 //! Fan-out sends one event to many recipients: the sender, subject and MIME layout are the
-//! same for all of them, so they are encoded once ([`Layout`]); each recipient's message is its
-//! few own headers (To, Date, Message-ID, In-Reply-To, References) and its two rendered bodies,
-//! written into one buffer. lettre's builder parses and re-encodes every header and copies each
-//! body several times, which was a fifth of the CPU of a fan-out.
+//! same for all of them, so they are encoded once per batch ([`Layout`]); each recipient's
+//! message is its few own headers (To, Date, Message-ID, In-Reply-To, References) and its two
+//! rendered bodies, written into one buffer. lettre's builder parses and re-encodes every
+//! header and copies each body several times, which was a fifth of the CPU of a fan-out.
 //!
 //! Headers that may need RFC 2047 encoding or folding (sender, subject, and recipients whose
 //! names are not plain words) are still encoded by lettre; bodies go out as `7bit` when they

@@ -322,9 +322,10 @@ impl Conn {
                 }
             }
         }
+        // After a refusal the message is not sent, and the connection is dropped: a refused
+        // RCPT leaves the MAIL transaction open, and a server at odds with RFC 2920 may even
+        // have accepted the DATA that followed.
         match first_error {
-            // A refused command, then a DATA that was accepted anyway (a server at odds with
-            // RFC 2920): the caller drops the connection rather than send this message.
             Some(e) => Err(e),
             None => Ok(()),
         }
