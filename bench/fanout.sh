@@ -15,6 +15,7 @@
 #     number of connections, with messages of the same size, in the same run (measured before and
 #     after the Herald runs; the ratio is against their mean);
 #   - Herald's CPU time (user + system, all instances) per message, and each instance's share;
+#     and the sink's CPU time per message (fewer, larger writes cost the sink less too);
 #   - duplicates: messages the sink received beyond N (must be 0 while no instance dies), once
 #     the database says all N were sent.
 #
@@ -24,6 +25,8 @@
 #
 # Usage: bench/fanout.sh                          (N=100000 CONNECTIONS=32, all three configurations)
 #        N=20000 CONFIGS=sqlite bench/fanout.sh
+#        PERF_DATA=/tmp/fanout.perf CONFIGS=sqlite bench/fanout.sh   (records the first instance's
+#        profile while it delivers: perf record $PERF_ARGS, default -g)
 set -euo pipefail
 
 N=${N:-100000}
@@ -159,10 +162,19 @@ run_config() {
     done
   done
 
-  local base t2 t3 post status post_secs herald_secs p
+  local base t2 t3 post status post_secs herald_secs p sink0 perf_pid=""
   local -a cpu0=()
   base=$(sink_count); base=${base:-0}
+  if [ -n "${PERF_DATA:-}" ]; then
+    # shellcheck disable=SC2086 # PERF_ARGS is a list of options
+    rm -f "$PERF_DATA"
+    perf record ${PERF_ARGS:--g} -o "$PERF_DATA" -p "${HERALD_PIDS[0]}" 2>"$WORK/perf.err" &
+    perf_pid=$!
+    # perf creates its file once it records (5 s at most).
+    for _ in $(seq 100); do [ -e "$PERF_DATA" ] && break; sleep 0.05; done
+  fi
   for p in "${HERALD_PIDS[@]}"; do cpu0+=("$(cpu_secs "$p")"); done
+  sink0=$(cpu_secs "$SINK_PID")
   t2=$(now)
   post=$(curl -s --max-time 60 -o "$WORK/post.json" -w '%{http_code} %{time_total}' \
     -X POST "http://127.0.0.1:$HTTP_PORT/api/Tickets?key=$KEY" -H 'Content-Type: application/json' \
@@ -178,6 +190,8 @@ run_config() {
     [ "$SECONDS" -lt "$deadline" ] || { echo "$config: the database never showed $N sent" >&2; exit 1; }
     sleep 0.1
   done
+  [ -z "$perf_pid" ] || { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+  local sink_us; sink_us=$(calc "($(cpu_secs "$SINK_PID") - $sink0) * 1e6 / $N")
   # Each instance's CPU time during the fan-out: the total per message, and each one's share.
   local used=() total=0 shares=""
   for ((i = 0; i < instances; i++)); do
@@ -189,7 +203,7 @@ run_config() {
   done
   stop_instances
   local received; received=$(sink_count)
-  ROWS+=("$config $instances $post_secs $herald_secs $(calc "$total * 1e6 / $N") $shares $((received - base - N))")
+  ROWS+=("$config $instances $post_secs $herald_secs $(calc "$total * 1e6 / $N") $shares $sink_us $((received - base - N))")
 }
 
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -213,11 +227,12 @@ printf 'followers: %s; SMTP connections per instance: %s; load average after: %s
   "$N" "$CONNECTIONS" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'smtp-source into the same sink: %.0f msg/s before, %.0f msg/s after (mean %.0f)\n\n' \
   "$SOURCE_BEFORE" "$SOURCE_AFTER" "$SOURCE_RATE"
-echo "| configuration | instances | POST returned | sink accepted all | Herald / smtp-source | Herald CPU per message (share per instance) | duplicates |"
-echo "|---|---|---|---|---|---|---|"
+echo "| configuration | instances | POST returned | sink accepted all | Herald / smtp-source | Herald CPU per message (share per instance) | sink CPU per message | duplicates |"
+echo "|---|---|---|---|---|---|---|---|"
 for row in "${ROWS[@]}"; do
-  read -r config instances post_secs herald_secs cpu_us shares dups <<<"$row"
+  read -r config instances post_secs herald_secs cpu_us shares sink_us dups <<<"$row"
   rate=$(calc "$N / $herald_secs")
-  printf '| %s | %s | %.2f s | %.2f s (%.0f msg/s) | %.2f | %.0f µs (%s) | %s |\n' "$config" "$instances" \
-    "$post_secs" "$herald_secs" "$rate" "$(calc "$rate / $SOURCE_RATE")" "$cpu_us" "$shares" "$dups"
+  printf '| %s | %s | %.2f s | %.2f s (%.0f msg/s) | %.2f | %.0f µs (%s) | %.0f µs | %s |\n' "$config" \
+    "$instances" "$post_secs" "$herald_secs" "$rate" "$(calc "$rate / $SOURCE_RATE")" "$cpu_us" "$shares" \
+    "$sink_us" "$dups"
 done

@@ -3,10 +3,11 @@
 //! and the Settings page's test email.
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Mailbox, SinglePart};
 use lettre::{Address, Message};
 use sha2::{Digest, Sha256};
 
+use super::compose::{Layout, RawMessage, Recipient};
 use super::smtp::{Connections, Server};
 use super::templates::{self, EmailView, Rendered};
 use crate::domain::ticket::EventKind;
@@ -145,41 +146,39 @@ impl Mailer {
         &self.config
     }
 
-    /// The notification of `content` (shown as `view`) to one recipient.
+    /// What every recipient's message of an event shares (see [`super::compose`]).
+    pub fn layout(&self, view: &EmailView) -> Layout {
+        Layout::new(&self.config.from, &view.subject)
+    }
+
+    /// The notification of `content` (shown as `view`, laid out as `layout`) to one recipient.
     pub fn message(
         &self,
         content: &EventContent,
         view: &EmailView,
+        layout: &Layout,
         email: &str,
         name: &str,
-    ) -> Result<Message, SendError> {
+    ) -> Result<RawMessage, SendError> {
         let address: Address = email.parse().map_err(|_| {
             SendError::Permanent(format!("{email} is not an address that can be mailed"))
         })?;
         let rendered: Rendered = templates::render(view, name)
             .map_err(|e| SendError::Permanent(format!("the message could not be rendered: {e}")))?;
         let threading = Threading::of(content, email, self.config.domain());
-        let mut builder = Message::builder()
-            .from(self.config.from.clone())
-            .to(Mailbox::new(Some(name.to_owned()), address))
-            .subject(rendered.subject)
-            .date(std::time::SystemTime::now())
-            .message_id(Some(threading.message_id));
-        if let Some(root) = threading.in_reply_to {
-            builder = builder.in_reply_to(root.clone()).references(root);
-        }
-        builder
-            .multipart(MultiPart::alternative_plain_html(
-                rendered.text,
-                rendered.html,
-            ))
-            .map_err(|e| SendError::Permanent(format!("the message could not be built: {e}")))
+        let recipient = Recipient {
+            name,
+            address: &address,
+            message_id: &threading.message_id,
+            in_reply_to: threading.in_reply_to.as_deref(),
+        };
+        Ok(layout.message(&recipient, &rendered.text, &rendered.html))
     }
 
     /// Sends one message; `Ok` holds the server's reply.
-    pub async fn send(&self, message: &Message) -> Result<String, SendError> {
+    pub async fn send(&self, message: &RawMessage) -> Result<String, SendError> {
         self.connections
-            .send(message.envelope(), &message.formatted())
+            .send(&message.envelope, &message.bytes)
             .await
     }
 
@@ -203,7 +202,7 @@ impl Mailer {
                     .body(body),
             )
             .map_err(|e| SendError::Permanent(format!("the test email could not be built: {e}")))?;
-        self.send(&message).await
+        self.send(&RawMessage::from_lettre(&message)).await
     }
 
     /// Closes the open connections.

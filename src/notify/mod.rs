@@ -5,6 +5,7 @@
 //! The outbox itself (which rows exist, claims, outcomes) is in `store::outbox`; it is filled
 //! in the transaction of each ticket change, so no change goes without its messages.
 
+pub mod compose;
 pub mod mailer;
 pub mod smtp;
 pub mod templates;

@@ -7,13 +7,23 @@
 //! [`AsyncSmtpConnection`] (EHLO, STARTTLS, AUTH, MAIL/RCPT/DATA), and keeps idle connections
 //! for reuse. Implicit TLS (`smtps://`) connections are opened by lettre itself, so they are
 //! slower under load; STARTTLS is not.
+//!
+//! Each message's transaction is written here with lettre's public pieces (its commands,
+//! `command` and `read_response`), because lettre 0.11's `send` makes every command its own
+//! round trip (it has no PIPELINING, RFC 2920) and writes the closing `.` apart from the body.
+//! Here a message costs two writes: `MAIL`, `RCPT` and `DATA` together when the server
+//! advertises PIPELINING (one at a time otherwise), then the dot-stuffed body with its `.`.
+//! Anything unusual (non-ASCII addresses or bytes, which need SMTPUTF8 or 8BITMIME) goes
+//! through lettre's own `send`.
 
+use std::fmt::{self, Write as _};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 use tokio::net::TcpStream;
@@ -131,7 +141,7 @@ impl Server {
     }
 
     /// A new connection: connected, greeted, secured and logged in.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+    async fn connect(&self) -> Result<Conn, SendError> {
         let hello = self.hello();
         let mut conn = match self.security {
             Security::Implicit => AsyncSmtpConnection::connect_tokio1(
@@ -183,6 +193,19 @@ impl Server {
                 conn
             }
         };
+        // lettre keeps only the extensions it knows from the EHLO reply, and PIPELINING is
+        // not one of them: ask again (once per connection, before AUTH).
+        let pipelining = match conn.command(Ehlo::new(hello)).await {
+            Ok(reply) => reply.message().any(|line| {
+                line.split_whitespace()
+                    .next()
+                    .is_some_and(|word| word.eq_ignore_ascii_case("PIPELINING"))
+            }),
+            Err(e) => {
+                conn.abort().await;
+                return Err(classify(&e));
+            }
+        };
         if let Some((user, password)) = &self.credentials {
             let credentials = Credentials::new(user.clone(), password.clone());
             if let Err(e) = conn.auth(DEFAULT_MECHANISMS, &credentials).await {
@@ -190,7 +213,11 @@ impl Server {
                 return Err(classify(&e));
             }
         }
-        Ok(conn)
+        Ok(Conn {
+            smtp: conn,
+            pipelining,
+            broken: false,
+        })
     }
 }
 
@@ -219,11 +246,133 @@ fn reply_text(response: &Response) -> String {
     format!("{} {}", response.code(), lines.join(" "))
 }
 
+/// An open connection, and whether it can take more messages.
+struct Conn {
+    smtp: AsyncSmtpConnection,
+    /// The server advertised PIPELINING (RFC 2920).
+    pipelining: bool,
+    /// A transaction failed on it (lettre's rule too): it is not reused.
+    broken: bool,
+}
+
+impl Conn {
+    fn reusable(&self) -> bool {
+        !self.broken && !self.smtp.has_broken()
+    }
+
+    /// One message's transaction; `Ok` holds the reply to its data.
+    async fn transaction(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<Response, lettre::transport::smtp::Error> {
+        let ascii = |a: &lettre::Address| AsRef::<str>::as_ref(a).is_ascii();
+        let plain = envelope.from().is_none_or(ascii) && envelope.to().iter().all(ascii);
+        let text = std::str::from_utf8(message)
+            .ok()
+            .filter(|t| plain && t.is_ascii());
+        let Some(text) = text else {
+            // SMTPUTF8 or 8BITMIME parameters: lettre's own transaction handles them.
+            return self.smtp.send(envelope, message).await;
+        };
+        let result = self.envelope(envelope).await;
+        let result = match result {
+            Ok(()) => self.smtp.command(DataBlock(text)).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    /// `MAIL`, `RCPT` and `DATA`: in one write when pipelining, reading every reply even after
+    /// a refusal (so that the replies stay in step); one at a time otherwise.
+    async fn envelope(
+        &mut self,
+        envelope: &Envelope,
+    ) -> Result<(), lettre::transport::smtp::Error> {
+        let mail = Mail::new(envelope.from().cloned(), vec![]);
+        let rcpts = envelope.to().iter().map(|to| Rcpt::new(to.clone(), vec![]));
+        if !self.pipelining {
+            self.smtp.command(mail).await?;
+            for rcpt in rcpts {
+                self.smtp.command(rcpt).await?;
+            }
+            self.smtp.command(Data).await?;
+            return Ok(());
+        }
+        let mut group = mail.to_string();
+        for rcpt in rcpts {
+            let _ = write!(group, "{rcpt}");
+        }
+        let _ = write!(group, "{Data}");
+        let mut first_error = match self.smtp.command(Group(&group)).await {
+            Ok(_) => None,
+            Err(e) if e.status().is_none() => return Err(e),
+            Err(e) => Some(e),
+        };
+        for _ in 0..envelope.to().len() + 1 {
+            match self.smtp.read_response().await {
+                Ok(_) => {}
+                // Without a reply code the connection itself failed: stop reading.
+                Err(e) if e.status().is_none() => return Err(e),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        // After a refusal the message is not sent, and the connection is dropped: a refused
+        // RCPT leaves the MAIL transaction open, and a server at odds with RFC 2920 may even
+        // have accepted the DATA that followed.
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Several commands written at once (lettre's `command` writes whatever it is given, then
+/// reads one reply).
+struct Group<'a>(&'a str);
+
+impl fmt::Display for Group<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A message's data, dot-stuffed (RFC 5321 4.5.2), with the closing `.` line.
+struct DataBlock<'a>(&'a str);
+
+impl fmt::Display for DataBlock<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        if text.starts_with('.') {
+            f.write_char('.')?;
+        }
+        let mut start = 0;
+        for (i, _) in text.match_indices('\n') {
+            if text[i + 1..].starts_with('.') {
+                f.write_str(&text[start..=i])?;
+                f.write_char('.')?;
+                start = i + 1;
+            }
+        }
+        f.write_str(&text[start..])?;
+        if text.is_empty() || text.ends_with("\r\n") {
+            f.write_str(".\r\n")
+        } else {
+            f.write_str("\r\n.\r\n")
+        }
+    }
+}
+
 /// Open connections to one server, reused message after message.
 pub struct Connections {
     server: Server,
     max_idle: usize,
-    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
 impl Connections {
@@ -235,7 +384,7 @@ impl Connections {
         }
     }
 
-    fn take_idle(&self) -> Option<(AsyncSmtpConnection, Instant)> {
+    fn take_idle(&self) -> Option<(Conn, Instant)> {
         let mut idle = self.idle.lock().expect("not poisoned");
         while let Some((conn, since)) = idle.pop() {
             if since.elapsed() < MAX_IDLE {
@@ -246,8 +395,8 @@ impl Connections {
         None
     }
 
-    fn put_back(&self, conn: AsyncSmtpConnection) {
-        if conn.has_broken() {
+    fn put_back(&self, conn: Conn) {
+        if !conn.reusable() {
             return;
         }
         let mut idle = self.idle.lock().expect("not poisoned");
@@ -260,7 +409,7 @@ impl Connections {
     /// to be dead is replaced by a new one before the message counts as failed.
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<String, SendError> {
         if let Some((mut conn, since)) = self.take_idle() {
-            let alive = since.elapsed() < CHECK_AFTER_IDLE || conn.test_connected().await;
+            let alive = since.elapsed() < CHECK_AFTER_IDLE || conn.smtp.test_connected().await;
             if alive {
                 match self.send_on(&mut conn, envelope, message).await {
                     Ok(reply) => {
@@ -283,15 +432,16 @@ impl Connections {
 
     async fn send_on(
         &self,
-        conn: &mut AsyncSmtpConnection,
+        conn: &mut Conn,
         envelope: &Envelope,
         message: &[u8],
     ) -> Result<String, SendError> {
-        match tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, message)).await {
+        match tokio::time::timeout(SMTP_TIMEOUT, conn.transaction(envelope, message)).await {
             Ok(Ok(response)) => Ok(reply_text(&response)),
             Ok(Err(e)) => Err(classify(&e)),
             Err(_) => {
-                conn.abort().await;
+                conn.broken = true;
+                conn.smtp.abort().await;
                 Err(SendError::Unreachable(format!(
                     "the mail server did not answer within {} s",
                     SMTP_TIMEOUT.as_secs()
@@ -304,7 +454,7 @@ impl Connections {
     pub async fn close(&self) {
         let idle: Vec<_> = std::mem::take(&mut *self.idle.lock().expect("not poisoned"));
         for (mut conn, _) in idle {
-            let _ = conn.quit().await;
+            let _ = conn.smtp.quit().await;
         }
     }
 }
@@ -339,5 +489,16 @@ mod tests {
             .contains("smtp://"));
         assert!(Server::from_url("smtp://").is_err());
         assert!(Server::from_url("not a url").is_err());
+    }
+
+    #[test]
+    fn data_is_dot_stuffed_and_closed() {
+        let data = |s: &str| DataBlock(s).to_string();
+        assert_eq!(data("a\r\nb\r\n"), "a\r\nb\r\n.\r\n");
+        assert_eq!(data("a"), "a\r\n.\r\n");
+        assert_eq!(
+            data(".a\r\n..b\r\nc.\r\n.\r\n"),
+            "..a\r\n...b\r\nc.\r\n..\r\n.\r\n"
+        );
     }
 }

@@ -351,11 +351,16 @@ impl Delivery {
         shutdown: &CancellationToken,
     ) -> bool {
         let events = self.events(&batch).await;
+        let layouts: HashMap<i64, _> = events
+            .iter()
+            .map(|(id, event)| (*id, mailer.layout(&event.view)))
+            .collect();
         let window = self.retry_window();
         let unreachable = AtomicBool::new(false);
         let mut outcomes = futures::stream::iter(batch)
             .map(|message| {
                 let event = events.get(&message.event_id).cloned();
+                let layout = layouts.get(&message.event_id);
                 let unreachable = &unreachable;
                 async move {
                     if shutdown.is_cancelled() || !self.lease_holds(claimed_at) {
@@ -365,13 +370,18 @@ impl Delivery {
                         let next = later(Timestamp::now(), self.options.retry_base);
                         return (message, Outcome::Released { next });
                     }
-                    let Some(event) = event else {
+                    let (Some(event), Some(layout)) = (event, layout) else {
                         // The content could not be read just now: try again soon.
                         let next = later(Timestamp::now(), self.options.idle_poll);
                         return (message, Outcome::Released { next });
                     };
-                    let built =
-                        mailer.message(&event.content, &event.view, &message.email, &message.name);
+                    let built = mailer.message(
+                        &event.content,
+                        &event.view,
+                        layout,
+                        &message.email,
+                        &message.name,
+                    );
                     let sent = match built {
                         Ok(m) => mailer.send(&m).await,
                         Err(e) => Err(e),

@@ -12,6 +12,7 @@ mod notifications;
 mod notify_crash;
 mod openapi;
 mod parity;
+mod pipelining;
 mod process;
 mod resources;
 mod schemathesis_findings;

@@ -81,6 +81,10 @@ struct State {
     delay: Duration,
     /// Connections open right now.
     sessions: usize,
+    /// Advertise PIPELINING (RFC 2920) in the EHLO reply.
+    pipelining: bool,
+    /// Times a MAIL command arrived with more commands behind it in the same read.
+    pipelined_groups: usize,
 }
 
 /// Counts a session as open while it lives.
@@ -158,6 +162,16 @@ impl SmtpServer {
     /// Answers each message only after `delay` (a slow server).
     pub fn set_delay(&self, delay: Duration) {
         self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Advertises PIPELINING to the sessions that start from now on.
+    pub fn set_pipelining(&self, on: bool) {
+        self.state.lock().unwrap().pipelining = on;
+    }
+
+    /// How often a client wrote `MAIL` together with the commands after it (pipelined).
+    pub fn pipelined_groups(&self) -> usize {
+        self.state.lock().unwrap().pipelined_groups
     }
 
     pub fn messages(&self) -> Vec<Received> {
@@ -257,10 +271,20 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notif
             helo = command[4..].trim().to_owned();
         }
         let answer: String = if upper.starts_with("EHLO") {
-            "250-herald-test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760".into()
+            let pipelining = if state.lock().unwrap().pipelining {
+                "250-PIPELINING\r\n"
+            } else {
+                ""
+            };
+            format!(
+                "250-herald-test\r\n{pipelining}250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760"
+            )
         } else if upper.starts_with("HELO") {
             "250 herald-test".into()
         } else if upper.starts_with("MAIL FROM:") {
+            if !lines.buffer().is_empty() {
+                state.lock().unwrap().pipelined_groups += 1;
+            }
             from = path_address(&command[10..]);
             to.clear();
             "250 2.1.0 Ok".into()
