@@ -13,6 +13,7 @@
 pub mod copy;
 mod customers;
 mod error;
+mod group;
 mod operators;
 mod outbox;
 mod overview;
@@ -89,6 +90,8 @@ pub struct Store {
     writer: AnyPool,
     /// Bumped after a commit that queued notifications, to wake the delivery workers.
     outbox_queued: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// SQLite: the group commit of ticket writes (see [`group`]).
+    group: Option<group::GroupWriter>,
 }
 
 impl std::fmt::Debug for Store {
@@ -143,6 +146,7 @@ impl Store {
                 Ok(Store {
                     backend,
                     pool,
+                    group: Some(group::GroupWriter::start(writer.clone())),
                     writer,
                     outbox_queued: Default::default(),
                 })
@@ -161,6 +165,7 @@ impl Store {
                     writer: pool.clone(),
                     pool,
                     outbox_queued: Default::default(),
+                    group: None,
                 })
             }
         }

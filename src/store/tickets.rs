@@ -177,9 +177,10 @@ impl Store {
         new: &NewTicket,
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
-        let mut tx = self.write_tx().await?;
-        let (ticket, event, queued) = insert(&mut tx, new, change, self.for_share()).await?;
-        tx.commit().await?;
+        let (new, change, lock) = (new.clone(), change.clone(), self.for_share());
+        let (ticket, event, queued) = self
+            .write(move |conn| Box::pin(async move { insert(conn, &new, &change, lock).await }))
+            .await?;
         self.outbox_changed(queued);
         Ok((ticket, event))
     }
