@@ -5,6 +5,7 @@
 #   bench/core.sh                      # SQLite in a temporary directory
 #   bench/core.sh postgres://u@h/db    # an empty PostgreSQL database
 #   ONLY=write bench/core.sh           # only the write part (READ_TICKETS=1000 seeds less)
+#   HERALD_BIN_DIR=/tmp/old ...        # the herald binary of another build (to compare)
 #
 # Prints a Markdown table; BENCHMARKS.md holds the numbers of a recorded run.
 set -euo pipefail
@@ -18,7 +19,7 @@ ONLY=${ONLY:-}
 KEY=bench-key-0123456789abcdef
 
 cargo build --release --quiet --bin herald --example bench_static --example bench_commits --example bench_seed
-BIN=target/release; EX=target/release/examples
+BIN=${HERALD_BIN_DIR:-target/release}; EX=target/release/examples
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }

@@ -14,8 +14,9 @@
 //!   the batch wrote;
 //! - the `COMMIT` (or the transaction itself) failed: every request of the batch gets the error.
 //!
-//! The work runs in the writer task, so a request that goes away (its client disconnected)
-//! cannot stop it half-way; the work is finished and committed with the others.
+//! The work runs in the writer task, so a request that goes away (its client disconnected, a
+//! timeout) cannot stop it half-way: once started, the work is finished and committed with
+//! the others; a request that went away before its work started is skipped.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -100,6 +101,8 @@ impl Store {
 
 /// A submitted request, whatever its result type.
 trait Job: Send {
+    /// Has the request gone away before its work ran?
+    fn abandoned(&self) -> bool;
     /// Runs the work (once); true when it succeeded.
     fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, bool>;
     /// Answers the request once the batch is over: its own outcome if the batch committed,
@@ -114,6 +117,10 @@ struct Pending<T> {
 }
 
 impl<T: Send + 'static> Job for Pending<T> {
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
     fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, bool> {
         Box::pin(async move {
             let Some(work) = self.work.take() else {
@@ -132,7 +139,8 @@ impl<T: Send + 'static> Job for Pending<T> {
             (_, Some(Err(panic))) => Err(panic),
             (Ok(()), Some(outcome)) => outcome,
             (Err(e), _) => Ok(Err(StoreError::shared(e))),
-            (Ok(()), None) => unreachable!("a committed batch ran every job in it"),
+            // Abandoned before it ran: there is no one to answer.
+            (Ok(()), None) => return,
         };
         // The request may have gone away: its work is committed all the same.
         let _ = self.reply.send(answer);
@@ -168,22 +176,24 @@ async fn commit_batch(
     queue: &mut mpsc::UnboundedReceiver<Box<dyn Job>>,
 ) -> Result<(), Arc<sqlx::Error>> {
     conn.execute("BEGIN IMMEDIATE").await.map_err(Arc::new)?;
+    // One round trip per request: the previous request's savepoint is released (its work kept
+    // in the transaction) as this one's is set.
+    let mut savepoint = "SAVEPOINT request";
     let mut next = 0;
     while next < batch.len() {
-        // One round trip per request: the previous request's savepoint is released (kept in the
-        // transaction) as this one's is set.
-        let savepoint = if next == 0 {
-            "SAVEPOINT request"
-        } else {
-            "RELEASE request; SAVEPOINT request"
-        };
-        conn.execute(savepoint).await.map_err(Arc::new)?;
-        if !batch[next].run(conn).await {
-            conn.execute("ROLLBACK TO request")
-                .await
-                .map_err(Arc::new)?;
-        }
+        let job = &mut batch[next];
         next += 1;
+        // A request that went away before its turn (its client disconnected, or it timed out)
+        // writes nothing, as it would not have had it waited for a transaction of its own.
+        if !job.abandoned() {
+            conn.execute(savepoint).await.map_err(Arc::new)?;
+            savepoint = "RELEASE request; SAVEPOINT request";
+            if !job.run(conn).await {
+                conn.execute("ROLLBACK TO request")
+                    .await
+                    .map_err(Arc::new)?;
+            }
+        }
         if next == batch.len() && batch.len() < MAX_BATCH {
             if let Ok(job) = queue.try_recv() {
                 batch.push(job);
@@ -292,5 +302,21 @@ mod tests {
             .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(live_names(&store).await.len(), committed.len() + 2);
+    }
+
+    #[tokio::test]
+    async fn a_request_gone_before_its_turn_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        // Polled once (queued), then dropped, as when a client disconnects.
+        let gone = store
+            .write(|conn| Box::pin(insert_then(conn, "gone".into(), 0)))
+            .now_or_never();
+        assert!(gone.is_none(), "the request was still waiting for its turn");
+        store
+            .write(|conn| Box::pin(insert_then(conn, "kept".into(), 0)))
+            .await
+            .unwrap();
+        assert_eq!(live_names(&store).await, ["kept"]);
     }
 }

@@ -339,7 +339,7 @@ async fn insert(
     let ticket = Ticket {
         id,
         description: new.description.as_str().to_owned(),
-        times: new.times.clone(),
+        times: new.times,
         created_time: now,
         services,
         operator,
