@@ -184,7 +184,7 @@ async fn commit_batch(
         let job = &mut batch[next];
         next += 1;
         // A request that went away before its turn (its client disconnected, or it timed out)
-        // writes nothing, as it would not have had it waited for a transaction of its own.
+        // writes nothing, as when it was dropped while waiting for a transaction of its own.
         if !job.abandoned() {
             conn.execute(savepoint).await.map_err(Arc::new)?;
             savepoint = "RELEASE request; SAVEPOINT request";
