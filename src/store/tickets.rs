@@ -217,24 +217,19 @@ impl Store {
             return Ok((before, None));
         };
         let t = &after_times;
-        sqlx::query(
+        let q = sqlx::query(
             "UPDATE tickets SET description = $1, start_time = $2, end_time = $3, \
              expected_resolution_time = $4, next_update_time = $5, closed_time = $6, \
              reopened_time = $7, is_closed = $8 WHERE id = $9",
         )
-        .bind(description)
-        .bind(micros(t.start_time))
-        .bind(micros(t.end_time))
-        .bind(micros(t.expected_resolution_time))
-        .bind(micros(t.next_update_time))
-        .bind(micros(t.closed_time))
-        .bind(micros(t.reopened_time))
-        .bind(flag(
-            t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
-        ))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        .bind(description);
+        bind_times(q, t)
+            .bind(flag(
+                t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
+            ))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let after = Ticket {
             description: description.to_owned(),
             times: after_times,
@@ -303,25 +298,21 @@ async fn insert(
     };
     let t = &new.times;
     let now = Timestamp::now();
-    let id: i64 = sqlx::query_scalar(
+    let q = sqlx::query(
         "INSERT INTO tickets (description, start_time, end_time, expected_resolution_time, \
          next_update_time, closed_time, reopened_time, created_time, operator_id, is_closed) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
-    .bind(new.description.as_str())
-    .bind(micros(t.start_time))
-    .bind(micros(t.end_time))
-    .bind(micros(t.expected_resolution_time))
-    .bind(micros(t.next_update_time))
-    .bind(micros(t.closed_time))
-    .bind(micros(t.reopened_time))
-    .bind(now.micros())
-    .bind(new.operator)
-    .bind(flag(
-        t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
-    ))
-    .fetch_one(&mut *conn)
-    .await?;
+    .bind(new.description.as_str());
+    let id: i64 = bind_times(q, t)
+        .bind(now.micros())
+        .bind(new.operator)
+        .bind(flag(
+            t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
+        ))
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
     if !services.is_empty() {
         let rows: Vec<String> = (0..services.len())
             .map(|i| format!("($1, ${})", i + 2))
@@ -373,6 +364,18 @@ async fn live_operator(
         )),
     }
 }
+
+/// Binds the six times of a ticket, in their column order.
+fn bind_times<'q>(q: AnyQuery<'q>, t: &TicketTimes) -> AnyQuery<'q> {
+    q.bind(micros(t.start_time))
+        .bind(micros(t.end_time))
+        .bind(micros(t.expected_resolution_time))
+        .bind(micros(t.next_update_time))
+        .bind(micros(t.closed_time))
+        .bind(micros(t.reopened_time))
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn micros(ts: Option<Timestamp>) -> Option<i64> {
     ts.map(Timestamp::micros)
