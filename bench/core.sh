@@ -4,6 +4,8 @@
 #
 #   bench/core.sh                      # SQLite in a temporary directory
 #   bench/core.sh postgres://u@h/db    # an empty PostgreSQL database
+#   ONLY=write bench/core.sh           # only the write part (READ_TICKETS=1000 seeds less)
+#   HERALD_BIN_DIR=/tmp/old ...        # the herald binary of another build (to compare)
 #
 # Prints a Markdown table; BENCHMARKS.md holds the numbers of a recorded run.
 set -euo pipefail
@@ -13,10 +15,11 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 DURATION=${DURATION:-10}
 READ_TICKETS=${READ_TICKETS:-100000}
 STREAM_TICKETS=${STREAM_TICKETS:-1000000}
+ONLY=${ONLY:-}
 KEY=bench-key-0123456789abcdef
 
 cargo build --release --quiet --bin herald --example bench_static --example bench_commits --example bench_seed
-BIN=target/release; EX=target/release/examples
+BIN=${HERALD_BIN_DIR:-target/release}; EX=target/release/examples
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -43,13 +46,17 @@ start_herald
 H="http://127.0.0.1:$HERALD_PORT"
 ID=$((READ_TICKETS / 2))
 
+write_only() { [ "$ONLY" = write ]; }
+
 # --- read: GET one ticket vs. a static server returning the same bytes -----------------------
+if ! write_only; then
 curl -fs "$H/api/Tickets/$ID?key=$KEY" >"$WORK/ticket.json"
 STATIC_PORT=$(free_port)
 $EX/bench_static "$WORK/ticket.json" "$STATIC_PORT" & PIDS+=("$!")
 wait_http "http://127.0.0.1:$STATIC_PORT/"
 wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$STATIC_PORT/api/Tickets/$ID?key=$KEY" >"$WORK/read-base.txt"
 wrk -t2 -c64 -d"${DURATION}s" --latency "$H/api/Tickets/$ID?key=$KEY" >"$WORK/read-herald.txt"
+fi
 
 # --- write: POST tickets (no email) vs. raw durable single-row commits -----------------------
 cat >"$WORK/post.lua" <<'LUA'
@@ -66,6 +73,16 @@ case "$DB" in
 esac
 wrk -t2 -c32 -d"${DURATION}s" --latency -s "$WORK/post.lua" "$H/api/Tickets?key=$KEY" >"$WORK/write-herald.txt"
 kill "$HERALD_PID"; wait "$HERALD_PID" 2>/dev/null || true
+
+if write_only; then
+  WH=$(wrk_rps "$WORK/write-herald.txt")
+  cat <<MD
+| figure | Herald | baseline | ratio | goal |
+|---|---|---|---|---|
+| write: POST /api/Tickets (DoNotSendEmail), 32 connections | ${WH} req/s (p50 $(wrk_pct "$WORK/write-herald.txt" 50%), p99 $(wrk_pct "$WORK/write-herald.txt" 99%)) | raw durable commits (${COMMITS_HOW}): ${COMMITS}/s | $(ratio "$WH" "$COMMITS") | ≥ 0.5 |
+MD
+  exit 0
+fi
 
 # --- memory: idle, and while streaming the whole ticket list ---------------------------------
 $EX/bench_seed "$DB" $((STREAM_TICKETS - READ_TICKETS)) >/dev/null

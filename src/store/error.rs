@@ -31,17 +31,36 @@ impl StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
-            sqlx::Error::Database(ref d) if d.code().is_some_and(|c| is_transient(&c)) => {
-                StoreError::Unavailable(e)
-            }
-            other => StoreError::Database(other),
+        if is_unavailable(&e) {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Database(e)
         }
+    }
+}
+
+impl StoreError {
+    /// One error that ended a group commit, as each request of the group is told it.
+    pub(super) fn shared(e: &std::sync::Arc<sqlx::Error>) -> Self {
+        let unavailable = is_unavailable(e);
+        let e = sqlx::Error::AnyDriverError(Box::new(e.clone()));
+        if unavailable {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| is_transient(&c)),
+        _ => false,
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod copy;
 mod customers;
 mod error;
+mod group;
 mod operators;
 mod outbox;
 mod overview;
@@ -102,6 +103,8 @@ pub struct Store {
     outbox_queued: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// Where to listen for other instances' wake-ups (PostgreSQL only; see `wakeups`).
     postgres_url: Option<std::sync::Arc<str>>,
+    /// SQLite: the group commit of ticket writes (see [`group`]).
+    group: Option<group::GroupWriter>,
 }
 
 impl std::fmt::Debug for Store {
@@ -156,6 +159,7 @@ impl Store {
                 Ok(Store {
                     backend,
                     pool,
+                    group: Some(group::GroupWriter::start(writer.clone())),
                     writer,
                     outbox_queued: Default::default(),
                     postgres_url: None,
@@ -177,6 +181,7 @@ impl Store {
                     pool,
                     outbox_queued: Default::default(),
                     postgres_url: Some(url.into()),
+                    group: None,
                 })
             }
         }

@@ -2,7 +2,7 @@
 
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 
 use super::rows::{self, Check};
 use super::{error::is_unique_violation, Page, Store, StoreError};
@@ -121,32 +121,48 @@ impl Store {
         ids: &[i64],
         field: &'static str,
     ) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "SELECT id FROM services WHERE deleted_at IS NULL AND id IN ({}){}",
-            super::placeholders(1, ids.len()),
-            self.for_share()
-        );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
-        for id in ids {
-            q = q.bind(*id);
-        }
-        let found: Vec<i64> = q.fetch_all(&mut **tx).await?;
-        let missing: Vec<String> = ids
-            .iter()
-            .filter(|id| !found.contains(id))
-            .map(|id| id.to_string())
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(StoreError::invalid(
-                field,
-                format!("There is no service with Id {}.", missing.join(", ")),
-            ))
-        }
+        live_services(tx, ids, field, self.for_share()).await?;
+        Ok(())
+    }
+}
+
+/// [`Store::existing_services`] on a connection, returning the services by id; `lock` is the
+/// engine's row-lock suffix ([`Store::for_share`]).
+pub(super) async fn live_services(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    field: &'static str,
+    lock: &'static str,
+) -> Result<Vec<Service>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM services WHERE deleted_at IS NULL AND id IN ({}) ORDER BY id{lock}",
+        super::placeholders(1, ids.len()),
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let found = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| rows::service(row, ""))
+        .collect::<Result<Vec<_>, _>>()?;
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|id| !found.iter().any(|s| s.id == **id))
+        .map(|id| id.to_string())
+        .collect();
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(StoreError::invalid(
+            field,
+            format!("There is no service with Id {}.", missing.join(", ")),
+        ))
     }
 }
 

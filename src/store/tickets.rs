@@ -8,10 +8,10 @@ use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use super::rows::{self, Check};
-use super::{flag, outbox, Page, Store, StoreError};
+use super::{flag, outbox, services, Page, Store, StoreError};
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{Actor, NewTicket, OperatorRef, Ticket, TicketUpdate, Timestamp};
 use crate::wire::datetime;
@@ -97,7 +97,15 @@ pub(super) fn ticket_head(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
 }
 
 async fn load(conn: &mut AnyConnection, id: i64) -> Result<Ticket, StoreError> {
-    let sql = select("(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL)");
+    load_locked(conn, id, "").await
+}
+
+/// [`load`] with the ticket's row locked until the transaction ends (`lock` is
+/// [`Store::for_update`]'s suffix): one statement instead of a lock and a read.
+async fn load_locked(conn: &mut AnyConnection, id: i64, lock: &str) -> Result<Ticket, StoreError> {
+    let sql = select(&format!(
+        "(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL{lock})"
+    ));
     let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
     let first = rows.first().ok_or(StoreError::NotFound)?;
     let mut ticket = ticket_head(first)?;
@@ -169,59 +177,10 @@ impl Store {
         new: &NewTicket,
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
-        let mut tx = self.write_tx().await?;
-        self.existing_services(&mut tx, &new.services, "Services")
+        let (new, change, lock) = (new.clone(), change.clone(), self.for_share());
+        let (ticket, event, queued) = self
+            .write(move |conn| Box::pin(async move { insert(conn, &new, &change, lock).await }))
             .await?;
-        if let Some(op) = new.operator {
-            let sql = format!(
-                "SELECT id FROM operators WHERE id = $1 AND deleted_at IS NULL{}",
-                self.for_share()
-            );
-            let live: Option<i64> = sqlx::query_scalar(&sql)
-                .bind(op)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if live.is_none() {
-                return Err(StoreError::invalid(
-                    "Operator",
-                    format!("There is no operator with Id {op}."),
-                ));
-            }
-        }
-        let t = &new.times;
-        let now = Timestamp::now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tickets (description, start_time, end_time, expected_resolution_time, \
-             next_update_time, closed_time, reopened_time, created_time, operator_id, is_closed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(new.description.as_str())
-        .bind(micros(t.start_time))
-        .bind(micros(t.end_time))
-        .bind(micros(t.expected_resolution_time))
-        .bind(micros(t.next_update_time))
-        .bind(micros(t.closed_time))
-        .bind(micros(t.reopened_time))
-        .bind(now.micros())
-        .bind(new.operator)
-        .bind(flag(
-            t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
-        ))
-        .fetch_one(&mut *tx)
-        .await?;
-        for service in &new.services {
-            sqlx::query("INSERT INTO ticket_services (ticket_id, service_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(*service)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let ticket = load(&mut tx, id).await?;
-        let changes = diff(None, &ticket);
-        let event =
-            record_event(&mut tx, &ticket, EventKind::Created, change, changes, now).await?;
-        let queued = notify(&mut tx, &ticket, &event).await?;
-        tx.commit().await?;
         self.outbox_changed(queued);
         Ok((ticket, event))
     }
@@ -236,8 +195,7 @@ impl Store {
         precondition: Check<'_, Ticket>,
     ) -> Result<(Ticket, Option<TicketEvent>), StoreError> {
         let mut tx = self.write_tx().await?;
-        self.lock_ticket(&mut tx, id).await?;
-        let before = load(&mut tx, id).await?;
+        let before = load_locked(&mut tx, id, self.for_update()).await?;
         rows::check(precondition, &before)?;
         let after_times = before.times.apply(update);
         let violations = after_times.validate();
@@ -259,24 +217,19 @@ impl Store {
             return Ok((before, None));
         };
         let t = &after_times;
-        sqlx::query(
+        let q = sqlx::query(
             "UPDATE tickets SET description = $1, start_time = $2, end_time = $3, \
              expected_resolution_time = $4, next_update_time = $5, closed_time = $6, \
              reopened_time = $7, is_closed = $8 WHERE id = $9",
         )
-        .bind(description)
-        .bind(micros(t.start_time))
-        .bind(micros(t.end_time))
-        .bind(micros(t.expected_resolution_time))
-        .bind(micros(t.next_update_time))
-        .bind(micros(t.closed_time))
-        .bind(micros(t.reopened_time))
-        .bind(flag(
-            t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
-        ))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        .bind(description);
+        bind_times(q, t)
+            .bind(flag(
+                t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
+            ))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let after = Ticket {
             description: description.to_owned(),
             times: after_times,
@@ -297,8 +250,7 @@ impl Store {
         precondition: Check<'_, Ticket>,
     ) -> Result<Ticket, StoreError> {
         let mut tx = self.write_tx().await?;
-        self.lock_ticket(&mut tx, id).await?;
-        let current = load(&mut tx, id).await?;
+        let current = load_locked(&mut tx, id, self.for_update()).await?;
         rows::check(precondition, &current)?;
         sqlx::query("UPDATE tickets SET deleted_at = $1 WHERE id = $2")
             .bind(Timestamp::now().micros())
@@ -328,24 +280,102 @@ impl Store {
             self.wake_workers();
         }
     }
+}
 
-    async fn lock_ticket(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        id: i64,
-    ) -> Result<(), StoreError> {
+/// Writes a new ticket, its services, its `created` event and its emails on `conn` (inside a
+/// transaction). Returns the ticket as a read would show it, built from what was written and
+/// the service and operator rows the checks read, the event, and how many emails were queued.
+async fn insert(
+    conn: &mut AnyConnection,
+    new: &NewTicket,
+    change: &TicketChange,
+    lock: &'static str,
+) -> Result<(Ticket, TicketEvent, u64), StoreError> {
+    let services = services::live_services(conn, &new.services, "Services", lock).await?;
+    let operator = match new.operator {
+        Some(op) => Some(live_operator(conn, op, lock).await?),
+        None => None,
+    };
+    let t = &new.times;
+    let now = Timestamp::now();
+    let q = sqlx::query(
+        "INSERT INTO tickets (description, start_time, end_time, expected_resolution_time, \
+         next_update_time, closed_time, reopened_time, created_time, operator_id, is_closed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(new.description.as_str());
+    let id: i64 = bind_times(q, t)
+        .bind(now.micros())
+        .bind(new.operator)
+        .bind(flag(
+            t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
+        ))
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    if !services.is_empty() {
+        let rows: Vec<String> = (0..services.len())
+            .map(|i| format!("($1, ${})", i + 2))
+            .collect();
         let sql = format!(
-            "SELECT id FROM tickets WHERE id = $1 AND deleted_at IS NULL{}",
-            self.for_update()
+            "INSERT INTO ticket_services (ticket_id, service_id) VALUES {}",
+            rows.join(", ")
         );
-        sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(())
+        let mut q = sqlx::query(&sql).bind(id);
+        for s in &services {
+            q = q.bind(s.id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let ticket = Ticket {
+        id,
+        description: new.description.as_str().to_owned(),
+        times: new.times,
+        created_time: now,
+        services,
+        operator,
+    };
+    let changes = diff(None, &ticket);
+    let event = record_event(conn, &ticket, EventKind::Created, change, changes, now).await?;
+    let queued = notify(conn, &ticket, &event).await?;
+    Ok((ticket, event, queued))
+}
+
+/// The live operator with this id (a 400 on `Operator` when there is none), its row shared-locked
+/// against a concurrent delete where the engine has row locks.
+async fn live_operator(
+    conn: &mut AnyConnection,
+    id: i64,
+    lock: &'static str,
+) -> Result<OperatorRef, StoreError> {
+    let sql = format!("SELECT id, name FROM operators WHERE id = $1 AND deleted_at IS NULL{lock}");
+    match sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        Some(row) => Ok(OperatorRef {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+        }),
+        None => Err(StoreError::invalid(
+            "Operator",
+            format!("There is no operator with Id {id}."),
+        )),
     }
 }
+
+/// Binds the six times of a ticket, in their column order.
+fn bind_times<'q>(q: AnyQuery<'q>, t: &TicketTimes) -> AnyQuery<'q> {
+    q.bind(micros(t.start_time))
+        .bind(micros(t.end_time))
+        .bind(micros(t.expected_resolution_time))
+        .bind(micros(t.next_update_time))
+        .bind(micros(t.closed_time))
+        .bind(micros(t.reopened_time))
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn micros(ts: Option<Timestamp>) -> Option<i64> {
     ts.map(Timestamp::micros)

@@ -87,4 +87,41 @@ crate::backend_tests! {
         }
         app.stop().await;
     }
+
+    async fn tickets_posted_at_once_are_each_answered_as_if_alone() {
+        let app = spawn_app().await;
+        let service = app.create_service("Web").await["Id"].as_i64().unwrap();
+        // Posted together, so on SQLite they share commits; every third names an unknown
+        // service and must fail without taking the others with it.
+        let posts = (0..30).map(|i| {
+            let services = if i % 3 == 2 { json!([{"Id": 999_999}]) } else { json!([{"Id": service}]) };
+            let body = json!({"Description": format!("Ticket {i}"), "Services": services, "DoNotSendEmail": true});
+            let app = &app;
+            async move { (i, app.post_json("/api/Tickets", &body).await) }
+        });
+        let mut created = Vec::new();
+        for (i, response) in futures::future::join_all(posts).await {
+            if i % 3 == 2 {
+                let error = json(response, 400).await;
+                assert_eq!(
+                    error["ModelState"]["ticket.Services"][0],
+                    "There is no service with Id 999999.",
+                    "post {i}"
+                );
+            } else {
+                let ticket = json(response, 201).await;
+                assert_eq!(ticket["Description"], format!("Ticket {i}"));
+                // What the POST answered is what is stored.
+                let id = ticket["Id"].as_i64().unwrap();
+                assert_eq!(json(app.get(&format!("/api/Tickets/{id}")).await, 200).await, ticket);
+                created.push(id);
+            }
+        }
+        let listed = json(app.get(&format!("/api/Tickets?serviceId={service}")).await, 200).await;
+        let mut listed: Vec<i64> = listed.as_array().unwrap().iter().map(|t| t["Id"].as_i64().unwrap()).collect();
+        listed.sort();
+        created.sort();
+        assert_eq!(listed, created, "exactly the accepted tickets are stored");
+        app.stop().await;
+    }
 }
