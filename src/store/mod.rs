@@ -20,6 +20,7 @@ mod rows;
 mod services;
 mod sessions;
 mod settings;
+mod sqlite_reads;
 mod tickets;
 
 use std::time::Duration;
@@ -89,6 +90,8 @@ pub struct Store {
     writer: AnyPool,
     /// Bumped after a commit that queued notifications, to wake the delivery workers.
     outbox_queued: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Point reads straight from the SQLite file (`None` on PostgreSQL).
+    sqlite_reads: Option<std::sync::Arc<sqlite_reads::SqliteReads>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -145,6 +148,7 @@ impl Store {
                     pool,
                     writer,
                     outbox_queued: Default::default(),
+                    sqlite_reads: sqlite_reads::SqliteReads::for_url(&url)?.map(Into::into),
                 })
             }
             Backend::Postgres => {
@@ -161,6 +165,7 @@ impl Store {
                     writer: pool.clone(),
                     pool,
                     outbox_queued: Default::default(),
+                    sqlite_reads: None,
                 })
             }
         }

@@ -1,0 +1,111 @@
+//! Point reads on SQLite that skip sqlx's connection threads.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each command, each row
+//! and each return to the pool over channels: reading one ticket costs half a dozen thread
+//! wake-ups, and under load a third of the CPU went to the kernel switching between those
+//! threads. A read by primary key itself takes a few microseconds, and in WAL mode a reader
+//! never waits for the writer, so these reads run right on the calling task, on read-only
+//! connections of their own.
+//!
+//! Only short reads of one entity come here; lists stream through sqlx, and every write goes
+//! through the writer pool as before.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use sqlx::sqlite::SqliteConnectOptions;
+
+use super::rows::Columns;
+use super::StoreError;
+
+/// How long a read waits for a lock (only the rare WAL recovery or a checkpoint that resets
+/// the log takes one a reader must wait for).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Statements kept prepared per connection.
+const STATEMENT_CACHE: usize = 32;
+
+/// Idle read-only connections to one SQLite file. A connection is taken for one read and
+/// put back; as a read never awaits, at most one connection per runtime thread is ever in use.
+pub(super) struct SqliteReads {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteReads {
+    /// For the database file of a `sqlite:` URL; `None` for an in-memory database (which only
+    /// sqlx's own connections can see).
+    pub(super) fn for_url(url: &str) -> Result<Option<SqliteReads>, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
+        let path = options.get_filename().to_path_buf();
+        let in_memory =
+            url.contains("mode=memory") || path.to_str().is_some_and(|p| p.starts_with("file:"));
+        Ok((!in_memory).then(|| SqliteReads {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Runs `read` on an idle connection (opening one when none is idle).
+    pub(super) fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self.idle.lock().expect("never poisoned").pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = read(&conn);
+        // A connection that failed is dropped rather than reused.
+        if result.is_ok() || matches!(result, Err(StoreError::NotFound)) {
+            self.idle.lock().expect("never poisoned").push(conn);
+        }
+        result
+    }
+
+    fn open(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(store_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(store_error)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+}
+
+/// A failed read: an unreachable or locked database is "unavailable" (503), anything else a
+/// database error.
+pub(super) fn store_error(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
+    let unavailable = matches!(
+        e.sqlite_error_code(),
+        Some(CannotOpen | DatabaseBusy | DatabaseLocked)
+    );
+    let e = sqlx::Error::AnyDriverError(Box::new(e));
+    if unavailable {
+        StoreError::Unavailable(e)
+    } else {
+        StoreError::Database(e)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.get(col).map_err(decode_error)
+    }
+
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+        self.get(col).map_err(decode_error)
+    }
+}
+
+fn decode_error(e: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
