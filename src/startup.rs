@@ -109,7 +109,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
         let settings = LiveSettings::load(config, &store).await?;
-        let state = AppState { store, settings };
+        let state = AppState::new(store, settings);
         Ok((
             Application {
                 listener,

@@ -1,5 +1,7 @@
 //! Decoding storage rows into domain values.
 
+use std::borrow::Cow;
+
 use sqlx::any::AnyRow;
 use sqlx::error::UnexpectedNullError;
 use sqlx::Row;
@@ -48,10 +50,15 @@ pub(super) fn flag(row: &impl Columns, col: &str) -> Result<bool, sqlx::Error> {
 
 /// A service from columns `id`, `name`, `description` (or with a prefix, e.g. `s_id`).
 pub(super) fn service(row: &impl Columns, prefix: &str) -> Result<Service, sqlx::Error> {
+    let [id, name, description] = match prefix {
+        "" => ["id", "name", "description"].map(Cow::Borrowed),
+        "s_" => ["s_id", "s_name", "s_description"].map(Cow::Borrowed),
+        _ => ["id", "name", "description"].map(|c| Cow::Owned(format!("{prefix}{c}"))),
+    };
     Ok(Service {
-        id: row.int(&format!("{prefix}id"))?,
-        name: row.text(&format!("{prefix}name"))?,
-        description: row.opt_text(&format!("{prefix}description"))?,
+        id: row.int(&id)?,
+        name: row.text(&name)?,
+        description: row.opt_text(&description)?,
     })
 }
 
