@@ -195,6 +195,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(direct) = &self.sqlite_reads {
+            direct.close();
+        }
         self.pool.close().await;
         self.writer.close().await;
     }

@@ -32,7 +32,8 @@ const STATEMENT_CACHE: usize = 32;
 /// put back; as a read never awaits, at most one connection per runtime thread is ever in use.
 pub(super) struct SqliteReads {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    /// `None` once closed.
+    idle: Mutex<Option<Vec<Connection>>>,
 }
 
 impl SqliteReads {
@@ -46,7 +47,7 @@ impl SqliteReads {
             url.contains("mode=memory") || path.to_str().is_some_and(|p| p.starts_with("file:"));
         Ok((!in_memory).then(|| SqliteReads {
             path,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(Some(Vec::new())),
         }))
     }
 
@@ -55,7 +56,10 @@ impl SqliteReads {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let idle = self.idle.lock().expect("never poisoned").pop();
+        let idle = match self.idle.lock().expect("never poisoned").as_mut() {
+            Some(idle) => idle.pop(),
+            None => return Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
+        };
         let conn = match idle {
             Some(conn) => conn,
             None => self.open()?,
@@ -63,9 +67,16 @@ impl SqliteReads {
         let result = read(&conn);
         // A connection that failed is dropped rather than reused.
         if result.is_ok() || matches!(result, Err(StoreError::NotFound)) {
-            self.idle.lock().expect("never poisoned").push(conn);
+            if let Some(idle) = self.idle.lock().expect("never poisoned").as_mut() {
+                idle.push(conn);
+            }
         }
         result
+    }
+
+    /// Closes the idle connections; later reads fail as on a closed pool.
+    pub(super) fn close(&self) {
+        self.idle.lock().expect("never poisoned").take();
     }
 
     fn open(&self) -> Result<Connection, StoreError> {
@@ -108,4 +119,74 @@ impl Columns for rusqlite::Row<'_> {
 
 fn decode_error(e: rusqlite::Error) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Actor, Description, Name, NewService, NewTicket, Timestamp};
+    use crate::store::{PoolSettings, Store, TicketChange};
+
+    #[tokio::test]
+    async fn direct_reads_match_sqlx_and_stop_when_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("herald.db").display());
+        let store = Store::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        assert!(store.sqlite_reads.is_some());
+        let mut services = Vec::new();
+        for name in ["Mail", "Web"] {
+            let new = NewService {
+                name: Name::parse(name).unwrap(),
+                description: None,
+            };
+            services.push(store.create_service(&new).await.unwrap().id);
+        }
+        let new = NewTicket {
+            description: Description::parse("Mail is slow").unwrap(),
+            times: crate::domain::ticket::TicketTimes {
+                start_time: Some(Timestamp::from_micros(1_000_000)),
+                ..Default::default()
+            },
+            services,
+            operator: None,
+        };
+        let change = TicketChange {
+            actor: Actor::Cli,
+            notify: false,
+        };
+        let (created, _) = store.create_ticket(&new, &change).await.unwrap();
+
+        let direct = store.get_ticket(created.id).await.unwrap();
+        let mut conn = store.reader().acquire().await.unwrap();
+        let through_sqlx = super::super::tickets::load(&mut conn, created.id)
+            .await
+            .unwrap();
+        drop(conn);
+        assert_eq!(direct, through_sqlx);
+        assert_eq!(direct.services.len(), 2);
+        assert!(matches!(
+            store.get_ticket(created.id + 1).await,
+            Err(StoreError::NotFound)
+        ));
+
+        store.close().await;
+        assert!(matches!(
+            store.get_ticket(created.id).await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn in_memory_databases_are_read_through_sqlx() {
+        assert!(SqliteReads::for_url("sqlite::memory:").unwrap().is_none());
+        assert!(SqliteReads::for_url("sqlite://x.db?mode=memory")
+            .unwrap()
+            .is_none());
+        assert!(SqliteReads::for_url("sqlite://x.db?mode=rwc")
+            .unwrap()
+            .is_some());
+    }
 }

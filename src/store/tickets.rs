@@ -113,7 +113,7 @@ fn add_row(ticket: &mut Option<Ticket>, row: &impl Columns) -> Result<(), sqlx::
 static SELECT_ONE: LazyLock<String> =
     LazyLock::new(|| select("(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL)"));
 
-async fn load(conn: &mut AnyConnection, id: i64) -> Result<Ticket, StoreError> {
+pub(super) async fn load(conn: &mut AnyConnection, id: i64) -> Result<Ticket, StoreError> {
     let rows = sqlx::query(&SELECT_ONE)
         .bind(id)
         .fetch_all(&mut *conn)
