@@ -6,6 +6,7 @@
 #   bench/core.sh postgres://u@h/db    # an empty PostgreSQL database
 #   ONLY=write bench/core.sh           # only the write part (READ_TICKETS=1000 seeds less)
 #   HERALD_BIN_DIR=/tmp/old ...        # the herald binary of another build (to compare)
+#   ONLY=read bench/core.sh            # only the read part (GET one ticket vs. static axum)
 #
 # Prints a Markdown table; BENCHMARKS.md holds the numbers of a recorded run.
 set -euo pipefail
@@ -56,6 +57,16 @@ $EX/bench_static "$WORK/ticket.json" "$STATIC_PORT" & PIDS+=("$!")
 wait_http "http://127.0.0.1:$STATIC_PORT/"
 wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$STATIC_PORT/api/Tickets/$ID?key=$KEY" >"$WORK/read-base.txt"
 wrk -t2 -c64 -d"${DURATION}s" --latency "$H/api/Tickets/$ID?key=$KEY" >"$WORK/read-herald.txt"
+fi
+
+if [ "$ONLY" = read ]; then
+  RB=$(wrk_rps "$WORK/read-base.txt"); RH=$(wrk_rps "$WORK/read-herald.txt")
+  cat <<MD
+| figure | Herald | baseline | ratio | goal |
+|---|---|---|---|---|
+| read: GET /api/Tickets/{id}, 64 connections, ${READ_TICKETS} tickets | ${RH} req/s (p50 $(wrk_pct "$WORK/read-herald.txt" 50%), p99 $(wrk_pct "$WORK/read-herald.txt" 99%)) | static axum: ${RB} req/s (p50 $(wrk_pct "$WORK/read-base.txt" 50%), p99 $(wrk_pct "$WORK/read-base.txt" 99%)) | $(ratio "$RH" "$RB") | ≥ 0.5 |
+MD
+  exit 0
 fi
 
 # --- write: POST tickets (no email) vs. raw durable single-row commits -----------------------

@@ -114,11 +114,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
         let settings = LiveSettings::load(config, &store).await?;
-        let state = AppState {
-            store,
-            settings,
-            trusted_proxies,
-        };
+        let state = AppState::new(store, settings, trusted_proxies);
         Ok((
             Application {
                 listener,

@@ -151,12 +151,7 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         .get::<OriginalUri>()
         .map(|u| u.0.clone())
         .unwrap_or_else(|| request.uri().clone());
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_owned();
+    let host = request.headers().get(header::HOST).cloned();
     let mut response = next.run(request).await;
     let body = match response.extensions_mut().remove::<ErrorBody>() {
         Some(body) => body,
@@ -167,7 +162,10 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         },
         None if response.status() == StatusCode::NOT_FOUND && method != Method::HEAD => ErrorBody {
             message: format!(
-                "No HTTP resource was found that matches the request URI 'http://{host}{}'.",
+                "No HTTP resource was found that matches the request URI 'http://{}{}'.",
+                host.as_ref()
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost"),
                 crate::telemetry::redact_uri(&uri)
             ),
             model_state: Vec::new(),

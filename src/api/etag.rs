@@ -6,14 +6,22 @@ use sha2::{Digest, Sha256};
 use crate::wire::model::WireEntity;
 
 pub fn of<E: WireEntity>(entity: &E) -> String {
-    let bytes = serde_json::to_vec(&entity.to_wire()).expect("wire DTOs always serialize");
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    of_json(&serde_json::to_vec(&entity.to_wire()).expect("wire DTOs always serialize"))
+}
+
+/// The tag of an entity whose JSON wire form is `json`.
+pub fn of_json(json: &[u8]) -> String {
+    let digest = Sha256::digest(json);
+    format!("\"{}\"", hex::encode(&digest[..10]))
 }
 
 pub fn header_value<E: WireEntity>(entity: &E) -> HeaderValue {
-    HeaderValue::from_str(&of(entity)).expect("hex digests are valid header values")
+    json_header_value(&serde_json::to_vec(&entity.to_wire()).expect("wire DTOs always serialize"))
+}
+
+/// [`header_value`] of an entity whose JSON wire form is `json`.
+pub fn json_header_value(json: &[u8]) -> HeaderValue {
+    HeaderValue::from_str(&of_json(json)).expect("hex digests are valid header values")
 }
 
 /// The `If-Match` of a request: `None` when absent (last write wins).

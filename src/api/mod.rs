@@ -13,6 +13,8 @@ mod resource;
 mod services;
 mod tickets;
 
+use std::sync::Arc;
+
 use axum::http::Uri;
 use axum::middleware;
 use axum::Router;
@@ -26,13 +28,34 @@ pub use notifications::NotificationDto;
 pub use resource::{Crud, Ctx};
 pub use tickets::TICKETS;
 
-/// What every handler can reach.
+/// What every handler can reach. One `Arc`: the router clones it for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub store: Store,
     pub settings: LiveSettings,
     /// Whose `X-Forwarded-For` names the client (the sign-in throttle counts per address).
     pub trusted_proxies: TrustedProxies,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: LiveSettings, trusted_proxies: TrustedProxies) -> Self {
+        AppState(Arc::new(Shared {
+            store,
+            settings,
+            trusted_proxies,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// All `/api` routes (paths in lower case: see [`normalize_path`]).

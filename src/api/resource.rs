@@ -3,6 +3,7 @@
 //! Services, Customers and Operators are made of.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
@@ -19,6 +20,7 @@ use super::etag::{self, IfMatch};
 use super::negotiate::{response_format, InputDoc};
 use super::params::{parse_id, Params};
 use super::AppState;
+use crate::live_settings::Snapshot;
 use crate::store::{Page, Store, StoreError};
 use crate::wire::format::{self, ListWriter};
 use crate::wire::model::{Envelope, WireEntity};
@@ -31,8 +33,9 @@ pub struct Ctx {
     pub params: Params,
     pub if_match: Option<IfMatch>,
     pub prefer_representation: bool,
-    pub base_url: String,
-    pub namespace: String,
+    /// The request's `Host`, for [`Ctx::base_url`].
+    host: Option<HeaderValue>,
+    settings: Arc<Snapshot>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -42,18 +45,6 @@ impl FromRequestParts<AppState> for Ctx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let settings = state.settings.get();
-        let base_url = match &settings.public_url {
-            Some(url) => url.clone(),
-            None => {
-                let host = parts
-                    .headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .unwrap_or("localhost");
-                format!("http://{host}")
-            }
-        };
         let prefer_representation = parts
             .headers
             .get_all("prefer")
@@ -68,28 +59,59 @@ impl FromRequestParts<AppState> for Ctx {
             params: Params::from_uri(&parts.uri),
             if_match: IfMatch::from_headers(&parts.headers),
             prefer_representation,
-            base_url,
-            namespace: settings.xml_namespace.clone(),
+            host: parts.headers.get(header::HOST).cloned(),
+            settings: state.settings.get(),
         })
     }
 }
 
 impl Ctx {
+    /// The public URL, or `http://` and the request's `Host`.
+    pub fn base_url(&self) -> String {
+        match &self.settings.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let host = self
+                    .host
+                    .as_ref()
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        }
+    }
+
+    /// The XML namespace of DataContract output.
+    pub fn namespace(&self) -> &str {
+        &self.settings.xml_namespace
+    }
+
     pub fn entity<E: WireEntity>(&self, status: StatusCode, entity: &E) -> Response {
-        let body = format::entity(self.format, entity, &self.namespace);
+        // The tag is a digest of the JSON form: a JSON body is serialized once for both.
+        let (body, tag) = match self.format {
+            Format::Json => {
+                let body = format::entity(self.format, entity, self.namespace());
+                let tag = etag::json_header_value(&body);
+                (body, tag)
+            }
+            Format::Xml { .. } => (
+                format::entity(self.format, entity, self.namespace()),
+                etag::header_value(entity),
+            ),
+        };
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(self.format.content_type()),
         );
-        headers.insert(header::ETAG, etag::header_value(entity));
+        headers.insert(header::ETAG, tag);
         response
     }
 
     pub fn created<E: WireEntity>(&self, collection: &str, id: i64, entity: &E) -> Response {
         let mut response = self.entity(StatusCode::CREATED, entity);
-        let location = format!("{}/api/{collection}/{id}", self.base_url);
+        let location = format!("{}/api/{collection}/{id}", self.base_url());
         if let Ok(v) = HeaderValue::from_str(&location) {
             response.headers_mut().insert(header::LOCATION, v);
         }
@@ -129,7 +151,7 @@ impl Ctx {
             .await
             .transpose()
             .map_err(|e| ApiError::from_store(E::MODEL, e))?;
-        let mut writer = ListWriter::new(self.format, E::NAME, &self.namespace);
+        let mut writer = ListWriter::new(self.format, E::NAME, self.namespace());
         let body = async_stream::stream! {
             if let Some(first) = first {
                 yield Ok::<_, std::io::Error>(writer.item(&first));

@@ -59,7 +59,7 @@ pub struct ApiKeyHash(pub String);
 impl ApiKeyHash {
     pub fn of(candidate: &str) -> Self {
         let digest = Sha256::digest(candidate.as_bytes());
-        ApiKeyHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        ApiKeyHash(hex::encode(digest))
     }
 
     /// Does `candidate` hash to this? Constant time in the content of the key.

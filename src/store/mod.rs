@@ -21,6 +21,7 @@ mod rows;
 mod services;
 mod sessions;
 mod settings;
+mod sqlite_reads;
 mod tickets;
 mod wakeups;
 
@@ -105,6 +106,8 @@ pub struct Store {
     postgres_url: Option<std::sync::Arc<str>>,
     /// SQLite: the group commit of ticket writes (see [`group`]).
     group: Option<group::GroupWriter>,
+    /// Point reads straight from the SQLite file (`None` on PostgreSQL).
+    sqlite_reads: Option<std::sync::Arc<sqlite_reads::SqliteReads>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -163,6 +166,7 @@ impl Store {
                     writer,
                     outbox_queued: Default::default(),
                     postgres_url: None,
+                    sqlite_reads: sqlite_reads::SqliteReads::for_url(&url)?.map(Into::into),
                 })
             }
             Backend::Postgres => {
@@ -182,6 +186,7 @@ impl Store {
                     outbox_queued: Default::default(),
                     postgres_url: Some(url.into()),
                     group: None,
+                    sqlite_reads: None,
                 })
             }
         }
@@ -211,6 +216,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(direct) = &self.sqlite_reads {
+            direct.close();
+        }
         self.pool.close().await;
         self.writer.close().await;
     }

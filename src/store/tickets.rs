@@ -4,13 +4,16 @@
 //! `ticket_events` in the same transaction as the change, with who caused it and whether
 //! customers are to be emailed.
 
+use std::sync::LazyLock;
+
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::rows::{self, Check};
+use super::rows::{self, Check, Columns};
+use super::sqlite_reads;
 use super::{flag, outbox, services, Page, Store, StoreError};
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{Actor, NewTicket, OperatorRef, Ticket, TicketUpdate, Timestamp};
@@ -65,7 +68,7 @@ pub(super) fn select(from: &str) -> String {
     SELECT.replace("{FROM}", from)
 }
 
-fn times(row: &AnyRow) -> Result<TicketTimes, sqlx::Error> {
+fn times(row: &impl Columns) -> Result<TicketTimes, sqlx::Error> {
     Ok(TicketTimes {
         start_time: rows::ts(row, "start_time")?,
         end_time: rows::ts(row, "end_time")?,
@@ -76,45 +79,81 @@ fn times(row: &AnyRow) -> Result<TicketTimes, sqlx::Error> {
     })
 }
 
-pub(super) fn ticket_head(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
-    let operator = match row.try_get::<Option<i64>, _>("operator_id")? {
+pub(super) fn ticket_head(row: &impl Columns) -> Result<Ticket, sqlx::Error> {
+    let operator = match row.opt_int("operator_id")? {
         Some(id) => Some(OperatorRef {
             id,
-            name: row
-                .try_get::<Option<String>, _>("o_name")?
-                .unwrap_or_default(),
+            name: row.opt_text("o_name")?.unwrap_or_default(),
         }),
         None => None,
     };
     Ok(Ticket {
-        id: row.try_get("id")?,
-        description: row.try_get("description")?,
+        id: row.int("id")?,
+        description: row.text("description")?,
         times: times(row)?,
-        created_time: Timestamp::from_micros(row.try_get("created_time")?),
+        created_time: Timestamp::from_micros(row.int("created_time")?),
         services: Vec::new(),
         operator,
     })
 }
 
-async fn load(conn: &mut AnyConnection, id: i64) -> Result<Ticket, StoreError> {
-    load_locked(conn, id, "").await
+/// Adds one row of [`SELECT`] for a single ticket: the first gives the ticket, each one a service.
+fn add_row(ticket: &mut Option<Ticket>, row: &impl Columns) -> Result<(), sqlx::Error> {
+    let ticket = match ticket {
+        Some(t) => t,
+        None => ticket.insert(ticket_head(row)?),
+    };
+    if let Some(s) = rows::joined_service(row)? {
+        ticket.services.push(s);
+    }
+    Ok(())
+}
+
+/// The ticket the rows of [`SELECT`] for a single ticket describe.
+fn ticket_of(rows: &[AnyRow]) -> Result<Ticket, StoreError> {
+    let mut ticket = None;
+    for row in rows {
+        add_row(&mut ticket, row)?;
+    }
+    ticket.ok_or(StoreError::NotFound)
 }
 
 /// [`load`] with the ticket's row locked until the transaction ends (`lock` is
 /// [`Store::for_update`]'s suffix): one statement instead of a lock and a read.
 async fn load_locked(conn: &mut AnyConnection, id: i64, lock: &str) -> Result<Ticket, StoreError> {
+    if lock.is_empty() {
+        return load(conn, id).await;
+    }
     let sql = select(&format!(
         "(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL{lock})"
     ));
-    let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
-    let first = rows.first().ok_or(StoreError::NotFound)?;
-    let mut ticket = ticket_head(first)?;
-    for row in &rows {
-        if let Some(s) = rows::joined_service(row)? {
-            ticket.services.push(s);
-        }
+    ticket_of(&sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?)
+}
+
+/// One live ticket with its services.
+static SELECT_ONE: LazyLock<String> =
+    LazyLock::new(|| select("(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL)"));
+
+pub(super) async fn load(conn: &mut AnyConnection, id: i64) -> Result<Ticket, StoreError> {
+    ticket_of(
+        &sqlx::query(&SELECT_ONE)
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// [`load`] on a direct SQLite connection.
+fn load_direct(conn: &rusqlite::Connection, id: i64) -> Result<Ticket, StoreError> {
+    let mut statement = conn
+        .prepare_cached(&SELECT_ONE)
+        .map_err(sqlite_reads::store_error)?;
+    let mut rows = statement.query([id]).map_err(sqlite_reads::store_error)?;
+    let mut ticket = None;
+    while let Some(row) = rows.next().map_err(sqlite_reads::store_error)? {
+        add_row(&mut ticket, row)?;
     }
-    Ok(ticket)
+    ticket.ok_or(StoreError::NotFound)
 }
 
 impl Store {
@@ -168,6 +207,9 @@ impl Store {
     }
 
     pub async fn get_ticket(&self, id: i64) -> Result<Ticket, StoreError> {
+        if let Some(direct) = &self.sqlite_reads {
+            return direct.read(|conn| load_direct(conn, id));
+        }
         let mut conn = self.pool.acquire().await?;
         load(&mut conn, id).await
     }

@@ -1,0 +1,192 @@
+//! Point reads on SQLite that skip sqlx's connection threads.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each command, each row
+//! and each return to the pool over channels: reading one ticket costs half a dozen thread
+//! wake-ups, and under load a third of the CPU went to the kernel switching between those
+//! threads. A read by primary key itself takes a few microseconds, and in WAL mode a reader
+//! never waits for the writer, so these reads run right on the calling task, on read-only
+//! connections of their own.
+//!
+//! Only short reads of one entity come here; lists stream through sqlx, and every write goes
+//! through the writer pool as before.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use sqlx::sqlite::SqliteConnectOptions;
+
+use super::rows::Columns;
+use super::StoreError;
+
+/// How long a read waits for a lock (only the rare WAL recovery or a checkpoint that resets
+/// the log takes one a reader must wait for).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Statements kept prepared per connection.
+const STATEMENT_CACHE: usize = 32;
+
+/// Idle read-only connections to one SQLite file. A connection is taken for one read and
+/// put back; as a read never awaits, at most one connection per runtime thread is ever in use.
+pub(super) struct SqliteReads {
+    path: PathBuf,
+    /// `None` once closed.
+    idle: Mutex<Option<Vec<Connection>>>,
+}
+
+impl SqliteReads {
+    /// For the database file of a `sqlite:` URL; `None` for an in-memory database (which only
+    /// sqlx's own connections can see).
+    pub(super) fn for_url(url: &str) -> Result<Option<SqliteReads>, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
+        let path = options.get_filename().to_path_buf();
+        let in_memory =
+            url.contains("mode=memory") || path.to_str().is_some_and(|p| p.starts_with("file:"));
+        Ok((!in_memory).then(|| SqliteReads {
+            path,
+            idle: Mutex::new(Some(Vec::new())),
+        }))
+    }
+
+    /// Runs `read` on an idle connection (opening one when none is idle).
+    pub(super) fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = match self.idle.lock().expect("never poisoned").as_mut() {
+            Some(idle) => idle.pop(),
+            None => return Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
+        };
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = read(&conn);
+        // A connection that failed is dropped rather than reused.
+        if result.is_ok() || matches!(result, Err(StoreError::NotFound)) {
+            if let Some(idle) = self.idle.lock().expect("never poisoned").as_mut() {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+
+    /// Closes the idle connections; later reads fail as on a closed pool.
+    pub(super) fn close(&self) {
+        self.idle.lock().expect("never poisoned").take();
+    }
+
+    fn open(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(store_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(store_error)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+}
+
+/// A failed read: an unreachable or locked database is "unavailable" (503), anything else a
+/// database error.
+pub(super) fn store_error(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
+    let unavailable = matches!(
+        e.sqlite_error_code(),
+        Some(CannotOpen | DatabaseBusy | DatabaseLocked)
+    );
+    let e = sqlx::Error::AnyDriverError(Box::new(e));
+    if unavailable {
+        StoreError::Unavailable(e)
+    } else {
+        StoreError::Database(e)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.get(col).map_err(decode_error)
+    }
+
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+        self.get(col).map_err(decode_error)
+    }
+}
+
+fn decode_error(e: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Actor, Description, Name, NewService, NewTicket, Timestamp};
+    use crate::store::{PoolSettings, Store, TicketChange};
+
+    #[tokio::test]
+    async fn direct_reads_match_sqlx_and_stop_when_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("herald.db").display());
+        let store = Store::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        assert!(store.sqlite_reads.is_some());
+        let mut services = Vec::new();
+        for name in ["Mail", "Web"] {
+            let new = NewService {
+                name: Name::parse(name).unwrap(),
+                description: None,
+            };
+            services.push(store.create_service(&new).await.unwrap().id);
+        }
+        let new = NewTicket {
+            description: Description::parse("Mail is slow").unwrap(),
+            times: crate::domain::ticket::TicketTimes {
+                start_time: Some(Timestamp::from_micros(1_000_000)),
+                ..Default::default()
+            },
+            services,
+            operator: None,
+        };
+        let change = TicketChange {
+            actor: Actor::Cli,
+            notify: false,
+        };
+        let (created, _) = store.create_ticket(&new, &change).await.unwrap();
+
+        let direct = store.get_ticket(created.id).await.unwrap();
+        let mut conn = store.reader().acquire().await.unwrap();
+        let through_sqlx = super::super::tickets::load(&mut conn, created.id)
+            .await
+            .unwrap();
+        drop(conn);
+        assert_eq!(direct, through_sqlx);
+        assert_eq!(direct.services.len(), 2);
+        assert!(matches!(
+            store.get_ticket(created.id + 1).await,
+            Err(StoreError::NotFound)
+        ));
+
+        store.close().await;
+        assert!(matches!(
+            store.get_ticket(created.id).await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn in_memory_databases_are_read_through_sqlx() {
+        assert!(SqliteReads::for_url("sqlite::memory:").unwrap().is_none());
+        assert!(SqliteReads::for_url("sqlite://x.db?mode=memory")
+            .unwrap()
+            .is_none());
+        assert!(SqliteReads::for_url("sqlite://x.db?mode=rwc")
+            .unwrap()
+            .is_some());
+    }
+}
