@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::form::{service_choices, store_errors, FieldErrors, FormData, ServiceChoice};
 use super::page::{
-    deleted, parse_id, render, render_status, see_other, urlencode, Chrome, ConfirmPage, GuiError,
-    Nav, Paging,
+    deleted, parse_id, render, render_status, saved, urlencode, Chrome, ConfirmPage, GuiError, Nav,
+    Paging,
 };
 use super::session::Session;
 use crate::api::AppState;
@@ -194,8 +194,7 @@ async fn save(
         Some(id) => state.store.update_customer(id, &new, None).await,
     };
     match result {
-        Ok(_) if editing.is_none() => Ok(see_other("/customers?done=customer-created")),
-        Ok(_) => Ok(see_other("/customers?done=customer-saved")),
+        Ok(_) => Ok(saved("customer", editing)),
         Err(e) => again(store_errors(e)?).await,
     }
 }

@@ -13,7 +13,8 @@ use futures::TryStreamExt;
 
 use super::form::{store_errors, FieldErrors, FormData};
 use super::page::{
-    deleted, parse_id, render, render_status, see_other, Chrome, ConfirmPage, Done, GuiError, Nav,
+    deleted, parse_id, render, render_status, saved, see_other, Chrome, ConfirmPage, Done,
+    GuiError, Nav,
 };
 use super::session::Admin;
 use crate::api::AppState;
@@ -142,12 +143,12 @@ async fn save(
     };
     let me = admin.0.operator.id;
     match result {
-        Ok(_) if editing.is_none() => Ok(see_other("/operators?done=operator-created")),
+        Ok(_) if editing.is_none() => Ok(saved("operator", editing)),
         // A new password of one's own ended this session too.
         Ok(op) if op.id == me && new.password.is_some() => Ok(see_other("/login")),
         // Who is no administrator any more cannot see this list.
         Ok(op) if op.id == me && !op.is_admin => Ok(see_other("/tickets?done=operator-saved")),
-        Ok(_) => Ok(see_other("/operators?done=operator-saved")),
+        Ok(_) => Ok(saved("operator", editing)),
         Err(e) => again(store_errors(e)?),
     }
 }

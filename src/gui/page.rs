@@ -308,6 +308,17 @@ pub fn deleted(what: &str) -> Response {
     see_other(&format!("/{what}s?done={what}-deleted"))
 }
 
+/// Where a create form (`editing` is `None`) or an edit form ends: the list of its kind, saying
+/// which of the two happened.
+pub fn saved(what: &str, editing: Option<i64>) -> Response {
+    let done = if editing.is_none() {
+        "created"
+    } else {
+        "saved"
+    };
+    see_other(&format!("/{what}s?done={what}-{done}"))
+}
+
 /// Which page of a long list is shown (50 rows a page).
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {

@@ -11,7 +11,7 @@ use futures::TryStreamExt;
 
 use super::form::{store_errors, FieldErrors, FormData};
 use super::page::{
-    deleted, parse_id, render, render_status, see_other, Chrome, ConfirmPage, Done, GuiError, Nav,
+    deleted, parse_id, render, render_status, saved, Chrome, ConfirmPage, Done, GuiError, Nav,
 };
 use super::session::Session;
 use crate::api::AppState;
@@ -144,8 +144,7 @@ async fn save(
         Some(id) => state.store.update_service(id, &new, None).await,
     };
     match result {
-        Ok(_) if editing.is_none() => Ok(see_other("/services?done=service-created")),
-        Ok(_) => Ok(see_other("/services?done=service-saved")),
+        Ok(_) => Ok(saved("service", editing)),
         Err(e) => again(store_errors(e)?),
     }
 }
