@@ -6,7 +6,8 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Config, Key};
 use crate::domain::{ApiKey, EmailAddress, Name, NewOperator, Password};
-use crate::startup::{open_store, set_api_key, Application};
+use crate::live_settings::set_api_key;
+use crate::startup::{open_store, Application};
 
 #[derive(Debug, Parser)]
 #[command(

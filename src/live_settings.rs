@@ -5,11 +5,18 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::config::{Config, Key, Source};
-use crate::domain::ApiKeyHash;
+use crate::domain::{ApiKey, ApiKeyHash};
 use crate::store::{Store, StoreError};
 
 /// Name under which the API key's SHA-256 digest is stored.
 pub const API_KEY_SETTING: &str = "api_key_sha256";
+
+/// Stores `key` as the API key (only its digest is kept).
+pub async fn set_api_key(store: &Store, key: &ApiKey) -> Result<(), StoreError> {
+    store
+        .set_setting(API_KEY_SETTING, Some(&key.hash().0))
+        .await
+}
 
 /// How often every instance re-reads the stored settings.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);

@@ -2,7 +2,6 @@
 //! and every test start Herald through it, so tests run the real thing on port 0.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
@@ -15,18 +14,15 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::api::{self, AppState};
+use crate::api;
 use crate::client_address::TrustedProxies;
 use crate::config::{Config, Key};
 use crate::domain::ApiKey;
+use crate::limits::{BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::live_settings::{LiveSettings, API_KEY_SETTING};
 use crate::notify::DeliveryOptions;
+use crate::state::AppState;
 use crate::store::{PoolSettings, Store};
-
-/// Request bodies over this are a 413.
-pub const BODY_LIMIT: usize = 1024 * 1024;
-/// Every request gets at most this long to produce its response head.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Application {
     listener: TcpListener,
@@ -79,14 +75,6 @@ pub fn pool_settings(config: &Config) -> anyhow::Result<PoolSettings> {
         max_connections,
         acquire_timeout,
     })
-}
-
-/// Stores `key` as the API key (only its digest is kept).
-pub async fn set_api_key(store: &Store, key: &ApiKey) -> anyhow::Result<()> {
-    store
-        .set_setting(API_KEY_SETTING, Some(&key.hash().0))
-        .await?;
-    Ok(())
 }
 
 impl Application {
@@ -250,6 +238,7 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn pool_settings_come_from_the_configuration() {

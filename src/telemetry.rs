@@ -42,6 +42,18 @@ pub fn redact_uri(uri: &Uri) -> String {
     format!("{path}?{}", redacted.join("&"))
 }
 
+/// An error with all its causes: `a: b: c`.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,9 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::negotiate::response_format;
 use crate::store::StoreError;
+use crate::telemetry::error_chain as chain;
+use crate::wire::accept::response_format;
 use crate::wire::{format, ModelState};
 
 pub const INVALID: &str = "The request is invalid.";
@@ -106,10 +107,9 @@ impl IntoResponse for ApiError {
                 StatusCode::PRECONDITION_FAILED,
                 "The entity has changed since it was read (If-Match does not match its ETag).",
             ),
-            ApiError::PayloadTooLarge => plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "The request body is larger than 1 MiB.",
-            ),
+            ApiError::PayloadTooLarge => {
+                plain(StatusCode::PAYLOAD_TOO_LARGE, crate::limits::BODY_TOO_LARGE)
+            }
             ApiError::UnsupportedMediaType(m) => plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, &m),
             ApiError::Unavailable(e) => {
                 tracing::warn!(error = %chain(&*e), "database unavailable");
@@ -127,18 +127,6 @@ impl IntoResponse for ApiError {
             }
         }
     }
-}
-
-/// An error with all its causes: `a: b: c`.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Writes error bodies in the negotiated format, and gives the framework's own 404/405

@@ -4,7 +4,6 @@
 mod auth;
 mod customers;
 pub mod error;
-pub mod etag;
 pub mod negotiate;
 mod notifications;
 mod operators;
@@ -13,50 +12,16 @@ mod resource;
 mod services;
 mod tickets;
 
-use std::sync::Arc;
-
 use axum::http::Uri;
 use axum::middleware;
 use axum::Router;
 
-use crate::client_address::TrustedProxies;
 use crate::domain::{Customer, Operator, Service};
-use crate::live_settings::LiveSettings;
-use crate::store::Store;
+use crate::state::AppState;
 
 pub use notifications::NotificationDto;
 pub use resource::{Crud, Ctx};
 pub use tickets::TICKETS;
-
-/// What every handler can reach. One `Arc`: the router clones it for every request.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-/// The contents of [`AppState`].
-pub struct Shared {
-    pub store: Store,
-    pub settings: LiveSettings,
-    /// Whose `X-Forwarded-For` names the client (the sign-in throttle counts per address).
-    pub trusted_proxies: TrustedProxies,
-}
-
-impl AppState {
-    pub fn new(store: Store, settings: LiveSettings, trusted_proxies: TrustedProxies) -> Self {
-        AppState(Arc::new(Shared {
-            store,
-            settings,
-            trusted_proxies,
-        }))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
 
 /// All `/api` routes (paths in lower case: see [`normalize_path`]).
 pub fn router(state: AppState) -> Router {

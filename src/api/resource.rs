@@ -16,12 +16,12 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use super::error::ApiError;
-use super::etag::{self, IfMatch};
 use super::negotiate::{response_format, InputDoc};
 use super::params::{parse_id, Params};
 use super::AppState;
 use crate::live_settings::Snapshot;
 use crate::store::{Page, Store, StoreError};
+use crate::wire::etag::{self, IfMatch};
 use crate::wire::format::{self, ListWriter};
 use crate::wire::model::{Envelope, WireEntity};
 use crate::wire::{Doc, Format, ModelState};
@@ -159,7 +159,7 @@ impl Ctx {
                     match next {
                         Ok(item) => yield Ok(writer.item(&item)),
                         Err(e) => {
-                            tracing::error!(error = %super::error::chain(&e), "list stream failed");
+                            tracing::error!(error = %crate::telemetry::error_chain(&e), "list stream failed");
                             yield Err(std::io::Error::other("list stream failed"));
                             return;
                         }

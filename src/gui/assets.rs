@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use sha2::{Digest, Sha256};
 
-use crate::api::AppState;
+use crate::state::AppState;
 
 const CSS: &str = include_str!("assets/herald.css");
 const JS: &str = include_str!("assets/herald.js");

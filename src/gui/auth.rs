@@ -17,8 +17,8 @@ use super::form::{store_errors, FieldErrors, FormData};
 use super::login_throttle::{self, Subjects};
 use super::page::{render_status, safe_next, see_other, Chrome, Done, GuiError, Nav};
 use super::session::{self, Session, CSRF_COOKIE, SESSION_COOKIE};
-use crate::api::AppState;
 use crate::domain::{Password, PasswordHash, Timestamp};
+use crate::state::AppState;
 use crate::wire::model::parse_operator;
 
 pub fn router() -> Router<AppState> {
@@ -208,7 +208,7 @@ async fn login_submit(
     request: Request,
 ) -> Result<Response, GuiError> {
     let (parts, body) = request.into_parts();
-    let body = to_bytes(body, crate::startup::BODY_LIMIT)
+    let body = to_bytes(body, crate::limits::BODY_LIMIT)
         .await
         .map_err(|_| GuiError::TooLarge)?;
     let form = FormData::parse(&body)?;

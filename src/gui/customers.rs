@@ -17,8 +17,8 @@ use super::page::{
     Paging,
 };
 use super::session::Session;
-use crate::api::AppState;
 use crate::domain::Customer;
+use crate::state::AppState;
 use crate::store::{CustomerFilter, Store};
 use crate::wire::model::parse_customer;
 

@@ -28,7 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
-use crate::api::AppState;
+use crate::state::AppState;
 
 /// All GUI routes.
 pub fn router(state: AppState) -> Router {

@@ -17,8 +17,8 @@ use super::page::{
     GuiError, Nav,
 };
 use super::session::Admin;
-use crate::api::AppState;
 use crate::domain::Operator;
+use crate::state::AppState;
 use crate::store::{Page, StoreError};
 use crate::wire::model::parse_operator;
 

@@ -229,10 +229,10 @@ impl IntoResponse for GuiError {
             GuiError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too much data",
-                "The form sent more than 1 MiB.",
+                concat!("The form sent more than ", crate::body_limit_text!(), "."),
             ),
             GuiError::Unavailable(e) => {
-                tracing::warn!(error = %crate::api::error::chain(&**e), "GUI: database unavailable");
+                tracing::warn!(error = %crate::telemetry::error_chain(&**e), "GUI: database unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Temporarily unavailable",
@@ -240,7 +240,7 @@ impl IntoResponse for GuiError {
                 )
             }
             GuiError::Internal(e) => {
-                tracing::error!(error = %crate::api::error::chain(&**e), "GUI: internal error");
+                tracing::error!(error = %crate::telemetry::error_chain(&**e), "GUI: internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",

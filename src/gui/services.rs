@@ -14,7 +14,7 @@ use super::page::{
     deleted, parse_id, render, render_status, saved, Chrome, ConfirmPage, Done, GuiError, Nav,
 };
 use super::session::Session;
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::store::Page;
 use crate::wire::model::parse_service;
 

@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::page::GuiError;
-use crate::api::AppState;
 use crate::domain::{Actor, Operator, Timestamp};
+use crate::state::AppState;
 use crate::store::{NewSession, Store, StoreError};
 
 pub const SESSION_COOKIE: &str = "herald_session";
@@ -183,7 +183,7 @@ pub async fn require_csrf(request: Request, next: Next) -> Response {
         None => cookie_value(request.headers(), CSRF_COOKIE),
     };
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, crate::startup::BODY_LIMIT).await {
+    let bytes = match to_bytes(body, crate::limits::BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => return GuiError::TooLarge.into_response(),
     };

@@ -17,11 +17,11 @@ use axum::Router;
 use super::form::FormData;
 use super::page::{render_status, see_other, Chrome, Done, GuiError, Nav};
 use super::session::{Admin, Session};
-use crate::api::AppState;
 use crate::config::{self, Key, SettingSpec, Source};
 use crate::domain::{ApiKey, EmailAddress};
+use crate::live_settings::set_api_key;
 use crate::notify::{redact_url, MailConfig, MailStatus};
-use crate::startup::set_api_key;
+use crate::state::AppState;
 
 /// What a secret's password shows as.
 const MASK: &str = "***";
@@ -260,9 +260,7 @@ async fn api_key(
             }
         }
     };
-    set_api_key(&state.store, &key)
-        .await
-        .map_err(GuiError::Internal)?;
+    set_api_key(&state.store, &key).await?;
     state.settings.refresh(&state.store).await?;
     tracing::info!(
         operator = session.operator.id,

@@ -28,16 +28,16 @@ use super::page::{
     ConfirmPage, Done, GuiError, Nav, Paging, When,
 };
 use super::session::Session;
-use crate::api::etag;
-use crate::api::AppState;
 use crate::domain::ticket::EventKind;
 use crate::domain::{Description, Ticket, TicketUpdate, Timestamp};
 use crate::notify::MailStatus;
+use crate::state::AppState;
 use crate::store::{
     DeliveryCounts, Page, Store, StoreError, TicketChange, TicketEvent, TicketListFilter,
     TicketState,
 };
 use crate::wire::datetime;
+use crate::wire::etag;
 use crate::wire::model::{parse_new_ticket, parse_ticket_update};
 
 pub fn router() -> Router<AppState> {

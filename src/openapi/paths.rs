@@ -215,7 +215,7 @@ fn common_errors(op: OperationBuilder) -> OperationBuilder {
 }
 
 fn body_errors(op: OperationBuilder) -> OperationBuilder {
-    op.response("413", error("The request body is larger than 1 MiB."))
+    op.response("413", error(crate::limits::BODY_TOO_LARGE))
         .response(
             "415",
             error("The request body has no `Content-Type`, or one not listed here."),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::api::AppState;
+use crate::state::AppState;
 
 /// `/api/openapi.json` and `/swagger/docs/v1` (where ASP.NET's Swashbuckle served it), the
 /// page at `/api/docs`, and `/swagger` leading to it.

@@ -4,7 +4,9 @@
 //! Input goes body → [`input::Doc`] (one tree for JSON, XML and form bodies) → domain type,
 //! collecting field errors into a [`input::ModelState`].
 
+pub mod accept;
 pub mod datetime;
+pub mod etag;
 pub mod format;
 pub mod input;
 pub mod model;

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use herald::config::Key;
 use herald::domain::ApiKey;
+use herald::live_settings::set_api_key;
 use herald::notify::DeliveryOptions;
-use herald::startup::{set_api_key, Application};
+use herald::startup::Application;
 use serde_json::json;
 
 use crate::helpers::postgres::{self, Cluster};

@@ -3,7 +3,8 @@
 
 use herald::config::{Config, Key};
 use herald::domain::ApiKey;
-use herald::startup::{set_api_key, Application};
+use herald::live_settings::set_api_key;
+use herald::startup::Application;
 use herald::store::Store;
 use herald_client::{Client, Format};
 
