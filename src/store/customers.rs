@@ -47,12 +47,13 @@ impl CustomerFilter {
         let pattern = self
             .search
             .as_deref()
-            .map(|s| format!("%{}%", s.to_lowercase()));
+            .map(|s| format!("%{}%", like_escaped(&s.to_lowercase())));
         let mut wheres = Vec::new();
         let mut next = first;
         if pattern.is_some() {
             wheres.push(format!(
-                "(lower(name) LIKE ${next} OR lower(coalesce(email, '')) LIKE ${next} OR coalesce(cell_phone, '') LIKE ${next})"
+                "(lower(name) LIKE ${next} ESCAPE '\\' OR lower(coalesce(email, '')) LIKE ${next} ESCAPE '\\' \
+                 OR coalesce(cell_phone, '') LIKE ${next} ESCAPE '\\')"
             ));
             next += 1;
         }
@@ -68,6 +69,19 @@ impl CustomerFilter {
         };
         (clause, pattern)
     }
+}
+
+/// `text` as a LIKE pattern that matches itself only: `%`, `_` and the escape character `\`
+/// stand for themselves (the clause says `ESCAPE '\'`).
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 impl Store {

@@ -14,4 +14,5 @@ mod web;
 mod flows;
 mod instances;
 mod screenshots;
+mod search;
 mod security;
