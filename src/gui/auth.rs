@@ -228,7 +228,7 @@ async fn login_submit(
     };
     let subjects = Subjects::new(&email, client_address(&state, &parts));
     let now = Timestamp::now();
-    if let Some(wait) = login_throttle::must_wait(&state.store, &subjects, now).await? {
+    if let Some(wait) = login_throttle::admit(&state.store, &subjects, now).await? {
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -248,7 +248,6 @@ async fn login_submit(
     };
     let ok = verify(hash, form.get("password").to_owned()).await;
     let Some(operator) = operator.filter(|_| ok) else {
-        login_throttle::record_failure(&state.store, &subjects, now).await?;
         tracing::info!("GUI sign-in failed");
         return refuse(
             StatusCode::UNAUTHORIZED,

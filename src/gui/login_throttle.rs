@@ -1,9 +1,11 @@
-//! Slowing down password guessing: failed sign-ins are counted per account (the email tried)
-//! and per client address, in the database so every instance sees them. Past a number of
-//! free attempts, each further attempt must wait, the wait doubling with every failure up to
-//! a cap. A successful sign-in clears the account's count (not the address's: a guesser with
-//! one valid account must not reset their address). Counts are forgotten an hour after the
-//! last failure.
+//! Slowing down password guessing: sign-in attempts are counted per account (the email tried)
+//! and per client address, in the database so every instance sees them. An attempt is counted
+//! before its password is checked, in the same step as the check of the counts, so parallel
+//! guesses are held to the limits as sequential ones are. Past a number of free attempts, each
+//! further attempt must wait, the wait doubling with every failure up to a cap. A successful
+//! sign-in clears the account's count and takes back its attempt from the address's (without
+//! clearing it: a guesser with one valid account must not reset their address). Counts are
+//! forgotten an hour after the last failure.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -74,45 +76,34 @@ impl Subjects {
     }
 }
 
-/// `Some(wait)` when an attempt now must be refused.
-pub async fn must_wait(
+/// Counts an attempt before its password is checked; `Some(wait)` when it must be refused
+/// instead (and then it is not counted). Checking and counting are one step in the store, so
+/// guesses sent at once pass no more often than guesses sent one after another.
+pub async fn admit(
     store: &Store,
     subjects: &Subjects,
     now: Timestamp,
 ) -> Result<Option<Duration>, StoreError> {
-    let forget = micros(FORGET_AFTER);
-    let mut longest = Duration::ZERO;
-    for (subject, failures, last_at) in store.login_failures(&subjects.all()).await? {
-        if now.micros() - last_at.micros() > forget {
-            continue;
-        }
-        let policy = if subject == subjects.account {
-            PER_ACCOUNT
-        } else {
-            PER_ADDRESS
-        };
-        let allowed_at = last_at.micros() + micros(policy.wait_after(failures));
-        let remaining = allowed_at - now.micros();
-        if remaining > 0 {
-            longest = longest.max(Duration::from_micros(remaining as u64));
-        }
-    }
-    Ok((!longest.is_zero()).then_some(longest))
-}
-
-pub async fn record_failure(
-    store: &Store,
-    subjects: &Subjects,
-    now: Timestamp,
-) -> Result<(), StoreError> {
     let forget_before = Timestamp::from_micros(now.micros() - micros(FORGET_AFTER));
     store
-        .record_login_failure(&subjects.all(), now, forget_before)
+        .count_login_attempt(&subjects.all(), now, forget_before, |subject, failures| {
+            let policy = if subject == subjects.account {
+                PER_ACCOUNT
+            } else {
+                PER_ADDRESS
+            };
+            policy.wait_after(failures)
+        })
         .await
 }
 
+/// The attempt succeeded: the account's failures are forgotten, and the address is not
+/// charged for this attempt (a guesser with one valid account must not reset their address).
 pub async fn record_success(store: &Store, subjects: &Subjects) -> Result<(), StoreError> {
-    store.clear_login_failures(&subjects.account).await
+    let refunded: Vec<&str> = subjects.address.as_deref().into_iter().collect();
+    store
+        .forgive_login_attempt(&subjects.account, &refunded)
+        .await
 }
 
 fn micros(d: Duration) -> i64 {

@@ -14,6 +14,7 @@ pub mod copy;
 mod customers;
 mod error;
 mod group;
+mod login_failures;
 mod operators;
 mod outbox;
 mod overview;

@@ -1,4 +1,5 @@
-//! Signing in to the GUI: sessions, failed sign-in counters and the first administrator.
+//! Signing in to the GUI: sessions and the first administrator (the failed sign-in counters
+//! are in `login_failures`).
 //!
 //! Sessions live in the database so that every instance behind a load balancer serves every
 //! session. A session row is keyed by the SHA-256 of the cookie's random token; the token
@@ -120,97 +121,6 @@ impl Store {
         .bind(now.micros())
         .fetch_one(&self.pool)
         .await?)
-    }
-
-    /// Failed sign-ins recorded for each subject (`account:…`, `address:…`) that has any:
-    /// (subject, failures, time of the last one).
-    pub async fn login_failures(
-        &self,
-        subjects: &[&str],
-    ) -> Result<Vec<(String, i64, Timestamp)>, StoreError> {
-        if subjects.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT subject, failures, last_at FROM login_failures WHERE subject IN ({})",
-            super::placeholders(1, subjects.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for s in subjects {
-            q = q.bind(*s);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("subject")?,
-                    r.try_get("failures")?,
-                    Timestamp::from_micros(r.try_get("last_at")?),
-                ))
-            })
-            .collect()
-    }
-
-    /// Counts one more failed sign-in for each subject. A count whose last failure is older
-    /// than `forget_before` starts again from one.
-    pub async fn record_login_failure(
-        &self,
-        subjects: &[&str],
-        now: Timestamp,
-        forget_before: Timestamp,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        for subject in subjects {
-            let sql = format!(
-                "SELECT failures, last_at FROM login_failures WHERE subject = $1{}",
-                self.for_update()
-            );
-            let current: Option<(i64, i64)> = sqlx::query_as(&sql)
-                .bind(*subject)
-                .fetch_optional(&mut *tx)
-                .await?;
-            match current {
-                Some((failures, last_at)) => {
-                    let failures = if last_at < forget_before.micros() {
-                        1
-                    } else {
-                        failures + 1
-                    };
-                    sqlx::query(
-                        "UPDATE login_failures SET failures = $1, last_at = $2 WHERE subject = $3",
-                    )
-                    .bind(failures)
-                    .bind(now.micros())
-                    .bind(*subject)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO login_failures (subject, failures, last_at) VALUES ($1, 1, $2)",
-                    )
-                    .bind(*subject)
-                    .bind(now.micros())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-        }
-        sqlx::query("DELETE FROM login_failures WHERE last_at < $1")
-            .bind(forget_before.micros())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Forgets the failed sign-ins of a subject (after a successful one).
-    pub async fn clear_login_failures(&self, subject: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_failures WHERE subject = $1")
-            .bind(subject)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
     }
 
     /// Creates the first administrator, unless an operator exists already (then `Conflict`):

@@ -12,6 +12,7 @@ mod browser;
 mod web;
 
 mod flows;
+mod guessing;
 mod instances;
 mod screenshots;
 mod search;

@@ -1,0 +1,101 @@
+//! Failed sign-in counters, per subject (`account:…`, `address:…`), in the database so every
+//! instance sees them. The policy (how many attempts, how long to wait) is the caller's; the
+//! store makes checking and counting one step, so attempts sent at once cannot all pass the
+//! check before any of them is counted.
+
+use std::time::Duration;
+
+use super::{Store, StoreError};
+use crate::domain::Timestamp;
+
+impl Store {
+    /// Counts a sign-in attempt under every subject, unless one of them must still wait: then
+    /// nothing is counted and the longest remaining wait is returned. `wait_after(subject,
+    /// failures)` is how long after the last counted attempt the next one is allowed; counts whose
+    /// last attempt is older than `forget_before` start again from nothing.
+    ///
+    /// The check and the count are one transaction that holds the subjects' rows from the first
+    /// read: the upsert takes PostgreSQL's row lock (so instances on one database queue behind
+    /// each other), and SQLite's write transaction is exclusive anyway. Subjects are locked in
+    /// sorted order, so two attempts cannot wait for each other.
+    pub async fn count_login_attempt(
+        &self,
+        subjects: &[&str],
+        now: Timestamp,
+        forget_before: Timestamp,
+        wait_after: impl Fn(&str, i64) -> Duration,
+    ) -> Result<Option<Duration>, StoreError> {
+        let mut subjects = subjects.to_vec();
+        subjects.sort_unstable();
+        subjects.dedup();
+        let mut tx = self.write_tx().await?;
+        let mut counts = Vec::with_capacity(subjects.len());
+        let mut longest = Duration::ZERO;
+        for subject in &subjects {
+            let (failures, last_at): (i64, i64) = sqlx::query_as(
+                "INSERT INTO login_failures (subject, failures, last_at) VALUES ($1, 0, $2) \
+                 ON CONFLICT (subject) DO UPDATE SET failures = login_failures.failures \
+                 RETURNING failures, last_at",
+            )
+            .bind(*subject)
+            .bind(now.micros())
+            .fetch_one(&mut *tx)
+            .await?;
+            let failures = if last_at < forget_before.micros() {
+                0
+            } else {
+                failures
+            };
+            let wait = i64::try_from(wait_after(subject, failures).as_micros()).unwrap_or(i64::MAX);
+            let remaining = last_at.saturating_add(wait) - now.micros();
+            if remaining > 0 {
+                longest = longest.max(Duration::from_micros(remaining as u64));
+            }
+            counts.push(failures + 1);
+        }
+        if !longest.is_zero() {
+            tx.rollback().await?;
+            return Ok(Some(longest));
+        }
+        for (subject, failures) in subjects.iter().zip(counts) {
+            sqlx::query("UPDATE login_failures SET failures = $1, last_at = $2 WHERE subject = $3")
+                .bind(failures)
+                .bind(now.micros())
+                .bind(*subject)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM login_failures WHERE last_at < $1")
+            .bind(forget_before.micros())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// Takes back an attempt counted by [`Store::count_login_attempt`] that succeeded: the
+    /// `cleared` subject (the account) forgets all its failures, each `refunded` one (the
+    /// address) forgets this one attempt.
+    pub async fn forgive_login_attempt(
+        &self,
+        cleared: &str,
+        refunded: &[&str],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM login_failures WHERE subject = $1")
+            .bind(cleared)
+            .execute(&mut *tx)
+            .await?;
+        for subject in refunded {
+            sqlx::query(
+                "UPDATE login_failures SET failures = failures - 1 \
+                 WHERE subject = $1 AND failures > 0",
+            )
+            .bind(*subject)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
