@@ -226,13 +226,12 @@ impl Store {
             "SELECT COUNT(DISTINCT lower(c.email)) FROM customers c \
              JOIN customer_services cs ON cs.customer_id = c.id \
              WHERE c.email IS NOT NULL AND cs.service_id IN ({})",
-            super::placeholders(1, service_ids.len())
+            super::ids_in(self.backend, 1)
         );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
-        for id in service_ids {
-            q = q.bind(*id);
-        }
-        Ok(q.fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar::<_, i64>(&sql)
+            .bind(super::ids_param(service_ids))
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
 
@@ -241,13 +240,19 @@ async fn follow(
     customer: i64,
     services: &[i64],
 ) -> Result<(), StoreError> {
-    for service in services {
-        sqlx::query("INSERT INTO customer_services (customer_id, service_id) VALUES ($1, $2)")
-            .bind(customer)
-            .bind(*service)
-            .execute(&mut *tx)
-            .await?;
+    if services.is_empty() {
+        return Ok(());
     }
+    let sql = format!(
+        "INSERT INTO customer_services (customer_id, service_id) \
+         SELECT $1, id FROM services WHERE id IN ({})",
+        super::ids_in(super::Backend::of(tx), 2)
+    );
+    sqlx::query(&sql)
+        .bind(customer)
+        .bind(super::ids_param(services))
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 

@@ -200,6 +200,9 @@ impl DeliveryCounts {
     }
 }
 
+/// How many service ids [`enqueue`] writes into its statement; more are one parameter.
+const INLINE_SERVICE_IDS: usize = 1000;
+
 /// Queues the messages of `event` for every distinct address (ignoring case) of a customer
 /// following at least one of the ticket's services, in the change's transaction: one
 /// `INSERT … SELECT`, however many followers. Returns how many were queued.
@@ -221,16 +224,20 @@ pub(super) async fn enqueue(
     // The followers of the ticket's services, named by their ids in the statement itself: so
     // PostgreSQL's planner knows how many follow them and joins with one hash, where a join with
     // `ticket_services` made it guess a few and look up 100,000 customers one by one (the ids
-    // are integers from the database, so writing them in is safe).
+    // are integers from the database, so writing them in is safe). Up to a bound: a statement
+    // never grows without limit (sqlx logs slow ones whole), so more go as one parameter.
     if ticket.services.is_empty() {
         return Ok(0);
     }
-    let services = ticket
-        .services
-        .iter()
-        .map(|s| s.id.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let ids: Vec<i64> = ticket.services.iter().map(|s| s.id).collect();
+    let services = if ids.len() <= INLINE_SERVICE_IDS {
+        ids.iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        super::ids_in(Backend::of(tx), 4)
+    };
     // PostgreSQL: wake the other instances' workers when this commits (see `wakeups`). And
     // sort the followers by address in memory: work_mem is 4 MB by default, about 25,000 of
     // them; more spilled to disk and made a 100,000-follower POST slower. For this transaction.
@@ -243,7 +250,7 @@ pub(super) async fn enqueue(
     // One row per address: the first follower (lowest id) of each lower-cased address. A window
     // over the followers is one sort, whatever the planner; a NOT EXISTS lookup per follower
     // looked cheaper but lets SQLite's planner pick a plan quadratic in the followers.
-    let done = sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO notifications (event_id, ticket_id, customer_id, email, name, state, \
            attempts, queued_at, next_attempt_at) \
          SELECT $1, $2, r.id, r.email, r.name, 'queued', 0, $3, $3 FROM ( \
@@ -253,13 +260,15 @@ pub(super) async fn enqueue(
            WHERE c.email IS NOT NULL AND c.email <> '' AND c.id IN ( \
              SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services})) \
          ) r WHERE r.rn = 1"
-    ))
-    .bind(event.id)
-    .bind(ticket.id)
-    .bind(event.at.micros())
-    .execute(&mut *tx)
-    .await?;
-    Ok(done.rows_affected())
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(event.id)
+        .bind(ticket.id)
+        .bind(event.at.micros());
+    if ids.len() > INLINE_SERVICE_IDS {
+        q = q.bind(super::ids_param(&ids));
+    }
+    Ok(q.execute(&mut *tx).await?.rows_affected())
 }
 
 /// Cancels the unsent messages of a ticket (it is being deleted).
@@ -401,13 +410,11 @@ impl Store {
         }
         let sql = format!(
             "SELECT event_id, content FROM notification_events WHERE event_id IN ({})",
-            super::placeholders(1, event_ids.len())
+            super::ids_in(self.backend, 1)
         );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for id in event_ids {
-            q = q.bind(*id);
-        }
-        q.fetch_all(&self.pool)
+        sqlx::query_as::<_, (i64, String)>(&sql)
+            .bind(super::ids_param(event_ids))
+            .fetch_all(&self.pool)
             .await?
             .into_iter()
             .map(|(id, json)| {

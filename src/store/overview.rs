@@ -75,12 +75,9 @@ impl Store {
         }
         let sql = select(&format!(
             "(SELECT * FROM tickets WHERE id IN ({}))",
-            super::placeholders(1, ids.len())
+            super::ids_in(self.backend, 1)
         ));
-        let mut q = sqlx::query(&sql);
-        for id in &ids {
-            q = q.bind(*id);
-        }
+        let q = sqlx::query(&sql).bind(super::ids_param(&ids));
         let mut by_id: HashMap<i64, Ticket> = HashMap::with_capacity(ids.len());
         let mut rows = q.fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
@@ -141,12 +138,9 @@ impl Store {
         let sql = format!(
             "SELECT ticket_id, state, COUNT(*) FROM notifications WHERE ticket_id IN ({}) \
              GROUP BY ticket_id, state",
-            super::placeholders(1, ticket_ids.len())
+            super::ids_in(self.backend, 1)
         );
-        let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql);
-        for id in ticket_ids {
-            q = q.bind(*id);
-        }
+        let q = sqlx::query_as::<_, (i64, String, i64)>(&sql).bind(super::ids_param(ticket_ids));
         for (ticket, state, n) in q.fetch_all(&self.pool).await? {
             let c = counts.entry(ticket).or_default();
             match DeliveryState::parse(&state) {

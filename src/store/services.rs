@@ -1,11 +1,13 @@
 //! Services: soft-deleted, so tickets keep showing the services they were about.
 
+use std::collections::HashSet;
+
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::rows::{self, Check};
-use super::{error::is_unique_violation, Page, Store, StoreError};
+use super::{error::is_unique_violation, Backend, Page, Store, StoreError};
 use crate::domain::{NewService, Service, Timestamp};
 
 const COLUMNS: &str = "id, name, description";
@@ -139,30 +141,46 @@ pub(super) async fn live_services(
     }
     let sql = format!(
         "SELECT {COLUMNS} FROM services WHERE deleted_at IS NULL AND id IN ({}) ORDER BY id{lock}",
-        super::placeholders(1, ids.len()),
+        super::ids_in(Backend::of(conn), 1),
     );
-    let mut q = sqlx::query(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    let found = q
+    let found = sqlx::query(&sql)
+        .bind(super::ids_param(ids))
         .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|row| rows::service(row, ""))
         .collect::<Result<Vec<_>, _>>()?;
-    let missing: Vec<String> = ids
+    let live: HashSet<i64> = found.iter().map(|s| s.id).collect();
+    let missing: Vec<i64> = ids
         .iter()
-        .filter(|id| !found.iter().any(|s| s.id == **id))
-        .map(|id| id.to_string())
+        .copied()
+        .filter(|id| !live.contains(id))
         .collect();
     if missing.is_empty() {
         Ok(found)
     } else {
-        Err(StoreError::invalid(
-            field,
-            format!("There is no service with Id {}.", missing.join(", ")),
-        ))
+        Err(StoreError::invalid(field, no_such_services(&missing)))
+    }
+}
+
+/// How many of the missing ids a message names; it says how many more there are.
+const NAMED_MISSING: usize = 10;
+
+/// "There is no service with Id 7, 9." — naming at most [`NAMED_MISSING`] of them.
+fn no_such_services(missing: &[i64]) -> String {
+    let named: Vec<String> = missing
+        .iter()
+        .take(NAMED_MISSING)
+        .map(|id| id.to_string())
+        .collect();
+    let more = missing.len().saturating_sub(NAMED_MISSING);
+    if more == 0 {
+        format!("There is no service with Id {}.", named.join(", "))
+    } else {
+        format!(
+            "There is no service with Id {} (and {more} more of the ids given).",
+            named.join(", ")
+        )
     }
 }
 

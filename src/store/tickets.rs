@@ -356,18 +356,17 @@ async fn insert(
         .await?
         .try_get(0)?;
     if !services.is_empty() {
-        let rows: Vec<String> = (0..services.len())
-            .map(|i| format!("($1, ${})", i + 2))
-            .collect();
         let sql = format!(
-            "INSERT INTO ticket_services (ticket_id, service_id) VALUES {}",
-            rows.join(", ")
+            "INSERT INTO ticket_services (ticket_id, service_id) \
+             SELECT $1, id FROM services WHERE id IN ({})",
+            super::ids_in(super::Backend::of(conn), 2)
         );
-        let mut q = sqlx::query(&sql).bind(id);
-        for s in &services {
-            q = q.bind(s.id);
-        }
-        q.execute(&mut *conn).await?;
+        let ids: Vec<i64> = services.iter().map(|s| s.id).collect();
+        sqlx::query(&sql)
+            .bind(id)
+            .bind(super::ids_param(&ids))
+            .execute(&mut *conn)
+            .await?;
     }
     let ticket = Ticket {
         id,

@@ -353,6 +353,7 @@ impl<'a> Fields<'a> {
             }
         };
         let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, item) in items.iter().enumerate() {
             let name = format!("{field}[{i}].Id");
             let id = match item {
@@ -370,10 +371,8 @@ impl<'a> Fields<'a> {
                     None
                 }
             };
-            if let Some(id) = id {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+            if let Some(id) = id.filter(|id| seen.insert(*id)) {
+                ids.push(id);
             }
         }
         ids

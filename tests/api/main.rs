@@ -6,6 +6,7 @@ mod bad_input;
 mod concurrency;
 mod copy;
 mod helpers;
+mod id_lists;
 mod instances;
 mod migrations;
 mod notifications;
