@@ -18,5 +18,5 @@ pub use entities::{
     Service, Ticket, TicketUpdate,
 };
 pub use password::{Password, PasswordHash};
-pub use text::{Description, Name};
+pub use text::{isolate_bidi, Description, Name};
 pub use time::Timestamp;

@@ -1,5 +1,6 @@
 //! Required, bounded text: names and descriptions.
 
+use std::borrow::Cow;
 use std::fmt;
 
 fn bounded(value: &str, max: usize, what: &str) -> Result<String, String> {
@@ -61,6 +62,37 @@ impl Description {
     }
 }
 
+/// Unicode's bidirectional formatting characters: marks, embeddings, overrides, isolates.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` made safe to place inside other text: when it holds bidirectional formatting
+/// characters (an override such as U+202E could reverse what follows it: the rest of a
+/// subject, a sentence around a name), it is wrapped in FIRST STRONG ISOLATE … POP DIRECTIONAL
+/// ISOLATE, and its own unmatched POP DIRECTIONAL ISOLATEs are dropped, so whatever it opens is
+/// closed at its end (UAX #9, X6a) and it cannot close the isolate early. Other text is returned
+/// as it is. Works in plain text and in HTML alike.
+pub fn isolate_bidi(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_bidi_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 6);
+    out.push('\u{2068}');
+    let mut open_isolates = 0usize;
+    for c in text.chars() {
+        match c {
+            '\u{2066}'..='\u{2068}' => open_isolates += 1,
+            '\u{2069}' if open_isolates == 0 => continue,
+            '\u{2069}' => open_isolates -= 1,
+            _ => {}
+        }
+        out.push(c);
+    }
+    out.push('\u{2069}');
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +111,28 @@ mod tests {
     fn descriptions_keep_lines() {
         assert_eq!(Description::parse("a\nb").unwrap().as_str(), "a\nb");
         assert!(Description::parse("").is_err());
+    }
+
+    #[test]
+    fn bidi_controls_are_isolated_and_cannot_escape() {
+        assert!(matches!(
+            isolate_bidi("Mail is down"),
+            Cow::Borrowed("Mail is down")
+        ));
+        assert!(
+            matches!(isolate_bidi("بريد"), Cow::Borrowed(_)),
+            "no controls, no change"
+        );
+        assert_eq!(isolate_bidi("a\u{202E}b"), "\u{2068}a\u{202E}b\u{2069}");
+        // An unmatched PDI inside would close the isolate early: dropped.
+        assert_eq!(
+            isolate_bidi("\u{2069}\u{202E}evil"),
+            "\u{2068}\u{202E}evil\u{2069}"
+        );
+        // Its own balanced isolates stay.
+        assert_eq!(
+            isolate_bidi("\u{2067}x\u{2069}"),
+            "\u{2068}\u{2067}x\u{2069}\u{2069}"
+        );
     }
 }

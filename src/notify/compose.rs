@@ -14,6 +14,8 @@
 
 use std::fmt::Write as _;
 
+use email_encoding::headers::rfc2047;
+use email_encoding::headers::writer::EmailWriter;
 use lettre::address::Envelope;
 use lettre::message::header::{self, Header, Headers};
 use lettre::message::{Body, Mailbox, Mailboxes};
@@ -115,7 +117,8 @@ fn encode<H: Header>(h: H) -> String {
 }
 
 /// The `To:` header. A name of plain words (letters, digits, spaces and the other characters
-/// an RFC 5322 atom allows) needs no quoting or encoding; anything else is lettre's to encode.
+/// an RFC 5322 atom allows) needs no quoting or encoding; a name holding `=?` is encoded
+/// whole; anything else is lettre's to encode.
 fn push_to(out: &mut String, name: &str, address: &Address) {
     let plain_word = |c: char| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c);
     let email: &str = address.as_ref();
@@ -124,7 +127,17 @@ fn push_to(out: &mut String, name: &str, address: &Address) {
         && name.chars().all(plain_word)
         && name.len() + email.len() < 70
         && email.is_ascii();
-    if plain {
+    if name.contains("=?") {
+        // It looks like an RFC 2047 encoded word, which lettre would copy as it is and mail
+        // clients would decode into something else: as an encoded word itself, it reads back
+        // as written.
+        out.push_str("To: ");
+        {
+            let mut words = EmailWriter::new(out, "To: ".len(), 0, false);
+            rfc2047::encode(name, &mut words).expect("writing to a String cannot fail");
+        }
+        let _ = write!(out, "\r\n <{address}>\r\n");
+    } else if plain {
         let _ = write!(out, "To: {name} <{address}>\r\n");
     } else {
         let mailbox = Mailbox::new(Some(name.to_owned()), address.clone());
@@ -264,6 +277,23 @@ mod tests {
         assert_eq!(m.body_html(0).unwrap(), "<p>Grüße</p>");
         assert!(!s.contains("In-Reply-To"));
         assert!(!s.contains("7bit"), "{s}");
+    }
+
+    #[test]
+    fn names_that_look_like_encoded_words_read_back_as_written() {
+        for name in [
+            "=?utf-8?B?QWRtaW4=?=".to_owned(),
+            "Ann =?utf-8?q?Support?= Lee".to_owned(),
+            format!("=?x?q?{}?=", "long".repeat(30)),
+        ] {
+            let s = send(&name, "Hello\n", "<p>Hello</p>", None);
+            let m = mail_parser::MessageParser::default()
+                .parse(s.as_bytes())
+                .unwrap();
+            let to = m.to().unwrap().first().unwrap();
+            assert_eq!(to.name(), Some(name.as_str()), "{s}");
+            assert_eq!(to.address(), Some("ann@example.org"));
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use askama::Template;
 
 use crate::domain::ticket::EventKind;
-use crate::domain::Timestamp;
+use crate::domain::{isolate_bidi, Timestamp};
 use crate::store::EventContent;
 
 /// Longest start of the description shown in a subject.
@@ -51,15 +51,23 @@ pub fn headline(kind: EventKind) -> &'static str {
     }
 }
 
+/// The services' names, each isolated (see [`isolate_bidi`]).
+fn services(names: &[String]) -> String {
+    let isolated: Vec<_> = names.iter().map(|n| isolate_bidi(n)).collect();
+    isolated.join(", ")
+}
+
 /// `New disruption: Mail, Web - Mail is down since…`: the event, the services, and the start
-/// of the description's first line.
+/// of the description's first line. Every value is isolated (see [`isolate_bidi`]), so an
+/// override in a name or description cannot reverse the rest of the subject.
 pub fn subject(content: &EventContent) -> String {
     let first_line = content.description.lines().next().unwrap_or("").trim();
     let mut start: String = first_line.chars().take(SUBJECT_DESCRIPTION_CHARS).collect();
     if start.len() < content.description.trim().len() {
         start = format!("{}…", start.trim_end());
     }
-    let services = content.services.join(", ");
+    let start = isolate_bidi(&start);
+    let services = services(&content.services);
     match (services.is_empty(), start.is_empty()) {
         (false, false) => format!("{}: {services} - {start}", headline(content.kind)),
         (false, true) => format!("{}: {services}", headline(content.kind)),
@@ -74,8 +82,8 @@ impl EmailView {
         EmailView {
             kind: content.kind,
             subject: subject(content),
-            services: content.services.join(", "),
-            description: content.description.clone(),
+            services: services(&content.services),
+            description: isolate_bidi(&content.description).into_owned(),
             ticket_id: content.ticket_id,
             event_time: utc(content.at),
             start: time(t.start_time),
@@ -116,6 +124,7 @@ email_templates! {
 /// Renders an event's message for one recipient, greeted by `name`.
 pub fn render(view: &EmailView, name: &str) -> Result<Rendered, askama::Error> {
     let m = view;
+    let name = &*isolate_bidi(name);
     let (text, html) = match view.kind {
         EventKind::Created => (
             CreatedText { m, name }.render()?,
@@ -203,6 +212,34 @@ mod tests {
             .contains("Resolved:             2001-01-01 14:00 UTC"));
         assert!(r.html.contains("2001-01-01 12:00 UTC"));
         assert!(r.text.contains("All times are UTC"));
+    }
+
+    #[test]
+    fn bidi_overrides_in_names_and_descriptions_are_isolated() {
+        let mut c = content(EventKind::Created, "Mail \u{202E}nwod si");
+        c.services = vec!["Web\u{202E}".into(), "Mail".into()];
+        let view = EmailView::new(&c);
+        assert_eq!(
+            view.subject,
+            "New disruption: \u{2068}Web\u{202E}\u{2069}, Mail - \u{2068}Mail \u{202E}nwod si\u{2069}"
+        );
+        let r = render(&view, "Ann\u{202E}").unwrap();
+        for body in [&r.text, &r.html] {
+            assert!(
+                body.contains("Hello \u{2068}Ann\u{202E}\u{2069},"),
+                "{body}"
+            );
+            assert!(
+                body.contains("\u{2068}Mail \u{202E}nwod si\u{2069}"),
+                "{body}"
+            );
+            assert!(!body.contains("Web\u{202E},"), "{body}");
+        }
+        // Every isolate opened is closed.
+        assert_eq!(
+            r.html.matches('\u{2068}').count(),
+            r.html.matches('\u{2069}').count()
+        );
     }
 
     #[test]
