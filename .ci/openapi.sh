@@ -53,7 +53,7 @@ trap cleanup EXIT
 export HERALD_KEY=openapi-check-$RANDOM$RANDOM
 export HERALD_DATABASE_URL="sqlite://$work/herald.db"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" api-key set "$HERALD_KEY" >/dev/null
+HERALD_API_KEY="$HERALD_KEY" "$bin" api-key set >/dev/null
 "$bin" serve --bind "127.0.0.1:$port" >"$work/herald.log" 2>&1 &
 server=$!
 export HERALD_URL="http://127.0.0.1:$port"

@@ -41,7 +41,7 @@ start_herald() {
   wait_http "http://127.0.0.1:$HERALD_PORT/healthz"
 }
 
-$BIN/herald --database "$DB" api-key set "$KEY" >/dev/null
+HERALD_API_KEY="$KEY" $BIN/herald --database "$DB" api-key set >/dev/null
 $EX/bench_seed "$DB" "$READ_TICKETS" >/dev/null
 start_herald
 H="http://127.0.0.1:$HERALD_PORT"

@@ -136,12 +136,12 @@ run_config() {
   case $backend in
     sqlite)
       url="sqlite://$WORK/$name.db"
-      "$HERALD" --database "$url" api-key set "$KEY" >/dev/null
+      HERALD_API_KEY="$KEY" "$HERALD" --database "$url" api-key set >/dev/null
       seed_sql | sqlite_exec "$WORK/$name.db"
       sent() { sqlite_exec "$WORK/$name.db" "$SENT_SQL"; } ;;
     postgres)
       url=$(pg_createdb "$name")
-      "$HERALD" --database "$url" api-key set "$KEY" >/dev/null
+      HERALD_API_KEY="$KEY" "$HERALD" --database "$url" api-key set >/dev/null
       seed_sql | pg_psql -d "$name" -f - >/dev/null
       sent() { pg_psql -d "$name" -tA -c "$SENT_SQL"; } ;;
     *) echo "unknown configuration $config (sqlite, postgres, postgres:2)" >&2; exit 1 ;;

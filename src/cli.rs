@@ -1,15 +1,17 @@
 //! The command line: `herald [serve]`, `migrate`, `api-key`, `operator`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{Config, Key};
+use crate::config::{Config, Key, Source};
 use crate::domain::{ApiKey, EmailAddress, Name, NewOperator, Password};
 use crate::live_settings::set_api_key;
 use crate::startup::{open_store, Application};
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "herald",
     version,
@@ -20,7 +22,7 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Run migrations, then serve the API, the GUI and the delivery workers (the default).
     Serve,
@@ -51,34 +53,148 @@ enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum ApiKeyAction {
-    /// Store a key of your choosing (at least 16 characters).
-    Set { key: String },
+    /// Store a key of your choosing (at least 16 characters), from HERALD_API_KEY,
+    /// --key-stdin or --key-file (or, visible to `ps`, as an argument).
+    Set {
+        /// The key (visible to other users in `ps` and kept in shell history: prefer the
+        /// other ways).
+        key: Option<String>,
+        #[command(flatten)]
+        from: KeySource,
+    },
     /// Generate a new key and print it once.
     Generate,
 }
 
-#[derive(Debug, Subcommand)]
+/// (No `Debug` on these: they hold passwords and keys.)
+///
+/// Where a secret comes from: an environment variable, standard input or a file, or an
+/// argument (kept for scripts written before the others existed).
+#[derive(clap::Args)]
+struct KeySource {
+    /// Read the key from the first line of standard input.
+    #[arg(long, conflicts_with = "key_file")]
+    key_stdin: bool,
+    /// Read the key from the first line of a file.
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    #[arg(
+        long = "api-key-from-env",
+        env = "HERALD_API_KEY",
+        hide = true,
+        hide_env_values = true
+    )]
+    key_env: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct PasswordSource {
+    /// The password (visible to other users in `ps` and kept in shell history: prefer
+    /// HERALD_OPERATOR_PASSWORD, --password-stdin or --password-file).
+    #[arg(long, conflicts_with_all = ["password_stdin", "password_file"])]
+    password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long, conflicts_with = "password_file")]
+    password_stdin: bool,
+    /// Read the password from the first line of a file.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    #[arg(
+        long = "password-from-env",
+        env = "HERALD_OPERATOR_PASSWORD",
+        hide = true,
+        hide_env_values = true
+    )]
+    password_env: Option<String>,
+}
+
+#[derive(Subcommand)]
 enum OperatorAction {
-    /// Add an operator.
+    /// Add an operator. The password comes from HERALD_OPERATOR_PASSWORD, --password-stdin or
+    /// --password-file (or --password).
     Create {
         #[arg(long)]
         name: String,
         #[arg(long)]
         email: String,
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordSource,
         #[arg(long)]
         admin: bool,
     },
-    /// Reset an operator's password.
+    /// Reset an operator's password (from the same sources as `create`).
     SetPassword {
         #[arg(long)]
         email: String,
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: PasswordSource,
     },
+}
+
+/// A secret from the first place that has one: standard input, a file, an argument, an
+/// environment variable. Standard input and files give their first line, without its line end.
+fn read_secret(
+    what: &str,
+    stdin: bool,
+    file: Option<&Path>,
+    argument: Option<String>,
+    env: Option<String>,
+) -> anyhow::Result<String> {
+    let first_line = |text: String| text.lines().next().unwrap_or("").to_owned();
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("could not read standard input")?;
+        return Ok(first_line(line));
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        return Ok(first_line(text));
+    }
+    if let Some(value) = argument {
+        eprintln!(
+            "herald: warning: a {what} given as an argument is visible to other users (ps) and \
+             kept in shell history; prefer the environment variable, --*-stdin or --*-file"
+        );
+        return Ok(value);
+    }
+    env.with_context(|| {
+        format!("no {what} given: set the environment variable, or use --*-stdin or --*-file")
+    })
+}
+
+impl PasswordSource {
+    fn read(self) -> anyhow::Result<Password> {
+        let text = read_secret(
+            "password",
+            self.password_stdin,
+            self.password_file.as_deref(),
+            self.password,
+            self.password_env,
+        )?;
+        Password::parse(&text).map_err(anyhow::Error::msg)
+    }
+}
+
+/// Warns when a setting whose value can hold a password (a database or mail server URL) was
+/// given one on the command line.
+fn warn_of_secrets_in_flags(config: &Config) {
+    for s in crate::config::SETTINGS.iter().filter(|s| s.secret) {
+        let Some((value, Source::Flag)) = config.override_of(s.key) else {
+            continue;
+        };
+        if url::Url::parse(value).is_ok_and(|u| u.password().is_some()) {
+            eprintln!(
+                "herald: warning: --{} holds a password, which other users can see (ps) and \
+                 shell history keeps; set {} instead",
+                s.flag, s.env
+            );
+        }
+    }
 }
 
 pub async fn run() -> ExitCode {
@@ -90,6 +206,7 @@ pub async fn run() -> ExitCode {
         Err(e) => e.exit(),
     };
     let config = Config::from_matches(&matches);
+    warn_of_secrets_in_flags(&config);
     crate::telemetry::init(&config.get(Key::LogFormat));
     match execute(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,7 +235,16 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
         Command::ApiKey { action } => {
             let store = open_store(&config).await?;
             let key = match action {
-                ApiKeyAction::Set { key } => ApiKey::parse(&key).map_err(anyhow::Error::msg)?,
+                ApiKeyAction::Set { key, from } => {
+                    let key = read_secret(
+                        "key",
+                        from.key_stdin,
+                        from.key_file.as_deref(),
+                        key,
+                        from.key_env,
+                    )?;
+                    ApiKey::parse(&key).map_err(anyhow::Error::msg)?
+                }
                 ApiKeyAction::Generate => ApiKey::generate(),
             };
             set_api_key(&store, &key).await?;
@@ -160,15 +286,13 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
                         email: EmailAddress::parse(&email).map_err(anyhow::Error::msg)?,
                         cell_phone: None,
                         is_admin: admin,
-                        password: Some(Password::parse(&password).map_err(anyhow::Error::msg)?),
+                        password: Some(password.read()?),
                     };
                     let op = store.create_operator(&new).await.map_err(store_message)?;
                     println!("Operator {} created with Id {}.", op.email, op.id);
                 }
                 OperatorAction::SetPassword { email, password } => {
-                    let hash = Password::parse(&password)
-                        .map_err(anyhow::Error::msg)?
-                        .hash();
+                    let hash = password.read()?.hash();
                     let op = store
                         .set_operator_password(&email, &hash)
                         .await
@@ -218,7 +342,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if app.store().count_operators().await? == 0 {
         println!("  No operator exists yet. Create the first administrator at {base}/setup");
         println!(
-            "  (or: herald operator create --name NAME --email EMAIL --password PASSWORD --admin)"
+            "  (or: herald operator create --name NAME --email EMAIL --password-stdin --admin)"
         );
         println!();
     }

@@ -149,3 +149,220 @@ async fn first_run_prints_key_once_logs_redact_it_and_sigterm_exits_cleanly() {
     assert!(!out.all().iter().any(|l| l.contains("generated an API key")));
     child.kill().await.unwrap();
 }
+
+/// Runs `herald ARGS` on the database `db` with `env` set and `stdin` written to its input;
+/// returns whether it succeeded and what it wrote to standard error.
+async fn herald(db: &str, args: &[&str], env: &[(&str, &str)], stdin: &str) -> (bool, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    command
+        .args(args)
+        .env("HERALD_DATABASE_URL", db)
+        .env_remove("HERALD_OPERATOR_PASSWORD")
+        .env_remove("HERALD_API_KEY")
+        .env_remove("HERALD_SMTP_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn secrets_come_from_the_environment_standard_input_or_a_file_and_arguments_warn() {
+    use herald::domain::ApiKey;
+    use herald::store::{PoolSettings, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("herald.db").display());
+    let store = || async {
+        let s = Store::connect(&db, &PoolSettings::default()).await.unwrap();
+        s.migrate().await.unwrap();
+        s
+    };
+    let signs_in = |email: &'static str, password: &'static str| {
+        let store = store();
+        async move {
+            let (_, hash) = store
+                .await
+                .operator_credentials(email)
+                .await
+                .unwrap()
+                .expect("the operator exists");
+            hash.expect("has a password").verify(password)
+        }
+    };
+    let warned = |stderr: &str| stderr.contains("visible to other users");
+
+    // Standard input.
+    let (ok, err) = herald(
+        &db,
+        &[
+            "operator",
+            "create",
+            "--name",
+            "Ann",
+            "--email",
+            "ann@example.com",
+            "--password-stdin",
+            "--admin",
+        ],
+        &[],
+        "from standard input\nignored second line\n",
+    )
+    .await;
+    assert!(ok && !warned(&err), "{err}");
+    assert!(signs_in("ann@example.com", "from standard input").await);
+
+    // A file.
+    let file = dir.path().join("password");
+    std::fs::write(&file, "from a file\n").unwrap();
+    let (ok, err) = herald(
+        &db,
+        &[
+            "operator",
+            "set-password",
+            "--email",
+            "ann@example.com",
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    )
+    .await;
+    assert!(ok && !warned(&err), "{err}");
+    assert!(signs_in("ann@example.com", "from a file").await);
+
+    // The environment.
+    let (ok, err) = herald(
+        &db,
+        &[
+            "operator",
+            "create",
+            "--name",
+            "Bob",
+            "--email",
+            "bob@example.com",
+        ],
+        &[("HERALD_OPERATOR_PASSWORD", "from the environment")],
+        "",
+    )
+    .await;
+    assert!(ok && !warned(&err), "{err}");
+    assert!(signs_in("bob@example.com", "from the environment").await);
+
+    // The old argument still works, with a warning.
+    let (ok, err) = herald(
+        &db,
+        &[
+            "operator",
+            "set-password",
+            "--email",
+            "bob@example.com",
+            "--password",
+            "from an argument",
+        ],
+        &[],
+        "",
+    )
+    .await;
+    assert!(ok && warned(&err), "{err}");
+    assert!(signs_in("bob@example.com", "from an argument").await);
+
+    // Nothing given: a clear refusal, nothing changed.
+    let (ok, err) = herald(
+        &db,
+        &[
+            "operator",
+            "create",
+            "--name",
+            "Cy",
+            "--email",
+            "cy@example.com",
+        ],
+        &[],
+        "",
+    )
+    .await;
+    assert!(!ok && err.contains("no password given"), "{err}");
+    assert!(store()
+        .await
+        .operator_credentials("cy@example.com")
+        .await
+        .unwrap()
+        .is_none());
+
+    // API keys: from a file, standard input, the environment, and the old argument.
+    let stored_key = || async {
+        store()
+            .await
+            .get_setting(herald::live_settings::API_KEY_SETTING)
+            .await
+            .unwrap()
+    };
+    let key_file = dir.path().join("key");
+    for (args, env, stdin, key, warns) in [
+        (
+            vec!["--key-file", key_file.to_str().unwrap()],
+            vec![],
+            "",
+            "keyfromafile0123456",
+            false,
+        ),
+        (
+            vec!["--key-stdin"],
+            vec![],
+            "keyfromstdin0123456\n",
+            "keyfromstdin0123456",
+            false,
+        ),
+        (
+            vec![],
+            vec![("HERALD_API_KEY", "keyfromtheenv012345")],
+            "",
+            "keyfromtheenv012345",
+            false,
+        ),
+        (
+            vec!["keyfromanargument01"],
+            vec![],
+            "",
+            "keyfromanargument01",
+            true,
+        ),
+    ] {
+        std::fs::write(&key_file, "keyfromafile0123456\n").unwrap();
+        let mut all = vec!["api-key", "set"];
+        all.extend(args);
+        let (ok, err) = herald(&db, &all, &env, stdin).await;
+        assert!(ok && warned(&err) == warns, "{all:?}: {err}");
+        assert_eq!(
+            stored_key().await,
+            Some(ApiKey::parse(key).unwrap().hash().0),
+            "{all:?}"
+        );
+    }
+
+    // A mail server URL with a password on the command line warns; in the environment it
+    // does not. Neither prints the password.
+    let url = "smtp://user:s3cr3t-pw@mail.example.com:587";
+    let (ok, err) = herald(&db, &["--smtp-url", url, "migrate"], &[], "").await;
+    assert!(
+        ok && err.contains("--smtp-url holds a password") && err.contains("HERALD_SMTP_URL"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cr3t-pw"), "{err}");
+    let (ok, err) = herald(&db, &["migrate"], &[("HERALD_SMTP_URL", url)], "").await;
+    assert!(ok && !err.contains("holds a password"), "{err}");
+}
