@@ -283,15 +283,6 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
-/// A short list of `$n` placeholders starting at `first`, for lists of a known small size.
-/// Lists that come from a request, however long, go through [`ids_in`] instead.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The ids bound as parameter `$param` (with [`ids_param`]) as a subquery, for `id IN (…)`:
 /// one parameter however many ids, so a statement never grows with a request's list nor
 /// reaches the engines' limits on parameters (SQLite 32,766, PostgreSQL 65,535).
