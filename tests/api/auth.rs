@@ -1,11 +1,11 @@
 //! The API key: query string in any letter case or X-Api-Key; 401 otherwise; never logged.
 
-use crate::helpers::*;
+use herald_test_support::*;
 use serde_json::json;
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn key_in_query_any_case_or_header() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         for url in [
             format!("{}/api/Services?key={KEY}", app.address),
             format!("{}/api/Services?KEY={KEY}", app.address),
@@ -18,7 +18,7 @@ crate::backend_tests! {
     }
 
     async fn missing_or_wrong_key_is_401_and_changes_nothing() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let denied = json!({"Message": "Authorization has been denied for this request."});
         let r = app.client.get(format!("{}/api/Tickets", app.address)).send().await.unwrap();
         assert_eq!(json(r, 401).await, denied);
@@ -32,7 +32,7 @@ crate::backend_tests! {
     }
 
     async fn new_key_takes_effect() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let key = herald::domain::ApiKey::parse("another-key-1234567890").unwrap();
         herald::live_settings::set_api_key(&app.store, &key).await.unwrap();
         // The running instance picks it up within seconds (its cache refreshes); poll.
@@ -51,7 +51,7 @@ crate::backend_tests! {
 
 #[tokio::test]
 async fn health_and_readiness_need_no_key() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let r = app
         .client
         .get(format!("{}/healthz", app.address))

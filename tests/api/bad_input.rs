@@ -1,6 +1,6 @@
 //! Every class of bad input gets a clear 4xx and changes nothing.
 
-use crate::helpers::*;
+use herald_test_support::*;
 use reqwest::Method;
 use serde_json::json;
 
@@ -26,9 +26,9 @@ async fn assert_nothing_changed(app: &TestApp) {
     assert_eq!(json(app.get("/api/Customers").await, 200).await, json!([]));
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn malformed_bodies_are_400() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         app.create_service("Mail").await;
         let cases: Vec<(&str, &str, Vec<u8>)> = vec![
             ("/api/Tickets", "application/json", br#"{"Description": "x""#.to_vec()),
@@ -54,7 +54,7 @@ crate::backend_tests! {
     }
 
     async fn wrong_types_ranges_and_rules_name_the_field() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         app.create_service("Mail").await;
         let cases = vec![
             ("/api/Tickets", json!({"Description": 5.5, "StartTime": 12}), "ticket.StartTime"),
@@ -83,7 +83,7 @@ crate::backend_tests! {
     }
 
     async fn duplicate_names_and_emails() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         app.create_service("Mail").await;
         let web = app.create_service("Web").await;
         let r = app.put_json(&format!("/api/Services/{}", web["Id"]), &json!({"Id": web["Id"], "Name": "mail"})).await;
@@ -94,7 +94,7 @@ crate::backend_tests! {
     }
 
     async fn media_types_and_sizes() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         app.create_service("Mail").await;
         let r = send(&app, "/api/Tickets", None, br#"{"Description":"x"}"#.to_vec()).await;
         assert!(json(r, 415).await["Message"].as_str().unwrap().contains("media type"));

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use herald_test_support::*;
 
 const ROUNDS: usize = 25;
 
@@ -28,9 +28,9 @@ async fn admins(app: &TestApp) -> Vec<Value> {
         .collect()
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn two_admins_deleted_at_once_leave_one() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let mut keeper = app.create("/api/Operators", &admin(0)).await["Id"].as_i64().unwrap();
         for round in 1..=ROUNDS {
             let other = app.create("/api/Operators", &admin(round)).await["Id"].as_i64().unwrap();
@@ -47,7 +47,7 @@ crate::backend_tests! {
     }
 
     async fn demoting_and_deleting_the_two_admins_at_once_leaves_one() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let mut keeper = app.create("/api/Operators", &admin(0)).await;
         for round in 1..=ROUNDS {
             let other = app.create("/api/Operators", &admin(round)).await["Id"].as_i64().unwrap();
@@ -68,7 +68,7 @@ crate::backend_tests! {
     }
 
     async fn following_a_service_while_it_is_deleted_never_follows_a_deleted_service() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let customer = app.create_customer("Ann", Some("ann@example.com"), &[]).await;
         let id = customer["Id"].as_i64().unwrap();
         for round in 1..=ROUNDS {
@@ -89,7 +89,7 @@ crate::backend_tests! {
     }
 
     async fn tickets_posted_at_once_are_each_answered_as_if_alone() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let service = app.create_service("Web").await["Id"].as_i64().unwrap();
         // Posted together, so on SQLite they share commits; every third names an unknown
         // service and must fail without taking the others with it.

@@ -9,7 +9,7 @@ use herald::store::{PoolSettings, Store};
 use serde_json::json;
 use sqlx::Connection as _;
 
-use crate::helpers::*;
+use herald_test_support::*;
 
 /// Customers added in bulk, so that the copy takes several batches.
 const BULK: i64 = 2500;
@@ -105,15 +105,15 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
 
 #[tokio::test]
 async fn copy_to_postgres_copies_everything_and_resumes_after_being_killed() {
-    if !crate::helpers::postgres::available(
+    if !herald_test_support::postgres::available(
         "copy_to_postgres_copies_everything_and_resumes_after_being_killed",
     ) {
         return;
     }
-    let sqlite = spawn_app().await;
+    let sqlite = TestApp::spawn().await;
     populate(&sqlite).await;
     let from = sqlite.database_url.clone();
-    let to = crate::helpers::postgres::fresh_database().await;
+    let to = herald_test_support::postgres::fresh_database().await;
 
     // Into a database that has the schema, while another transaction holds a row the copy's
     // second batch of customers needs: the copy commits one batch, then waits there.
@@ -184,7 +184,7 @@ async fn copy_to_postgres_copies_everything_and_resumes_after_being_killed() {
     }
 
     // Herald on the copy answers exactly as on the original, with the same API key.
-    let postgres = spawn_instance(&to, |c| c).await;
+    let postgres = TestApp::builder().database(&to).spawn().await;
     let (on_sqlite, on_postgres) = (snapshot(&sqlite).await, snapshot(&postgres).await);
     for (s, p) in on_sqlite.iter().zip(&on_postgres) {
         if s != p {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use herald_test_support::*;
 
 /// Services `1..=n` ("Service 1" …), written in one statement: 70,000 POSTs would take minutes.
 async fn seed_services(app: &TestApp, n: i64) {
@@ -30,9 +30,9 @@ fn service_ids(entity: &Value) -> Vec<i64> {
         .collect()
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn a_customer_follows_70000_services_and_a_ticket_names_40000() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         seed_services(&app, 70_000).await;
         let customer = app
             .create(
@@ -63,7 +63,7 @@ crate::backend_tests! {
     }
 
     async fn unknown_ids_by_the_tens_of_thousands_are_a_400_naming_ten() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         seed_services(&app, 3).await;
         for (path, n) in [("/api/Tickets", 70_000), ("/api/Customers", 40_000)] {
             let body = json!({

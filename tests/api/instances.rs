@@ -10,9 +10,9 @@ use herald::notify::DeliveryOptions;
 use herald::startup::Application;
 use serde_json::json;
 
-use crate::helpers::postgres::{self, Cluster};
-use crate::helpers::*;
-use crate::smtp::SmtpServer;
+use herald_test_support::postgres::{self, Cluster};
+use herald_test_support::smtp::SmtpServer;
+use herald_test_support::*;
 
 /// Skips (or, under CI, fails) when PostgreSQL is not installed.
 macro_rules! require_postgres {
@@ -35,9 +35,8 @@ async fn status(app: &TestApp, path: &str) -> u16 {
 
 /// Two instances on one new database, as behind a load balancer.
 async fn two_instances() -> (TestApp, TestApp) {
-    let url = postgres::fresh_database().await;
-    let a = spawn_instance(&url, |c| c).await;
-    let b = spawn_instance(&url, |c| c).await;
+    let a = TestApp::builder().backend(Backend::Postgres).spawn().await;
+    let b = a.second_instance().spawn().await;
     (a, b)
 }
 
@@ -45,25 +44,19 @@ async fn two_instances() -> (TestApp, TestApp) {
 async fn messages_queued_through_one_instance_wake_the_workers_of_another() {
     require_postgres!("messages_queued_through_one_instance_wake_the_workers_of_another");
     let smtp = SmtpServer::start().await;
-    let url = postgres::fresh_database().await;
     // A has no mail server: it queues messages but cannot send them.
-    let a = spawn_instance(&url, |c| c).await;
+    let a = TestApp::builder().backend(Backend::Postgres).spawn().await;
     // B sends, and would look for messages queued elsewhere only once an hour by itself.
-    let smtp_url = smtp.url();
-    let b = spawn_instance_built(
-        &url,
-        move |c| {
-            c.with(Key::SmtpUrl, smtp_url)
-                .with(Key::MailFrom, "Status <status@example.com>")
-        },
-        |app| {
-            app.set_delivery_options(DeliveryOptions {
-                idle_poll: Duration::from_secs(3600),
-                ..Default::default()
-            })
-        },
-    )
-    .await;
+    let b = a
+        .second_instance()
+        .smtp(&smtp)
+        .setting(Key::MailFrom, "Status <status@example.com>")
+        .delivery(DeliveryOptions {
+            idle_poll: Duration::from_secs(3600),
+            ..Default::default()
+        })
+        .spawn()
+        .await;
     let mail = a.create_service("Mail").await["Id"].as_i64().unwrap();
     a.create_customer("Ann", Some("ann@example.com"), &[mail])
         .await;
@@ -148,7 +141,7 @@ async fn instances_starting_at_once_on_a_new_database_migrate_once_and_share_one
         "instances_starting_at_once_on_a_new_database_migrate_once_and_share_one_key"
     );
     let url = postgres::fresh_database().await;
-    let config = || database_config(url.clone()).0;
+    let config = || test_config(&url);
     let (one, two, three, four) = tokio::join!(
         Application::build(config()),
         Application::build(config()),
@@ -194,7 +187,11 @@ async fn requests_fail_with_503_while_postgres_is_down_and_work_again_after() {
         .unwrap()
         .expect("a PostgreSQL cluster starts");
     let url = cluster.create_database().await;
-    let app = spawn_instance(&url, |c| c.with(Key::DbAcquireTimeout, "1s")).await;
+    let app = TestApp::builder()
+        .database(&url)
+        .setting(Key::DbAcquireTimeout, "1s")
+        .spawn()
+        .await;
     app.create_service("Mail").await;
     assert_eq!(status(&app, "/readyz").await, 200);
 
@@ -274,7 +271,11 @@ async fn requests_fail_with_503_while_postgres_is_down_and_work_again_after() {
 async fn an_instance_opens_no_more_connections_than_configured() {
     require_postgres!("an_instance_opens_no_more_connections_than_configured");
     let url = postgres::fresh_database().await;
-    let app = spawn_instance(&url, |c| c.with(Key::DbMaxConnections, "3")).await;
+    let app = TestApp::builder()
+        .database(&url)
+        .setting(Key::DbMaxConnections, "3")
+        .spawn()
+        .await;
     app.create_service("Mail").await;
     let requests = (0..40).map(|_| app.get("/api/Services"));
     for response in futures::future::join_all(requests).await {

@@ -1,11 +1,10 @@
 //! Integration tests of the REST API over real HTTP on loopback, each with its own server
-//! and database (a SQLite file, or a PostgreSQL database: see `helpers::backend_tests!`).
+//! and database (a SQLite file, or a PostgreSQL database: see `herald_test_support::backend_tests!`).
 
 mod auth;
 mod bad_input;
 mod concurrency;
 mod copy;
-mod helpers;
 mod id_lists;
 mod instances;
 mod migrations;
@@ -18,8 +17,7 @@ mod process;
 mod resources;
 mod schemathesis_findings;
 mod smoke;
-#[path = "../support/smtp.rs"]
-mod smtp;
+mod test_log;
 mod tickets;
 mod two_instances;
 mod wire;

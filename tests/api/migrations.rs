@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::json;
 use sqlx::migrate::Migrator;
 
-use crate::helpers::*;
+use herald_test_support::*;
 
 /// A SQLite database made by the first release (only the first migration) with customers
 /// following services keeps them all when Herald migrates it, and from then on never gives a
@@ -29,7 +29,7 @@ async fn an_existing_sqlite_database_keeps_its_customers_and_their_services() {
     }
     pool.close().await;
 
-    let app = spawn_instance(&url, |c| c).await;
+    let app = TestApp::builder().database(&url).spawn().await;
     let customers = json(app.get("/api/Customers").await, 200).await;
     let services = |c: &serde_json::Value| -> Vec<i64> {
         c["Services"]

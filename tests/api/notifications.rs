@@ -6,38 +6,14 @@ use std::time::{Duration, Instant};
 
 use std::collections::HashMap;
 
-use herald::config::{Config, Key};
+use herald::config::Key;
 use herald::notify::DeliveryOptions;
-use herald::startup::Application;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
-use crate::smtp::{Answer, Received, SmtpServer};
+use herald_test_support::smtp::{Answer, Received, SmtpServer};
+use herald_test_support::*;
 
-pub const FROM: &str = "Herald Status <status@herald.test>";
 pub const WAIT: Duration = Duration::from_secs(30);
-
-/// Short waits, so retries happen within a test.
-pub fn fast_delivery() -> DeliveryOptions {
-    DeliveryOptions {
-        workers: 2,
-        connections: 4,
-        batch_size: 50,
-        retry_base: Duration::from_millis(50),
-        retry_max: Duration::from_millis(200),
-        idle_poll: Duration::from_millis(50),
-        ..Default::default()
-    }
-}
-
-pub async fn spawn_with_smtp(smtp: &SmtpServer, options: DeliveryOptions) -> TestApp {
-    let url = smtp.url();
-    spawn_app_built(
-        move |c| c.with(Key::SmtpUrl, url).with(Key::MailFrom, FROM),
-        move |app| app.set_delivery_options(options),
-    )
-    .await
-}
 
 fn id(v: &Value) -> i64 {
     v["Id"].as_i64().expect("an Id")
@@ -114,10 +90,10 @@ async fn put(app: &TestApp, ticket: i64, body: Value) {
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn every_follower_gets_one_email_per_event() {
         let smtp = SmtpServer::start().await;
-        let app = spawn_with_smtp(&smtp, fast_delivery()).await;
+        let app = TestApp::builder().smtp(&smtp).delivery(fast_delivery()).spawn().await;
         let mail = id(&app.create_service("Mail").await);
         let web = id(&app.create_service("Web").await);
         let other = id(&app.create_service("Printing").await);
@@ -166,7 +142,7 @@ crate::backend_tests! {
 
     async fn do_not_send_email_in_body_any_case_or_in_query_sends_nothing() {
         let smtp = SmtpServer::start().await;
-        let app = spawn_with_smtp(&smtp, fast_delivery()).await;
+        let app = TestApp::builder().smtp(&smtp).delivery(fast_delivery()).spawn().await;
         let mail = id(&app.create_service("Mail").await);
         app.create_customer("Ann", Some("ann@example.com"), &[mail]).await;
 
@@ -197,7 +173,7 @@ crate::backend_tests! {
 
     async fn a_put_that_changes_nothing_sends_nothing() {
         let smtp = SmtpServer::start().await;
-        let app = spawn_with_smtp(&smtp, fast_delivery()).await;
+        let app = TestApp::builder().smtp(&smtp).delivery(fast_delivery()).spawn().await;
         let mail = id(&app.create_service("Mail").await);
         app.create_customer("Ann", Some("ann@example.com"), &[mail]).await;
         let t = ticket_on(&app, "down", &[mail]).await;
@@ -214,7 +190,7 @@ crate::backend_tests! {
 
     async fn messages_are_addressed_and_threaded_per_ticket_and_customer() {
         let smtp = SmtpServer::start().await;
-        let app = spawn_with_smtp(&smtp, fast_delivery()).await;
+        let app = TestApp::builder().smtp(&smtp).delivery(fast_delivery()).spawn().await;
         let mail = id(&app.create_service("Mail").await);
         app.create_customer("Ann Example", Some("ann@example.com"), &[mail]).await;
         app.create_customer("Bob", Some("bob@example.com"), &[mail]).await;
@@ -263,7 +239,7 @@ crate::backend_tests! {
 
     async fn markup_in_a_description_is_escaped_in_html() {
         let smtp = SmtpServer::start().await;
-        let app = spawn_with_smtp(&smtp, fast_delivery()).await;
+        let app = TestApp::builder().smtp(&smtp).delivery(fast_delivery()).spawn().await;
         let mail = id(&app.create_service("Mail & <Chat>").await);
         app.create_customer("Ann <script>", Some("ann@example.com"), &[mail]).await;
         let description = "<b>Outage</b> & <script>alert(\"x\")</script>";
@@ -285,7 +261,7 @@ crate::backend_tests! {
     async fn temporary_failures_are_retried_until_the_server_accepts() {
         let smtp = SmtpServer::start().await;
         smtp.answer_next(5, Answer::Temporary);
-        let app = spawn_with_smtp(&smtp, fast_delivery()).await;
+        let app = TestApp::builder().smtp(&smtp).delivery(fast_delivery()).spawn().await;
         let mail = id(&app.create_service("Mail").await);
         for i in 0..3 {
             app.create_customer(&format!("C{i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
@@ -308,7 +284,7 @@ crate::backend_tests! {
     async fn permanent_failures_are_recorded_and_not_retried() {
         let smtp = SmtpServer::start().await;
         smtp.reject_recipient("nobody@example.com");
-        let app = spawn_with_smtp(&smtp, fast_delivery()).await;
+        let app = TestApp::builder().smtp(&smtp).delivery(fast_delivery()).spawn().await;
         let mail = id(&app.create_service("Mail").await);
         app.create_customer("Nobody", Some("nobody@example.com"), &[mail]).await;
         app.create_customer("Ann", Some("ann@example.com"), &[mail]).await;
@@ -333,12 +309,12 @@ crate::backend_tests! {
     async fn the_endpoint_shows_queued_retrying_sent_failed_and_cancelled() {
         // No mail server: queued, with nothing dropped.
         let smtp = SmtpServer::start().await;
-        let app = spawn_app_built(|c| c, |a| a.set_delivery_options(DeliveryOptions {
+        let app = TestApp::builder().delivery(DeliveryOptions {
             retry_base: Duration::from_secs(3600),
             retry_max: Duration::from_secs(3600),
             idle_poll: Duration::from_millis(50),
             ..fast_delivery()
-        })).await;
+        }).spawn().await;
         let mail = id(&app.create_service("Mail").await);
         app.create_customer("Ann", Some("ann@example.com"), &[mail]).await;
         app.create_customer("Nobody", Some("nobody@example.com"), &[mail]).await;
@@ -365,7 +341,7 @@ crate::backend_tests! {
         smtp.answer_next(1, Answer::Temporary);
         smtp.reject_recipient("nobody@example.com");
         app.store.set_setting("smtp_url", Some(&smtp.url())).await.unwrap();
-        app.store.set_setting("mail_from", Some(FROM)).await.unwrap();
+        app.store.set_setting("mail_from", Some(MAIL_FROM)).await.unwrap();
         let settled = |l: &[Value]| l.iter().all(|n| n["State"] != "queued");
         let list = wait_notifications(&app, t, "attempts", settled).await;
         let ann = list.iter().find(|n| n["Email"] == "ann@example.com").unwrap();
@@ -406,11 +382,12 @@ crate::backend_tests! {
         smtp.set_delay(Duration::from_millis(5));
         // The URL's path is the EHLO name, so the server can tell who delivered what.
         let url_a = format!("{}/instance-a", smtp.url());
-        let a = spawn_app_built(
-            move |c| c.with(Key::SmtpUrl, url_a).with(Key::MailFrom, FROM),
-            |app| app.set_delivery_options(fast_delivery()),
-        )
-        .await;
+        let a = TestApp::builder()
+            .setting(Key::SmtpUrl, url_a)
+            .setting(Key::MailFrom, MAIL_FROM)
+            .delivery(fast_delivery())
+            .spawn()
+            .await;
 
         let mail = id(&a.create_service("Mail").await);
         for i in 0..N {
@@ -419,15 +396,13 @@ crate::backend_tests! {
         // The second instance starts once the followers exist. (Several instances are a
         // PostgreSQL feature; on SQLite this test shares one file between two writers, whose
         // read-then-write API transactions could collide, so only the delivery runs in both.)
-        let config = Config::default()
-            .with(Key::Database, a.database_url.clone())
-            .with(Key::Bind, "127.0.0.1:0")
-            .with(Key::SmtpUrl, format!("{}/instance-b", smtp.url()))
-            .with(Key::MailFrom, FROM);
-        let (mut b, _) = Application::build(config).await.expect("a second instance");
-        b.set_delivery_options(fast_delivery());
-        let stop_b = b.shutdown_token();
-        let b_running = tokio::spawn(b.run_until_stopped());
+        let b = a
+            .second_instance()
+            .setting(Key::SmtpUrl, format!("{}/instance-b", smtp.url()))
+            .setting(Key::MailFrom, MAIL_FROM)
+            .delivery(fast_delivery())
+            .spawn()
+            .await;
         let t = ticket_on(&a, "down", &[mail]).await;
         let deadline = Instant::now() + WAIT;
         while a.store.delivery_counts(Some(t)).await.unwrap().sent < N as i64 {
@@ -444,24 +419,19 @@ crate::backend_tests! {
         for instance in ["instance-a", "instance-b"] {
             assert!(got.iter().any(|m| m.helo == instance), "{instance} delivered nothing");
         }
-        stop_b.cancel();
-        b_running.await.unwrap().unwrap();
+        b.stop().await;
         a.stop().await;
     }
 
     async fn temporary_failures_stop_at_the_retry_window() {
         let smtp = SmtpServer::start().await;
         smtp.answer_next(10_000, Answer::Temporary);
-        let url = smtp.url();
-        let app = spawn_app_built(
-            move |c| {
-                c.with(Key::SmtpUrl, url)
-                    .with(Key::MailFrom, FROM)
-                    .with(Key::RetryWindow, "400ms")
-            },
-            |a| a.set_delivery_options(fast_delivery()),
-        )
-        .await;
+        let app = TestApp::builder()
+            .smtp(&smtp)
+            .setting(Key::RetryWindow, "400ms")
+            .delivery(fast_delivery())
+            .spawn()
+            .await;
         let mail = id(&app.create_service("Mail").await);
         app.create_customer("Ann", Some("ann@example.com"), &[mail]).await;
         let t = ticket_on(&app, "down", &[mail]).await;
@@ -484,9 +454,9 @@ crate::backend_tests! {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let down = format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port());
         drop(closed);
-        let app = spawn_app_built(|c| c, |a| a.set_delivery_options(fast_delivery())).await;
+        let app = TestApp::builder().delivery(fast_delivery()).spawn().await;
         app.store.set_setting("smtp_url", Some(&down)).await.unwrap();
-        app.store.set_setting("mail_from", Some(FROM)).await.unwrap();
+        app.store.set_setting("mail_from", Some(MAIL_FROM)).await.unwrap();
         let mail = id(&app.create_service("Mail").await);
         for i in 0..5 {
             app.create_customer(&format!("C{i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
@@ -517,7 +487,7 @@ crate::backend_tests! {
         let smtp = SmtpServer::start().await;
         let settings = Snapshot {
             smtp_url: Some((smtp.url(), Source::Stored)),
-            mail_from: Some((FROM.to_owned(), Source::Stored)),
+            mail_from: Some((MAIL_FROM.to_owned(), Source::Stored)),
             ..Default::default()
         };
         let reply = herald::notify::send_test_email(&settings, "admin@example.com").await.unwrap();

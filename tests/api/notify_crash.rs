@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::*;
-use crate::notifications::{FROM, WAIT};
-use crate::smtp::SmtpServer;
+use crate::notifications::WAIT;
+use herald_test_support::smtp::SmtpServer;
+use herald_test_support::*;
 
 /// A `herald serve` child process and what it printed.
 pub(crate) struct Serve {
@@ -36,7 +36,10 @@ impl Serve {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         if let Some(url) = smtp_url {
-            cmd.arg("--smtp-url").arg(url).arg("--mail-from").arg(FROM);
+            cmd.arg("--smtp-url")
+                .arg(url)
+                .arg("--mail-from")
+                .arg(MAIL_FROM);
         }
         let mut child = cmd.spawn().expect("herald serve starts");
         let output = Arc::new(Mutex::new(String::new()));
@@ -105,13 +108,13 @@ pub(crate) fn addresses(smtp: &SmtpServer) -> HashMap<String, usize> {
     seen
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn a_server_killed_mid_delivery_loses_no_message() {
         const N: usize = 300;
         let smtp = SmtpServer::start().await;
         smtp.set_delay(Duration::from_millis(100));
         // The data, through an in-process Herald with no mail server: everything stays queued.
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         for i in 0..N {
             app.create_customer(&format!("Customer {i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
@@ -168,7 +171,7 @@ crate::backend_tests! {
         const N: usize = 200;
         let smtp = SmtpServer::start().await;
         smtp.set_delay(Duration::from_millis(200));
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         for i in 0..N {
             app.create_customer(&format!("Customer {i}"), Some(&format!("c{i}@example.com")), &[mail]).await;

@@ -1,8 +1,8 @@
 //! The OpenAPI document and the reference page: served without a key, generated from the
 //! server's own types and routes, and in step with what the server does.
 
-use crate::helpers::*;
 use herald::domain::{Description, Name};
+use herald_test_support::*;
 use serde_json::Value;
 
 async fn document(app: &TestApp, path: &str) -> Value {
@@ -32,9 +32,9 @@ fn operations(doc: &Value) -> Vec<(String, String)> {
     ops
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn the_document_is_served_at_both_addresses() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let doc = document(&app, "/api/openapi.json").await;
         assert_eq!(doc["openapi"], "3.1.0");
         assert_eq!(document(&app, "/swagger/docs/v1").await, doc);
@@ -58,7 +58,7 @@ crate::backend_tests! {
     }
 
     async fn the_document_describes_the_key_media_types_and_errors() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let doc = document(&app, "/api/openapi.json").await;
         let schemes = &doc["components"]["securitySchemes"];
         assert_eq!(schemes["ApiKeyQuery"]["in"], "query");
@@ -92,7 +92,7 @@ crate::backend_tests! {
     // The schemas come from the wire types: the XML names and namespace, the limits of the
     // domain types, every property of a response always present.
     async fn the_schemas_follow_the_wire_types() {
-        let app = spawn_app_with(|c| c.with(herald::config::Key::XmlNamespace, "Acme.Models")).await;
+        let app = TestApp::builder().setting(herald::config::Key::XmlNamespace, "Acme.Models").spawn().await;
         let doc = document(&app, "/api/openapi.json").await;
         let schemas = &doc["components"]["schemas"];
         let ticket = &schemas["Ticket"];
@@ -111,7 +111,7 @@ crate::backend_tests! {
 
     // The reference page is one self-contained document: nothing loaded from elsewhere.
     async fn the_reference_page_works_offline() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let r = app.client.get(format!("{}/api/docs", app.address)).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));

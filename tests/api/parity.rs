@@ -7,7 +7,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use herald_test_support::*;
 
 /// One request of the script: method, path, JSON body, whether to ask for XML.
 struct Step {
@@ -201,7 +201,7 @@ fn script() -> Vec<Step> {
 async fn transcript(backend: Backend) -> Vec<String> {
     let mut out = Vec::new();
     with_backend(backend, async {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         for step in script() {
             let mut request = app.request(step.method.clone(), step.path);
             if let Some(body) = &step.body {
@@ -261,7 +261,7 @@ fn mask(entry: &str, address: &str) -> String {
 
 #[tokio::test]
 async fn api_output_is_identical_on_sqlite_and_postgres() {
-    if !crate::helpers::postgres::available("api_output_is_identical_on_sqlite_and_postgres") {
+    if !herald_test_support::postgres::available("api_output_is_identical_on_sqlite_and_postgres") {
         return;
     }
     let sqlite = transcript(Backend::Sqlite).await;

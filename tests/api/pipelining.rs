@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 
-use crate::notifications::{fast_delivery, spawn_with_smtp, wait_notifications, WAIT};
-use crate::smtp::SmtpServer;
+use crate::notifications::{wait_notifications, WAIT};
+use herald_test_support::smtp::SmtpServer;
+use herald_test_support::{fast_delivery, TestApp};
 
 /// A description whose lines start with dots: they must arrive as written (dot-stuffing).
 const DESCRIPTION: &str = "Mail is down\n.\n..two dots\n.end";
@@ -21,7 +22,11 @@ async fn deliver_to_twelve(pipelining: bool) -> (SmtpServer, Vec<Value>) {
     let smtp = SmtpServer::start().await;
     smtp.set_pipelining(pipelining);
     smtp.reject_recipient("c5@example.com");
-    let app = spawn_with_smtp(&smtp, fast_delivery()).await;
+    let app = TestApp::builder()
+        .smtp(&smtp)
+        .delivery(fast_delivery())
+        .spawn()
+        .await;
     let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
     for i in 0..12 {
         let name = if i == 3 {
@@ -91,7 +96,7 @@ fn check_delivery(smtp: &SmtpServer, list: &[Value]) {
     }
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn a_pipelining_server_gets_commands_together_and_every_message_whole() {
         let (smtp, list) = deliver_to_twelve(true).await;
         check_delivery(&smtp, &list);

@@ -1,11 +1,11 @@
 //! The CRUD table of the spec for Services, Customers and Operators, in JSON.
 
-use crate::helpers::*;
+use herald_test_support::*;
 use serde_json::json;
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn services_crud() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let r = app.post_json("/api/Services", &json!({"Name": "Mail", "Description": "SMTP and IMAP"})).await;
         assert_eq!(r.status(), 201);
         let location = r.headers()["location"].to_str().unwrap().to_owned();
@@ -34,7 +34,7 @@ crate::backend_tests! {
     }
 
     async fn customers_crud_and_services() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         let web = app.create_service("Web").await["Id"].as_i64().unwrap();
         let c = app.create_customer("Ann", Some("ann@example.com"), &[mail, web]).await;
@@ -68,7 +68,7 @@ crate::backend_tests! {
     }
 
     async fn operators_crud_password_and_last_admin() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let admin = app.create("/api/Operators", &json!({"Name": "Ada", "Email": "ada@example.com", "IsAdmin": true, "Password": "correct horse"})).await;
         assert!(admin.get("Password").is_none(), "the password is never returned");
         assert_eq!(admin["IsAdmin"], true);
@@ -95,7 +95,7 @@ crate::backend_tests! {
     }
 
     async fn unknown_paths_methods_and_ids() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let r = app.get("/api/Nothing").await;
         let body = json(r, 404).await;
         assert!(body["Message"].as_str().unwrap().starts_with("No HTTP resource was found that matches the request URI"));
@@ -121,7 +121,7 @@ crate::backend_tests! {
     }
 
     async fn put_body_id_must_match_url() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         app.create_service("Mail").await;
         let r = app.put_json("/api/Services/1", &json!({"Name": "x"})).await;
         assert!(json(r, 400).await["Message"].as_str().unwrap().contains("Id"));

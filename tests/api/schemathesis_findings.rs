@@ -1,15 +1,15 @@
 //! Regression tests for what schemathesis (`.ci/schemathesis.sh`) found, one per finding.
 
-use crate::helpers::*;
+use herald_test_support::*;
 use reqwest::Method;
 use serde_json::json;
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     // A client whose entity class has an integer `Id` sends `"Id": 0` on a new entity (C#'s
     // default `int`); the original product ignored it. Herald refused it with 400
     // ("The Id must be a positive 32-bit integer."). Now `Id: 0` on POST is "no Id".
     async fn post_with_id_zero_creates() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let service = app.create("/api/Services", &json!({"Id": 0, "Name": "Mail"})).await;
         assert_eq!(service["Id"], 1);
         let ticket = app

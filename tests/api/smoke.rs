@@ -1,9 +1,9 @@
-use crate::helpers::*;
+use herald_test_support::*;
 use serde_json::json;
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn seed_examples_work() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let mail = app.create_service("Mail").await;
         let ticket = app.create_ticket("down", &[mail["Id"].as_i64().unwrap()]).await;
         assert_eq!(ticket["IsClosed"], false);

@@ -1,8 +1,8 @@
 //! Tickets: creation, the PUT rules (five fields replaced, close/reopen kept when omitted),
 //! the lifecycle events recorded in the change's transaction, deletion keeping history.
 
-use crate::helpers::*;
 use herald::domain::ticket::EventKind;
+use herald_test_support::*;
 use serde_json::{json, Value};
 
 async fn setup(app: &TestApp) -> (i64, i64) {
@@ -23,9 +23,9 @@ async fn events(app: &TestApp, ticket: i64) -> Vec<EventKind> {
         .collect()
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn create_sets_server_fields_and_records_created() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         let op = app.create("/api/Operators", &json!({"Name": "Ada", "Email": "ada@example.com", "IsAdmin": true, "Password": "correct horse"})).await;
         let t = app.create("/api/Tickets", &json!({
@@ -53,7 +53,7 @@ crate::backend_tests! {
     }
 
     async fn put_replaces_only_the_five_fields() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let (mail, id) = setup(&app).await;
         let web = app.create_service("Web").await["Id"].as_i64().unwrap();
         let r = app.put_json(&format!("/api/Tickets/{id}"), &json!({
@@ -77,7 +77,7 @@ crate::backend_tests! {
     }
 
     async fn close_reopen_and_no_accidental_state_change() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let (_, id) = setup(&app).await;
         let path = format!("/api/Tickets/{id}");
         let put = |body: Value| { let app = &app; let path = path.clone(); async move { app.put_json(&path, &body).await.status().as_u16() } };
@@ -110,7 +110,7 @@ crate::backend_tests! {
     }
 
     async fn ticket_validation() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let (_, id) = setup(&app).await;
         let r = app.post_json("/api/Tickets", &json!({"Description": "x", "StartTime": "2001-01-02T00:00:00Z", "EndTime": "2001-01-01T00:00:00Z"})).await;
         let body = json(r, 400).await;
@@ -133,7 +133,7 @@ crate::backend_tests! {
     }
 
     async fn do_not_send_email_is_recorded() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let a = app.create("/api/Tickets", &json!({"Description": "a", "doNotSendEmail": true})).await["Id"].as_i64().unwrap();
         let b = app.create("/api/Tickets?DoNotSendEmail=true", &json!({"Description": "b"})).await["Id"].as_i64().unwrap();
         let c = app.create("/api/Tickets", &json!({"Description": "c"})).await["Id"].as_i64().unwrap();
@@ -146,7 +146,7 @@ crate::backend_tests! {
     }
 
     async fn deleting_keeps_history_of_services_and_operators() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let (mail, id) = setup(&app).await;
         app.create("/api/Operators", &json!({"Name": "Ada", "Email": "ada@example.com", "IsAdmin": true, "Password": "correct horse"})).await;
         let bob = app.create("/api/Operators", &json!({"Name": "Bob", "Email": "bob@example.com", "Password": "battery staple"})).await;
@@ -165,7 +165,7 @@ crate::backend_tests! {
     }
 
     async fn etags_and_if_match() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let (_, id) = setup(&app).await;
         let path = format!("/api/Tickets/{id}");
         let r = app.get(&path).await;
@@ -196,7 +196,7 @@ crate::backend_tests! {
     }
 
     async fn filters_and_paging() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         let web = app.create_service("Web").await["Id"].as_i64().unwrap();
         for i in 0..6 {

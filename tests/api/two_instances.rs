@@ -6,9 +6,9 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::helpers::*;
 use crate::notify_crash::{addresses, Serve};
-use crate::smtp::SmtpServer;
+use herald_test_support::smtp::SmtpServer;
+use herald_test_support::*;
 
 const RECIPIENTS: i64 = 10_000;
 /// Long enough for the killed instance's leases (10 s) to run out and the rest to be sent.
@@ -27,7 +27,7 @@ async fn claimers(app: &TestApp) -> HashSet<i64> {
 
 #[tokio::test]
 async fn two_instances_deliver_to_ten_thousand_once_and_one_may_die() {
-    if !crate::helpers::postgres::available(
+    if !herald_test_support::postgres::available(
         "two_instances_deliver_to_ten_thousand_once_and_one_may_die",
     ) {
         return;
@@ -35,10 +35,10 @@ async fn two_instances_deliver_to_ten_thousand_once_and_one_may_die() {
     let smtp = SmtpServer::start().await;
     // Slow enough that the kill lands mid-delivery.
     smtp.set_delay(Duration::from_millis(20));
-    let url = crate::helpers::postgres::fresh_database().await;
+    let url = herald_test_support::postgres::fresh_database().await;
 
     // The data, through an in-process Herald without a mail server: all of it stays queued.
-    let app = spawn_instance(&url, |c| c).await;
+    let app = TestApp::builder().database(&url).spawn().await;
     let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
     for sql in [
         format!(

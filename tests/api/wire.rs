@@ -1,14 +1,14 @@
 //! The wire formats over HTTP: XML both ways, form bodies, negotiation, dates.
 
-use crate::helpers::*;
+use herald_test_support::*;
 use reqwest::Method;
 use serde_json::json;
 
 const NS: &str = r#"xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.datacontract.org/2004/07/Herald.Models""#;
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn xml_round_trip_of_every_resource() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let r = app.send_xml(Method::POST, "/api/Services", "<Service><Name>Mail &amp; co</Name></Service>").await;
         assert_eq!(r.status(), 201);
         assert_eq!(r.headers()["content-type"], "application/xml; charset=utf-8");
@@ -46,7 +46,7 @@ crate::backend_tests! {
     }
 
     async fn xml_errors_and_model_state() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let body = text(app.send_xml(Method::POST, "/api/Tickets", "<Ticket><StartTime>soon</StartTime></Ticket>").await, 400).await;
         assert!(body.starts_with("<Error><Message>The request is invalid.</Message><ModelState><ticket.Description>"), "{body}");
         assert!(body.contains("<ticket.StartTime>"), "{body}");
@@ -55,7 +55,7 @@ crate::backend_tests! {
     }
 
     async fn form_bodies() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let r = app.request(Method::POST, "/api/Services").header("Content-Type", "application/x-www-form-urlencoded").body("Name=Mail&Description=SMTP").send().await.unwrap();
         assert_eq!(json(r, 201).await["Description"], "SMTP");
         let r = app.request(Method::POST, "/api/Customers").header("Content-Type", "application/x-www-form-urlencoded").body("name=Ann&email=ann%40example.com&Services[0].Id=1").send().await.unwrap();
@@ -65,7 +65,7 @@ crate::backend_tests! {
     }
 
     async fn negotiation_by_accept() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         app.create_service("Mail").await;
         let get = |accept: &'static str| {
             let app = &app;
@@ -90,7 +90,7 @@ crate::backend_tests! {
     }
 
     async fn dates_are_utc_with_fraction_only_when_needed() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let t = app.create("/api/Tickets", &json!({
             "Description": "x",
             "StartTime": "2001-01-01T11:00:00.123Z",

@@ -6,8 +6,8 @@ use herald::domain::ticket::EventKind;
 use serde_json::json;
 
 use crate::browser::{self, Browser, WAIT};
-use crate::helpers::*;
-use crate::smtp::SmtpServer;
+use herald_test_support::smtp::SmtpServer;
+use herald_test_support::*;
 
 pub const ADMIN_NAME: &str = "Ann Admin";
 pub const ADMIN_EMAIL: &str = "ann@example.com";
@@ -50,14 +50,14 @@ async fn count(b: &Browser, css: &str) -> usize {
         .len()
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn a_new_operator_sets_up_herald_and_handles_a_disruption() {
         let smtp = SmtpServer::start().await;
-        let url = smtp.url();
-        let app = spawn_app_with(|c| {
-            c.with(Key::SmtpUrl, url).with(Key::MailFrom, "Status <status@example.com>")
-        })
-        .await;
+        let app = TestApp::builder()
+            .smtp(&smtp)
+            .setting(Key::MailFrom, "Status <status@example.com>")
+            .spawn()
+            .await;
         let Some(b) = browser::start(&app.address).await else { return };
 
         // First run: the setup page creates the administrator, who is then signed in.
@@ -169,7 +169,7 @@ crate::backend_tests! {
     }
 
     async fn a_ticket_page_follows_its_deliveries_without_a_reload() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let Some(b) = browser::start(&app.address).await else { return };
         set_up(&b).await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
@@ -200,7 +200,7 @@ crate::backend_tests! {
     }
 
     async fn the_api_key_set_on_the_settings_page_works_against_the_api() {
-        let app = spawn_app_with(|c| c.with(Key::MailFrom, "Ops <ops@example.com>")).await;
+        let app = TestApp::builder().setting(Key::MailFrom, "Ops <ops@example.com>").spawn().await;
         let Some(b) = browser::start(&app.address).await else { return };
         set_up(&b).await;
         app.create_service("Mail").await;
@@ -287,7 +287,7 @@ crate::backend_tests! {
     }
 
     async fn operators_who_are_not_administrators_cannot_reach_settings_or_operators() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let Some(b) = browser::start(&app.address).await else { return };
         set_up(&b).await;
         b.goto("/operators/new").await;

@@ -3,8 +3,8 @@
 
 use futures::future::join_all;
 
-use crate::helpers::*;
 use crate::web::Web;
+use herald_test_support::*;
 
 const EMAIL: &str = "ann@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -42,9 +42,9 @@ fn checked_and_refused(statuses: &[u16]) -> (usize, usize) {
     (checked, refused)
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn parallel_guesses_get_no_more_checks_than_sequential_ones() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         assert_eq!(Web::new(&app.address).setup("Ann Admin", EMAIL, PASSWORD).await.status, 303);
 
         // 25 guesses at one account: 5 are checked.
@@ -63,14 +63,13 @@ crate::backend_tests! {
 
 #[tokio::test]
 async fn parallel_guesses_through_two_instances_get_no_more_checks_than_through_one() {
-    if !crate::helpers::postgres::available(
+    if !herald_test_support::postgres::available(
         "parallel_guesses_through_two_instances_get_no_more_checks_than_through_one",
     ) {
         return;
     }
-    let url = crate::helpers::postgres::fresh_database().await;
-    let a = spawn_instance(&url, |c| c).await;
-    let b = spawn_instance(&url, |c| c).await;
+    let a = TestApp::builder().backend(Backend::Postgres).spawn().await;
+    let b = a.second_instance().spawn().await;
     assert_eq!(
         Web::new(&a.address)
             .setup("Ann Admin", EMAIL, PASSWORD)

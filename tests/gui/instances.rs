@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::helpers::*;
 use crate::web::Web;
+use herald_test_support::*;
 
 const EMAIL: &str = "ann@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -14,9 +14,8 @@ async fn a_session_from_one_instance_is_valid_on_another() {
     if !postgres::available("a_session_from_one_instance_is_valid_on_another") {
         return;
     }
-    let url = postgres::fresh_database().await;
-    let a = spawn_instance(&url, |c| c).await;
-    let b = spawn_instance(&url, |c| c).await;
+    let a = TestApp::builder().backend(Backend::Postgres).spawn().await;
+    let b = a.second_instance().spawn().await;
     let on_a = Web::new(&a.address);
     let setup = on_a.setup("Ann Admin", EMAIL, PASSWORD).await;
     assert_eq!(setup.status, 303, "{}", setup.body);

@@ -2,12 +2,6 @@
 //! Herald on loopback (each test with its own server and database), plus plain-HTTP tests of
 //! what a browser would not do (forms without their CSRF token, password guessing).
 
-#[path = "../api/helpers.rs"]
-mod helpers;
-
-#[path = "../support/smtp.rs"]
-mod smtp;
-
 mod browser;
 mod web;
 

@@ -12,8 +12,8 @@ use herald::store::TicketChange;
 
 use crate::browser::{self, WAIT};
 use crate::flows::{set_up, ADMIN_NAME};
-use crate::helpers::*;
-use crate::smtp::SmtpServer;
+use herald_test_support::smtp::SmtpServer;
+use herald_test_support::*;
 
 fn review_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -187,7 +187,10 @@ async fn screenshots_of_the_main_pages() {
     // The mail server given by flag; the Settings page shows that it overrides its own.
     let smtp = SmtpServer::start().await;
     let url = smtp.url();
-    let app = spawn_app_with(|c| c.with(herald::config::Key::SmtpUrl, url)).await;
+    let app = TestApp::builder()
+        .setting(herald::config::Key::SmtpUrl, url)
+        .spawn()
+        .await;
     let Some(b) = browser::start(&app.address).await else {
         return;
     };

@@ -1,8 +1,8 @@
 //! The customer list's search box matches what was typed, character for character: `%`, `_`
 //! and `\` are not wildcards or escapes.
 
-use crate::helpers::*;
 use crate::web::Web;
+use herald_test_support::*;
 
 /// The names among `names` that the customer list shows for the search `q`.
 async fn found(web: &Web, q: &str, names: &[&str]) -> Vec<String> {
@@ -16,9 +16,9 @@ async fn found(web: &Web, q: &str, names: &[&str]) -> Vec<String> {
         .collect()
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn the_customer_search_takes_percent_underscore_and_backslash_literally() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let web = Web::new(&app.address);
         assert_eq!(web.setup("Ann Admin", "ann@example.com", "correct horse battery").await.status, 303);
         let names = ["100% Pure", "1000 Ltd", "Under_score", "Underxscore", "Back\\slash", "Backslash"];

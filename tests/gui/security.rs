@@ -6,8 +6,8 @@ use herald::config::Key;
 use herald::domain::{EmailAddress, Name, NewOperator, Password};
 use serde_json::json;
 
-use crate::helpers::*;
 use crate::web::Web;
+use herald_test_support::*;
 
 const EMAIL: &str = "ann@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -30,9 +30,9 @@ async fn operator(app: &TestApp, name: &str, email: &str, password: &str) -> i64
     app.store.create_operator(&new).await.unwrap().id
 }
 
-crate::backend_tests! {
+herald_test_support::backend_tests! {
     async fn a_post_without_its_csrf_token_is_refused() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let web = admin(&app).await;
         let refused = web.post("/services", &[("Name", "Mail")]).await;
         assert_eq!(refused.status, 403);
@@ -57,7 +57,7 @@ crate::backend_tests! {
     }
 
     async fn failed_sign_ins_are_slowed_down_per_account_and_per_address() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         admin(&app).await;
         operator(&app, "Olga", "olga@example.com", "olga's password").await;
         let guesser = Web::new(&app.address);
@@ -89,7 +89,7 @@ crate::backend_tests! {
 
     async fn behind_a_trusted_proxy_failed_sign_ins_count_per_forwarded_address() {
         // Every request comes from 127.0.0.1, the "load balancer".
-        let app = spawn_app_with(|c| c.with(Key::TrustedProxies, "127.0.0.0/8, ::1")).await;
+        let app = TestApp::builder().setting(Key::TrustedProxies, "127.0.0.0/8, ::1").spawn().await;
         admin(&app).await;
         operator(&app, "Olga", "olga@example.com", "olga's password").await;
         let guesser = Web::forwarded_for(&app.address, "203.0.113.7");
@@ -109,7 +109,7 @@ crate::backend_tests! {
     }
 
     async fn a_new_password_or_a_deletion_ends_the_operators_sessions() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let here = admin(&app).await;
         let elsewhere = Web::new(&app.address);
         assert_eq!(elsewhere.sign_in(EMAIL, PASSWORD).await.status, 303);
@@ -167,7 +167,7 @@ crate::backend_tests! {
     }
 
     async fn the_setup_page_exists_only_until_the_first_administrator() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let first = Web::new(&app.address);
         let page = first.get("/").await;
         assert_eq!(page.location.as_deref(), Some("/setup"));
@@ -194,7 +194,7 @@ crate::backend_tests! {
     }
 
     async fn session_cookies_are_http_only_lax_and_secure_under_https() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let page = Web::new(&app.address).setup("Ann Admin", EMAIL, PASSWORD).await;
         let cookie = page.set_cookies.iter().find(|c| c.starts_with("herald_session=")).unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
@@ -203,14 +203,14 @@ crate::backend_tests! {
         let token = cookie.split(';').next().unwrap().trim_start_matches("herald_session=");
         assert!(stored.iter().all(|(_, v)| !v.contains(token)));
 
-        let app = spawn_app_with(|c| c.with(Key::PublicUrl, "https://status.example.com")).await;
+        let app = TestApp::builder().setting(Key::PublicUrl, "https://status.example.com").spawn().await;
         let page = Web::new(&app.address).setup("Ann Admin", EMAIL, PASSWORD).await;
         let cookie = page.set_cookies.iter().find(|c| c.starts_with("herald_session=")).unwrap();
         assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
     }
 
     async fn without_javascript_the_ticket_form_shows_the_recipients_before_posting() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let web = admin(&app).await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         app.create_customer("Bob", Some("bob@example.com"), &[mail]).await;
@@ -259,7 +259,7 @@ crate::backend_tests! {
     }
 
     async fn deleting_a_ticket_asks_first_then_cancels_its_unsent_messages() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let web = admin(&app).await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         app.create_customer("Bob", Some("bob@example.com"), &[mail]).await;
@@ -290,7 +290,7 @@ crate::backend_tests! {
     }
 
     async fn bad_input_gets_a_clear_answer_and_changes_nothing() {
-        let app = spawn_app().await;
+        let app = TestApp::spawn().await;
         let web = admin(&app).await;
         assert_eq!(web.get("/tickets/abc").await.status, 404);
         assert_eq!(web.get("/tickets/99").await.status, 404);

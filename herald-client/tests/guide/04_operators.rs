@@ -3,7 +3,7 @@
 use herald_client::{Error, Operator};
 
 /// The stored password of the operator with `email` is `password`.
-async fn password_is(server: &crate::server::Herald, email: &str, password: &str) -> bool {
+async fn password_is(server: &crate::server::TestApp, email: &str, password: &str) -> bool {
     let (_, hash) = server
         .store
         .operator_credentials(email)

@@ -7,7 +7,7 @@ use herald_client::Ticket;
 use crate::tickets::at;
 
 /// The lifecycle events the server recorded for a ticket.
-pub async fn events(server: &crate::server::Herald, ticket: i64) -> Vec<EventKind> {
+pub async fn events(server: &crate::server::TestApp, ticket: i64) -> Vec<EventKind> {
     server
         .store
         .ticket_events(ticket)

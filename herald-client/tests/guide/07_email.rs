@@ -6,7 +6,7 @@ use herald_client::{Customer, Service, Ticket};
 use crate::tickets::at;
 
 /// Whether each recorded event of the ticket is to be emailed.
-async fn notify_flags(server: &crate::server::Herald, ticket: i64) -> Vec<bool> {
+async fn notify_flags(server: &crate::server::TestApp, ticket: i64) -> Vec<bool> {
     let events = server.store.ticket_events(ticket).await.unwrap();
     events.into_iter().map(|e| e.notify).collect()
 }

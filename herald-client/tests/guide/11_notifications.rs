@@ -7,18 +7,17 @@ use std::time::{Duration, Instant};
 use herald::config::Key;
 use herald_client::{Client, Customer, Error, Notification, Service, Ticket};
 
-use crate::server::Herald;
-use crate::smtp::SmtpServer;
+use crate::server::{ClientOf, TestApp};
 use crate::tickets::at;
+use herald_test_support::SmtpServer;
 
 /// A Herald that delivers to `smtp`.
-async fn herald_with_mail(smtp: &SmtpServer) -> Herald {
-    let url = smtp.url();
-    Herald::start_with(|c| {
-        c.with(Key::SmtpUrl, url)
-            .with(Key::MailFrom, "Status <status@herald.test>")
-    })
-    .await
+async fn herald_with_mail(smtp: &SmtpServer) -> TestApp {
+    TestApp::builder()
+        .smtp(smtp)
+        .setting(Key::MailFrom, "Status <status@herald.test>")
+        .spawn()
+        .await
 }
 
 /// Polls the ticket's notifications until none is queued or retrying any more.

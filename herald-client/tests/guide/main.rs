@@ -27,6 +27,3 @@ mod operators;
 mod services;
 #[path = "05_tickets.rs"]
 mod tickets;
-
-#[path = "../../../tests/support/smtp.rs"]
-mod smtp;

@@ -12,8 +12,6 @@
 //! Where no server binaries are installed, [`available`] prints a loud SKIPPED banner and the
 //! PostgreSQL variants of the tests return early, except under `CI=true`, where they fail.
 
-#![allow(dead_code)] // each test binary uses a part
-
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,6 @@
 //! A small SMTP server on loopback for tests: it speaks enough of RFC 5321 for a real client
 //! (lettre, as Herald uses it) to deliver over TCP, records every message it accepts, and can be
 //! told to answer 4xx for a while, 5xx for some addresses, or to answer slowly.
-//!
-//! Use from a test binary with `#[path = "../support/smtp.rs"] mod smtp;`.
-#![allow(dead_code)] // shared by several test binaries; each uses a part
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
