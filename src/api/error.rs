@@ -129,8 +129,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Writes error bodies in the negotiated format, and gives the framework's own 404/405
-/// responses the bodies Web API wrote.
+/// Writes error bodies in the negotiated format, and gives the framework's own error responses
+/// (404, 405, and any rejection of a malformed request, such as a path parameter that is not
+/// valid percent-encoded UTF-8) the bodies Web API wrote.
 pub async fn render_errors(request: Request, next: Next) -> Response {
     let format = response_format(request.headers());
     let method = request.method().clone();
@@ -158,7 +159,12 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
             ),
             model_state: Vec::new(),
         },
-        None => return response,
+        None if method == Method::HEAD || !is_error(response.status()) => return response,
+        // A rejection by the framework itself (an extractor's text/plain answer).
+        None => ErrorBody {
+            message: framework_message(response.status()),
+            model_state: Vec::new(),
+        },
     };
     let bytes = format::error(format, &body.message, &body.model_state);
     let (mut parts, _) = response.into_parts();
@@ -168,6 +174,27 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn is_error(status: StatusCode) -> bool {
+    status.is_client_error() || status.is_server_error()
+}
+
+/// The message for an error the framework answered without an [`ErrorBody`]. Its own text
+/// (axum's rejections) is written for developers of the framework, not for API clients.
+fn framework_message(status: StatusCode) -> String {
+    match status {
+        StatusCode::BAD_REQUEST => INVALID.to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => crate::limits::BODY_TOO_LARGE.to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "The request entity's media type is not supported for this resource.".to_owned()
+        }
+        StatusCode::INTERNAL_SERVER_ERROR => "An error has occurred.".to_owned(),
+        other => format!(
+            "The request could not be processed ({}).",
+            other.canonical_reason().unwrap_or("error")
+        ),
+    }
 }
 
 fn is_api(uri: &axum::http::Uri) -> bool {

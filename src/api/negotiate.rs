@@ -8,7 +8,8 @@ use axum::http::{header, StatusCode};
 
 use super::error::ApiError;
 pub use crate::wire::accept::response_format;
-use crate::wire::{xml, Doc, Format};
+use crate::wire::body::{self, BodyError};
+use crate::wire::{Doc, Format};
 
 /// The negotiated response format of this request.
 #[derive(Debug, Clone, Copy)]
@@ -33,14 +34,7 @@ impl<S: Send + Sync> FromRequest<S> for InputDoc {
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
@@ -48,45 +42,10 @@ impl<S: Send + Sync> FromRequest<S> for InputDoc {
                 ApiError::bad_request("The request body could not be read.")
             }
         })?;
-        let Some(content_type) = content_type else {
-            return Err(ApiError::UnsupportedMediaType(
-                "The request entity's media type is missing: send Content-Type application/json, application/xml or application/x-www-form-urlencoded.".into(),
-            ));
-        };
-        let doc = match content_type.as_str() {
-            "application/json" | "text/json" => {
-                if bytes.iter().all(u8::is_ascii_whitespace) {
-                    return Err(ApiError::bad_request("The request body is empty."));
-                }
-                let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-                    if std::str::from_utf8(&bytes).is_err() {
-                        ApiError::bad_request("The request body is not valid UTF-8.")
-                    } else {
-                        ApiError::bad_request(format!(
-                            "The request body is not valid JSON (line {}, column {}).",
-                            e.line(),
-                            e.column()
-                        ))
-                    }
-                })?;
-                Doc::from_json(value).map_err(ApiError::bad_request)?
-            }
-            "application/xml" | "text/xml" => xml::parse(&bytes).map_err(ApiError::bad_request)?,
-            "application/x-www-form-urlencoded" => {
-                if std::str::from_utf8(&bytes).is_err() {
-                    return Err(ApiError::bad_request(
-                        "The request body is not valid UTF-8.",
-                    ));
-                }
-                Doc::from_form(&bytes).map_err(ApiError::bad_request)?
-            }
-            other => {
-                let shown: String = other.chars().take(80).collect();
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "The request entity's media type '{shown}' is not supported for this resource."
-                )));
-            }
-        };
+        let doc = body::read(content_type.as_deref(), &bytes).map_err(|e| match e {
+            BodyError::Malformed(m) => ApiError::BadRequest(m),
+            BodyError::Unsupported(m) => ApiError::UnsupportedMediaType(m),
+        })?;
         Ok(InputDoc(doc))
     }
 }

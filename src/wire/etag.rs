@@ -25,6 +25,9 @@ pub fn json_header_value(json: &[u8]) -> HeaderValue {
 }
 
 /// The `If-Match` of a request: `None` when absent (last write wins).
+///
+/// `If-Match` uses the strong comparison (RFC 9110 §13.1.1): a weak tag (`W/"…"`) never
+/// matches, so a request carrying only weak tags is a 412. `*` matches any current entity.
 #[derive(Debug, Clone)]
 pub struct IfMatch(Vec<String>);
 
@@ -35,7 +38,7 @@ impl IfMatch {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .map(|t| t.trim().trim_start_matches("W/").to_owned())
+            .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .collect();
         (!tags.is_empty()).then_some(IfMatch(tags))
@@ -43,6 +46,35 @@ impl IfMatch {
 
     pub fn matches<E: WireEntity>(&self, entity: &E) -> bool {
         let current = of(entity);
+        // A weak tag starts with `W/` and so never equals a strong one.
         self.0.iter().any(|t| t == "*" || *t == current)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Service;
+
+    fn if_match(value: &str) -> IfMatch {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_MATCH, HeaderValue::from_str(value).unwrap());
+        IfMatch::from_headers(&headers).unwrap()
+    }
+
+    #[test]
+    fn strong_comparison() {
+        let s = Service {
+            id: 1,
+            name: "Mail".into(),
+            description: None,
+        };
+        let tag = of(&s);
+        assert!(if_match(&tag).matches(&s));
+        assert!(if_match(&format!("\"x\", {tag}")).matches(&s));
+        assert!(if_match("*").matches(&s));
+        assert!(!if_match(&format!("W/{tag}")).matches(&s));
+        assert!(!if_match(&format!("w/{tag}")).matches(&s));
+        assert!(!if_match(tag.trim_matches('"')).matches(&s));
     }
 }

@@ -14,10 +14,25 @@ pub enum Value {
     Null,
     /// Text from XML or a form, or a JSON string.
     Text(String),
-    Number(serde_json::Number),
+    /// A JSON number, exactly as written (`12345678901234567890123`, `1.50`, `1e3`).
+    Number(String),
     Bool(bool),
     List(Vec<Value>),
     Object(Doc),
+}
+
+impl Value {
+    /// What a value is, for messages: "a list", "an object", …
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Text(_) => "text",
+            Value::Number(_) => "a number",
+            Value::Bool(_) => "true or false",
+            Value::List(_) => "a list",
+            Value::Object(_) => "an object",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,6 +58,11 @@ impl Doc {
             .map(|(_, v)| v)
     }
 
+    /// The fields in the order read; a name may repeat ([`Doc::get`] takes the last).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v))
+    }
+
     pub fn values(&self) -> impl Iterator<Item = &Value> {
         self.entries.iter().map(|(_, v)| v)
     }
@@ -51,6 +71,8 @@ impl Doc {
         self.entries.is_empty()
     }
 
+    /// A parsed `serde_json::Value` as a [`Doc`] (request bodies are read by
+    /// [`super::body::json`], which keeps what a `serde_json::Value` loses).
     pub fn from_json(value: serde_json::Value) -> Result<Doc, String> {
         match convert_json(value) {
             Value::Object(doc) => Ok(doc),
@@ -94,7 +116,7 @@ fn convert_json(value: serde_json::Value) -> Value {
     match value {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::Number(n) => Value::Number(n),
+        serde_json::Value::Number(n) => Value::Number(n.to_string()),
         serde_json::Value::String(s) => Value::Text(s),
         serde_json::Value::Array(items) => {
             Value::List(items.into_iter().map(convert_json).collect())
@@ -177,12 +199,29 @@ impl<'a> Fields<'a> {
         !matches!(self.doc.get(field), None | Some(Value::Null))
     }
 
-    /// Optional text; JSON numbers are accepted as their text. Empty XML elements are `Some("")`.
+    /// Optional text; JSON numbers are accepted as their text, exactly as written (as Json.NET
+    /// reads a number into a string property). Empty XML elements are `Some("")`. Text holding a
+    /// character XML 1.0 cannot carry is refused here, for every text field of every entity, so
+    /// no stored record can make an XML answer ill-formed.
     pub fn text(&mut self, field: &str) -> Option<String> {
         match self.doc.get(field) {
             None | Some(Value::Null) => None,
-            Some(Value::Text(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::Text(s)) => match s.chars().find(|c| !super::xml::is_xml_char(*c)) {
+                None => Some(s.clone()),
+                Some(c) => {
+                    let message = if c.is_control() {
+                        format!("The {field} must not contain control characters.")
+                    } else {
+                        format!(
+                            "The {field} must not contain the character U+{:04X}, which XML cannot carry.",
+                            c as u32
+                        )
+                    };
+                    self.error(field, message);
+                    None
+                }
+            },
+            Some(Value::Number(n)) => Some(n.clone()),
             Some(_) => {
                 self.error(field, format!("The {field} field must be text."));
                 None
@@ -240,8 +279,16 @@ impl<'a> Fields<'a> {
         let text = match self.doc.get(field) {
             None | Some(Value::Null) => return None,
             Some(Value::Text(s)) if s.trim().is_empty() => return None,
-            Some(Value::Text(s)) => s.clone(),
-            Some(other) => format!("{other:?}"),
+            Some(Value::Text(s) | Value::Number(s)) => s.clone(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(other) => {
+                let what = other.kind();
+                self.error(
+                    field,
+                    format!("The {field} must be a date and time, not {what}; use ISO 8601, e.g. 2001-01-01T12:00:00Z."),
+                );
+                return None;
+            }
         };
         match super::datetime::parse(&text) {
             Some(ts) => Some(ts),
@@ -292,7 +339,7 @@ impl<'a> Fields<'a> {
     /// as absent.
     pub fn own_id(&mut self, field: &str) -> Option<i64> {
         match self.doc.get(field) {
-            Some(Value::Number(n)) if n.as_i64() == Some(0) => None,
+            Some(Value::Number(n)) if n.parse::<i64>() == Ok(0) => None,
             Some(Value::Text(s)) if s.trim() == "0" => None,
             _ => self.id(field),
         }
@@ -300,7 +347,7 @@ impl<'a> Fields<'a> {
 
     fn id_value(&mut self, field: &str, value: &Value) -> Option<i64> {
         let parsed = match value {
-            Value::Number(n) => n.as_i64(),
+            Value::Number(n) => n.parse::<i64>().ok(),
             Value::Text(s) => s.trim().parse::<i64>().ok(),
             Value::Null => return None,
             _ => None,

@@ -8,7 +8,8 @@
 //! Input: any namespace or none, any element order; DOCTYPEs and entity declarations are refused,
 //! never expanded.
 
-use quick_xml::escape::escape;
+use std::borrow::Cow;
+
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::Value as Json;
@@ -17,6 +18,26 @@ use super::input::{Doc, Value};
 
 pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 pub const DATACONTRACT_BASE: &str = "http://schemas.datacontract.org/2004/07/";
+
+/// A character XML 1.0 can carry: `#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+/// [#x10000-#x10FFFF]` (Rust's `char` already excludes the surrogates).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Text escaped for an element or attribute. Input refuses what XML cannot carry; a character
+/// that got in anyway (an older row) is written as U+FFFD, so the document stays well-formed.
+fn escape(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        quick_xml::escape::escape(text)
+    } else {
+        let clean: String = text
+            .chars()
+            .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+            .collect();
+        Cow::Owned(quick_xml::escape::escape(clean.as_str()).into_owned())
+    }
+}
 
 /// The element name of an item of a list held by `property` (`Services` → `Service`).
 pub fn item_name(property: &str) -> &str {
@@ -80,10 +101,7 @@ fn write_element(out: &mut String, name: &str, value: &Json, attributes: &str) {
             out.push_str(&format!("</{name}>"));
         }
         Json::String(s) => {
-            out.push_str(&format!(
-                "<{name}{attributes}>{}</{name}>",
-                escape(s.as_str())
-            ));
+            out.push_str(&format!("<{name}{attributes}>{}</{name}>", escape(s)));
         }
         Json::Bool(b) => out.push_str(&format!("<{name}{attributes}>{b}</{name}>")),
         Json::Number(n) => out.push_str(&format!("<{name}{attributes}>{n}</{name}>")),
@@ -100,7 +118,7 @@ pub fn write_error(out: &mut String, message: &str, model_state: &[(String, Vec<
         for (key, messages) in model_state {
             let name = encode_local_name(key);
             for m in messages {
-                out.push_str(&format!("<{name}>{}</{name}>", escape(m.as_str())));
+                out.push_str(&format!("<{name}>{}</{name}>", escape(m)));
             }
         }
         out.push_str("</ModelState>");

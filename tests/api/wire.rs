@@ -103,4 +103,125 @@ herald_test_support::backend_tests! {
         assert_eq!(t["ExpectedResolutionTime"], "2001-01-01T12:00:00.5Z");
         assert_eq!(t["NextUpdateTime"], "2001-06-01T07:00:00Z");
     }
+    async fn bodies_with_a_byte_order_mark_or_in_utf16_are_read() {
+        let app = TestApp::spawn().await;
+        let json_body = |n: usize| format!(r#"{{"Name":"Zoë ✓ {n}","Description":"naïve 😀"}}"#);
+        let xml_body = |n: usize| format!(r#"<?xml version="1.0" encoding="utf-16"?><Service><Name>Zoë ✓ {n}</Name><Description>naïve 😀</Description></Service>"#);
+        let mut n = 0;
+        for (media, body) in [("application/json", &json_body as &dyn Fn(usize) -> String), ("application/xml", &xml_body)] {
+            let cases: Vec<(&str, Encoder)> = vec![
+                ("", Box::new(|t: &str| [&[0xEF, 0xBB, 0xBF][..], t.as_bytes()].concat())),
+                ("; charset=utf-8", Box::new(|t: &str| [&[0xEF, 0xBB, 0xBF][..], t.as_bytes()].concat())),
+                ("", Box::new(|t: &str| utf16(t, false, true))),
+                ("", Box::new(|t: &str| utf16(t, true, true))),
+                ("; charset=utf-16", Box::new(|t: &str| utf16(t, false, true))),
+                ("; charset=utf-16", Box::new(|t: &str| utf16(t, false, false))),
+                ("; charset=utf-16", Box::new(|t: &str| utf16(t, true, false))),
+                ("; charset=\"UTF-16\"", Box::new(|t: &str| utf16(t, true, true))),
+                ("; charset=utf-16le", Box::new(|t: &str| utf16(t, false, false))),
+                ("; charset=utf-16be", Box::new(|t: &str| utf16(t, true, false))),
+            ];
+            for (params, encode) in &cases {
+                n += 1;
+                let content_type = format!("{media}{params}");
+                let r = post_bytes(&app, "/api/Services", &content_type, encode(&body(n))).await;
+                let status = r.status();
+                let got: serde_json::Value = r.json().await.unwrap();
+                assert_eq!(status, 201, "{content_type} #{n}: {got}");
+                assert_eq!(got["Name"], format!("Zoë ✓ {n}"), "{content_type}");
+                assert_eq!(got["Description"], "naïve 😀", "{content_type}");
+            }
+        }
+        // Bytes that are not valid in the encoding are refused, not replaced.
+        let odd = [utf16(&json_body(99), false, true), vec![0x41]].concat();
+        let r = post_bytes(&app, "/api/Services", "application/json; charset=utf-16", odd).await;
+        assert_eq!(json(r, 400).await["Message"], "The request body is not valid UTF-16LE.");
+        let lone_surrogate = [&[0xFF, 0xFE][..], &[0x7B, 0x00, 0x00, 0xD8, 0x7D, 0x00]].concat();
+        let r = post_bytes(&app, "/api/Services", "application/json", lone_surrogate).await;
+        assert_eq!(r.status(), 400);
+        assert_eq!(json(app.get("/api/Services").await, 200).await.as_array().unwrap().len(), n);
+    }
+
+    async fn repeated_property_names_last_wins() {
+        let app = TestApp::spawn().await;
+        // Json.NET: names match ignoring case and each one read replaces the one before.
+        for (body, want) in [
+            (r#"{"Description":"x","description":"y"}"#, "y"),
+            (r#"{"description":"y","Description":"x"}"#, "x"),
+            (r#"{"DESCRIPTION":"a","Description":"b","description":"c"}"#, "c"),
+            (r#"{"Description":"a","Description":"b"}"#, "b"),
+        ] {
+            let r = post_bytes(&app, "/api/Tickets", "application/json", body.as_bytes().to_vec()).await;
+            assert_eq!(json(r, 201).await["Description"], want, "{body}");
+        }
+        let xml = "<Ticket><Description>x</Description><description>y</description></Ticket>";
+        let r = post_bytes(&app, "/api/Tickets", "application/xml", xml.as_bytes().to_vec()).await;
+        assert_eq!(json(r, 201).await["Description"], "y");
+        let r = post_bytes(&app, "/api/Tickets", "application/x-www-form-urlencoded", b"description=x&Description=y".to_vec()).await;
+        assert_eq!(json(r, 201).await["Description"], "y");
+        // A later null replaces an earlier value too.
+        let r = post_bytes(&app, "/api/Services", "application/json", br#"{"Name":"Mail","description":"SMTP","Description":null}"#.to_vec()).await;
+        assert_eq!(json(r, 201).await["Description"], serde_json::Value::Null);
+    }
+
+    async fn if_match_uses_the_strong_comparison() {
+        let app = TestApp::spawn().await;
+        let service = app.create_service("Mail").await;
+        let path = format!("/api/Services/{}", service["Id"]);
+        let r = app.get(&path).await;
+        let tag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let body = json!({"Id": service["Id"], "Name": "Web"});
+        for weak in [format!("W/{tag}"), format!("w/{tag}"), format!("\"nope\", W/{tag}")] {
+            let r = app.request(Method::PUT, &path).header("If-Match", &weak).json(&body).send().await.unwrap();
+            assert_eq!(json(r, 412).await["Message"], "The entity has changed since it was read (If-Match does not match its ETag).", "{weak}");
+            let r = app.request(Method::DELETE, &path).header("If-Match", &weak).send().await.unwrap();
+            assert_eq!(r.status(), 412, "{weak}");
+        }
+        let ticket = app.create_ticket("down", &[]).await;
+        let tpath = format!("/api/Tickets/{}", ticket["Id"]);
+        let ttag = app.get(&tpath).await.headers()["etag"].to_str().unwrap().to_owned();
+        let r = app.request(Method::PUT, &tpath).header("If-Match", format!("W/{ttag}")).json(&json!({"Id": ticket["Id"], "Description": "up"})).send().await.unwrap();
+        assert_eq!(r.status(), 412);
+        assert_eq!(json(app.get(&tpath).await, 200).await["Description"], "down");
+        assert_eq!(json(app.get(&path).await, 200).await["Name"], "Mail", "nothing changed");
+        // The strong tag itself still matches.
+        let r = app.request(Method::PUT, &path).header("If-Match", &tag).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+    }
 }
+
+fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    if bom {
+        out.extend(if big_endian {
+            [0xFE, 0xFF]
+        } else {
+            [0xFF, 0xFE]
+        });
+    }
+    for unit in text.encode_utf16() {
+        out.extend(if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        });
+    }
+    out
+}
+
+async fn post_bytes(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.request(Method::POST, path)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Text to the bytes of one encoding.
+type Encoder = Box<dyn Fn(&str) -> Vec<u8>>;
