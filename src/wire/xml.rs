@@ -152,6 +152,19 @@ struct Frame {
 }
 
 fn frame(e: &quick_xml::events::BytesStart<'_>) -> Result<Frame, String> {
+    // Namespaces in XML: a name is `local` or `prefix:local`, both parts non-empty. quick_xml
+    // would read `a:b:c` as the local name `b:c` (found by fuzzing: written back, it read as `c`).
+    let qname = e.name();
+    let parts: Vec<&[u8]> = qname.as_ref().split(|b| *b == b':').collect();
+    if parts.len() > 2 || parts.iter().any(|p| p.is_empty()) {
+        let shown: String = String::from_utf8_lossy(qname.as_ref())
+            .chars()
+            .take(40)
+            .collect();
+        return Err(format!(
+            "The XML body is malformed: '{shown}' is not a valid element name."
+        ));
+    }
     let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
     let mut nil = false;
     for attr in e.attributes() {
@@ -307,6 +320,25 @@ mod tests {
         assert!(parse(b"<A/><B/>").is_err());
         assert!(parse(b"").is_err());
         assert!(parse(&[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn names_with_more_than_one_colon_are_refused() {
+        for bad in [
+            "<R><a:b:c>x</a:b:c></R>",
+            "<R><:a>x</:a></R>",
+            "<R><a:/></R>",
+            "<a:b:c/>",
+        ] {
+            assert!(
+                parse(bad.as_bytes())
+                    .unwrap_err()
+                    .contains("not a valid element name"),
+                "{bad}"
+            );
+        }
+        let doc = parse(b"<p:R xmlns:p=\"urn:x\"><p:a>x</p:a></p:R>").unwrap();
+        assert_eq!(doc.get("a"), Some(&Value::Text("x".into())));
     }
 
     #[test]
