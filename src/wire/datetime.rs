@@ -64,14 +64,16 @@ pub fn parse(text: &str) -> Option<Timestamp> {
     None
 }
 
-/// Years 1–9999, the range .NET's DateTime holds.
+/// Years 1–9999, the range .NET's DateTime holds, and no leap second (`23:59:60`, which .NET's
+/// DateTime does not hold either; chrono reads it as a second past 59 that would roll into the
+/// next day, at 9999-12-31 into year 10000: found by fuzzing).
 fn checked(dt: DateTime<Utc>) -> Option<Timestamp> {
-    use chrono::Datelike;
-    if (1..=9999).contains(&dt.year()) {
-        Some(Timestamp::from_chrono(dt))
-    } else {
-        None
+    use chrono::{Datelike, Timelike};
+    if dt.nanosecond() >= 1_000_000_000 {
+        return None;
     }
+    let ts = Timestamp::from_chrono(dt);
+    (1..=9999).contains(&ts.to_chrono().year()).then_some(ts)
 }
 
 #[cfg(test)]
@@ -114,6 +116,10 @@ mod tests {
             "2001-02-30",
             "12:00",
             "0000-01-01T00:00:00Z",
+            "10000-01-01T00:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "9999-12-31T23:59:60.9999999Z",
+            "9999-12-31T23:59:59.9999999-00:01",
         ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
