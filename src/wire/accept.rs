@@ -10,7 +10,8 @@ pub fn response_format(headers: &HeaderMap) -> Format {
     let mut json_q = -1.0f32;
     let mut xml: Option<(f32, bool)> = None;
     for value in headers.get_all(header::ACCEPT) {
-        let Ok(text) = value.to_str() else { continue };
+        // Bytes beyond ASCII (obs-text) spoil only the range that holds them.
+        let text = String::from_utf8_lossy(value.as_bytes());
         for range in text.split(',') {
             let mut parts = range.split(';');
             let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -75,5 +76,13 @@ mod tests {
             Format::Xml { text_xml: false }
         );
         assert_eq!(fmt("garbage;;q=x,,"), Format::Json);
+    }
+
+    #[test]
+    fn a_byte_beyond_ascii_spoils_only_its_range() {
+        let mut h = HeaderMap::new();
+        let value = HeaderValue::from_bytes(b"application/xml, text/\xffhtml").unwrap();
+        h.insert(header::ACCEPT, value);
+        assert_eq!(response_format(&h), Format::Xml { text_xml: false });
     }
 }
