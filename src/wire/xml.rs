@@ -25,6 +25,23 @@ pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
+/// An XML 1.0 `Name` without colons (the `NCName` of Namespaces in XML).
+fn is_name(s: &str) -> bool {
+    let start = |c: char| {
+        matches!(c, 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+            | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+            | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+            | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+            | '\u{10000}'..='\u{EFFFF}')
+    };
+    let rest = |c: char| {
+        start(c)
+            || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+    };
+    let mut chars = s.chars();
+    chars.next().is_some_and(start) && chars.all(rest)
+}
+
 /// Text escaped for an element or attribute. Input refuses what XML cannot carry; a character
 /// that got in anyway (an older row) is written as U+FFFD, so the document stays well-formed.
 fn escape(text: &str) -> Cow<'_, str> {
@@ -154,9 +171,12 @@ struct Frame {
 fn frame(e: &quick_xml::events::BytesStart<'_>) -> Result<Frame, String> {
     // Namespaces in XML: a name is `local` or `prefix:local`, both parts non-empty. quick_xml
     // would read `a:b:c` as the local name `b:c` (found by fuzzing: written back, it read as `c`).
+    // Each part must be an XML Name too: quick_xml takes everything up to a space as the name,
+    // so `<a="b">` was an element named `a="b"` (also found by fuzzing).
     let qname = e.name();
-    let parts: Vec<&[u8]> = qname.as_ref().split(|b| *b == b':').collect();
-    if parts.len() > 2 || parts.iter().any(|p| p.is_empty()) {
+    let text = std::str::from_utf8(qname.as_ref()).unwrap_or("");
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() > 2 || !parts.iter().all(|p| is_name(p)) {
         let shown: String = String::from_utf8_lossy(qname.as_ref())
             .chars()
             .take(40)
@@ -329,6 +349,9 @@ mod tests {
             "<R><:a>x</:a></R>",
             "<R><a:/></R>",
             "<a:b:c/>",
+            "<R><a=\"b\">x</a=\"b\"></R>",
+            "<R><1a/></R>",
+            "<R><a&b/></R>",
         ] {
             assert!(
                 parse(bad.as_bytes())
@@ -339,6 +362,7 @@ mod tests {
         }
         let doc = parse(b"<p:R xmlns:p=\"urn:x\"><p:a>x</p:a></p:R>").unwrap();
         assert_eq!(doc.get("a"), Some(&Value::Text("x".into())));
+        assert!(parse("<R><é-1.x_y/></R>".as_bytes()).is_ok());
     }
 
     #[test]
