@@ -1,4 +1,4 @@
-//! `/healthz` (the process runs) and `/readyz` (the database answers).
+//! `/healthz` (the process runs) and `/readyz` (the database answers, and takes writes).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,9 +15,14 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.store.ping().await {
-        (StatusCode::OK, "ready")
-    } else {
+    if !state.store.ping().await {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    } else if !state.store.writes_work().await {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database storage full: writes fail until space is freed",
+        )
+    } else {
+        (StatusCode::OK, "ready")
     }
 }

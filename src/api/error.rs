@@ -37,6 +37,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
+    #[error("storage full")]
+    StorageFull(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -64,6 +66,7 @@ impl ApiError {
             StoreError::PreconditionFailed => ApiError::PreconditionFailed,
             StoreError::Conflict(m) => ApiError::Conflict(m),
             e @ StoreError::Unavailable(_) => ApiError::Unavailable(e.into()),
+            e @ StoreError::StorageFull(_) => ApiError::StorageFull(e.into()),
             e => ApiError::Internal(e.into()),
         }
     }
@@ -119,6 +122,13 @@ impl IntoResponse for ApiError {
                 );
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                r
+            }
+            ApiError::StorageFull(e) => {
+                tracing::error!(error = %chain(&*e), "database storage full: writes fail until space is freed");
+                let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, crate::store::STORAGE_FULL);
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
                 r
             }
             ApiError::Internal(e) => {

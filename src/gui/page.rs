@@ -171,6 +171,8 @@ pub enum GuiError {
     BadForm(String),
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
+    #[error("storage full")]
+    StorageFull(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -180,6 +182,7 @@ impl From<StoreError> for GuiError {
         match e {
             StoreError::NotFound => GuiError::NotFound,
             e @ StoreError::Unavailable(_) => GuiError::Unavailable(e.into()),
+            e @ StoreError::StorageFull(_) => GuiError::StorageFull(e.into()),
             e => GuiError::Internal(e.into()),
         }
     }
@@ -237,6 +240,14 @@ impl IntoResponse for GuiError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Temporarily unavailable",
                     "Herald cannot reach its database right now. Try again in a moment.",
+                )
+            }
+            GuiError::StorageFull(e) => {
+                tracing::error!(error = %crate::telemetry::error_chain(&**e), "GUI: database storage full");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage full",
+                    crate::store::STORAGE_FULL,
                 )
             }
             GuiError::Internal(e) => {

@@ -5,6 +5,12 @@
 //! A lease keeper renews this instance's leases while it works; if the process dies, the leases
 //! run out and any instance delivers the messages. On shutdown, sends in flight finish and are
 //! recorded; messages not started are released at once.
+//!
+//! When outcomes cannot be written (a full disk, the database down), the instance stops
+//! sending: the messages not yet started in its batches are released, the outcomes it holds
+//! are kept and written again with a growing pause, and nothing new is claimed until they
+//! are written. So a storage fault delays messages but does not send them again (at most the
+//! ones in flight when another instance takes over their expired leases).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
@@ -27,6 +33,10 @@ use crate::store::{Claimed, EventContent, Outcome, Store};
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// …and whenever this many are waiting.
 const FLUSH_MAX: usize = 200;
+
+/// The first pause before writing held outcomes again; it doubles up to [`STALL_MAX_WAIT`].
+const STALL_FIRST_WAIT: Duration = Duration::from_millis(100);
+const STALL_MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// The retry window when the setting is missing or unreadable.
 pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -94,6 +104,10 @@ struct Delivery {
     /// The configuration problem last logged, so it is logged once.
     last_problem: Mutex<Option<String>>,
     events: Mutex<HashMap<i64, Arc<Prepared>>>,
+    /// Outcomes that could not be written yet; while there are any (`stalled`), nothing is
+    /// sent or claimed.
+    unrecorded: tokio::sync::Mutex<Vec<(Claimed, Outcome)>>,
+    stalled: AtomicBool,
 }
 
 /// An event's content and its rendering view, shared by all its recipients' messages.
@@ -119,6 +133,8 @@ pub fn spawn(
         mailer: Mutex::new(None),
         last_problem: Mutex::new(None),
         events: Mutex::new(HashMap::new()),
+        unrecorded: Default::default(),
+        stalled: AtomicBool::new(false),
         options,
     });
     tokio::spawn(async move {
@@ -137,6 +153,13 @@ pub fn spawn(
             if let Err(e) = done {
                 tracing::error!(error = %e, "a delivery worker failed");
             }
+        }
+        if !delivery.flush_unrecorded().await {
+            let count = delivery.unrecorded.lock().await.len();
+            tracing::error!(
+                count,
+                "could not record delivery outcomes before stopping; these messages will be delivered again"
+            );
         }
         // Leases are renewed until the last message in hand is recorded.
         keeper_stop.cancel();
@@ -160,7 +183,7 @@ async fn lease_keeper(d: Arc<Delivery>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if d.active.load(Ordering::SeqCst) == 0 {
+        if d.active.load(Ordering::SeqCst) == 0 && !d.stalled.load(Ordering::SeqCst) {
             continue;
         }
         let start = Timestamp::now();
@@ -188,7 +211,17 @@ async fn idle(
 async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
     let mut wake = d.store.outbox_queued();
     let per_worker = (d.options.connections / d.options.workers.max(1)).max(1);
+    let mut stall_wait = STALL_FIRST_WAIT;
     while !shutdown.is_cancelled() {
+        if !d.flush_unrecorded().await {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(stall_wait) => {}
+            }
+            stall_wait = (stall_wait * 2).min(STALL_MAX_WAIT);
+            continue;
+        }
+        stall_wait = STALL_FIRST_WAIT;
         let Some(mailer) = d.mailer() else {
             idle(&mut wake, d.options.idle_poll, &shutdown).await;
             continue;
@@ -363,7 +396,10 @@ impl Delivery {
                 let layout = layouts.get(&message.event_id);
                 let unreachable = &unreachable;
                 async move {
-                    if shutdown.is_cancelled() || !self.lease_holds(claimed_at) {
+                    if shutdown.is_cancelled()
+                        || !self.lease_holds(claimed_at)
+                        || self.stalled.load(Ordering::SeqCst)
+                    {
                         return (message, Outcome::Released { next: Timestamp::now() });
                     }
                     if unreachable.load(Ordering::Relaxed) {
@@ -406,40 +442,61 @@ impl Delivery {
         while let Some(outcome) = outcomes.next().await {
             done.push(outcome);
             if done.len() >= FLUSH_MAX || flushed.elapsed() >= FLUSH_EVERY {
-                self.record(&done).await;
-                done.clear();
+                self.record(std::mem::take(&mut done)).await;
                 flushed = Instant::now();
             }
         }
-        self.record(&done).await;
+        self.record(done).await;
         unreachable.load(Ordering::Relaxed)
     }
 
-    /// Records a batch's outcomes, retrying while the database is unavailable (the leases
-    /// expire meanwhile, so at worst the messages are sent again).
-    async fn record(&self, outcomes: &[(Claimed, Outcome)]) {
+    /// Records outcomes; when that fails, keeps them to be written again and stalls the
+    /// instance (see [`Delivery::flush_unrecorded`]).
+    async fn record(&self, outcomes: Vec<(Claimed, Outcome)>) {
         if outcomes.is_empty() {
             return;
         }
-        let mut wait = Duration::from_millis(100);
-        for _ in 0..8 {
-            match self
-                .store
-                .record_outcomes(self.instance, Timestamp::now(), outcomes)
-                .await
-            {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not record delivery outcomes; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
+        let result = self
+            .store
+            .record_outcomes(self.instance, Timestamp::now(), &outcomes)
+            .await;
+        self.store.note_write(&result);
+        if let Err(e) = result {
+            let mut unrecorded = self.unrecorded.lock().await;
+            unrecorded.extend(outcomes);
+            if !self.stalled.swap(true, Ordering::SeqCst) {
+                tracing::error!(
+                    error = %crate::telemetry::error_chain(&e),
+                    "could not record delivery outcomes: sending stops until they are recorded"
+                );
             }
         }
-        tracing::error!(
-            count = outcomes.len(),
-            "gave up recording delivery outcomes; these messages will be delivered again"
-        );
+    }
+
+    /// Writes the outcomes kept by a failed [`Delivery::record`]; true when none are left
+    /// (sending may go on).
+    async fn flush_unrecorded(&self) -> bool {
+        if !self.stalled.load(Ordering::SeqCst) {
+            return true;
+        }
+        let mut unrecorded = self.unrecorded.lock().await;
+        if !unrecorded.is_empty() {
+            let result = self
+                .store
+                .record_outcomes(self.instance, Timestamp::now(), &unrecorded)
+                .await;
+            self.store.note_write(&result);
+            if result.is_err() {
+                return false;
+            }
+            tracing::info!(
+                count = unrecorded.len(),
+                "recorded the delivery outcomes that had waited; sending again"
+            );
+            unrecorded.clear();
+        }
+        self.stalled.store(false, Ordering::SeqCst);
+        true
     }
 }
 

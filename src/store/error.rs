@@ -17,6 +17,9 @@ pub enum StoreError {
     Config(String),
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// The database's disk is full: nothing can be written until space is freed (reads work).
+    #[error("the database's storage is full")]
+    StorageFull(#[source] sqlx::Error),
     #[error("migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("database error")]
@@ -31,7 +34,9 @@ impl StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if is_unavailable(&e) {
+        if is_storage_full(&e) {
+            StoreError::StorageFull(e)
+        } else if is_unavailable(&e) {
             StoreError::Unavailable(e)
         } else {
             StoreError::Database(e)
@@ -42,15 +47,39 @@ impl From<sqlx::Error> for StoreError {
 impl StoreError {
     /// One error that ended a group commit, as each request of the group is told it.
     pub(super) fn shared(e: &std::sync::Arc<sqlx::Error>) -> Self {
+        let full = is_storage_full(e);
         let unavailable = is_unavailable(e);
         let e = sqlx::Error::AnyDriverError(Box::new(e.clone()));
-        if unavailable {
+        if full {
+            StoreError::StorageFull(e)
+        } else if unavailable {
             StoreError::Unavailable(e)
         } else {
             StoreError::Database(e)
         }
     }
 }
+
+/// Is this "no space left": SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full` (53100), or the
+/// operating system's `ENOSPC`?
+pub(super) fn is_storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c == "53100"
+                || c.parse::<i32>()
+                    .is_ok_and(|code| code & 0xff == SQLITE_FULL)
+        }),
+        sqlx::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(ENOSPC)
+        }
+        _ => false,
+    }
+}
+
+/// SQLite's primary result code for a full disk (extended codes keep it in the low byte).
+const SQLITE_FULL: i32 = 13;
+/// Linux's (and most systems') "No space left on device".
+const ENOSPC: i32 = 28;
 
 fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {

@@ -87,15 +87,20 @@ impl Store {
             + Send
             + 'static,
     {
-        match &self.group {
+        let result = match &self.group {
             Some(group) => group.submit(Box::new(work)).await,
             None => {
-                let mut tx = self.write_tx().await?;
-                let value = work(&mut tx).await?;
-                tx.commit().await?;
-                Ok(value)
+                async {
+                    let mut tx = self.write_tx().await?;
+                    let value = work(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok(value)
+                }
+                .await
             }
-        }
+        };
+        self.note_write(&result);
+        result
     }
 }
 
@@ -103,11 +108,21 @@ impl Store {
 trait Job: Send {
     /// Has the request gone away before its work ran?
     fn abandoned(&self) -> bool;
-    /// Runs the work (once); true when it succeeded.
-    fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, bool>;
+    /// Runs the work (once).
+    fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Ran>;
     /// Answers the request once the batch is over: its own outcome if the batch committed,
-    /// else the error that ended the batch.
-    fn finish(self: Box<Self>, batch: Result<(), &Arc<sqlx::Error>>);
+    /// else the error that ended the batch (a "storage full" one if `full`: a request's
+    /// statement ran out of space, and SQLite may have ended the transaction for it).
+    fn finish(self: Box<Self>, batch: Result<(), &Arc<sqlx::Error>>, full: bool);
+}
+
+/// How a request's work went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    Ok,
+    Failed,
+    /// Failed for want of space.
+    Full,
 }
 
 struct Pending<T> {
@@ -121,23 +136,30 @@ impl<T: Send + 'static> Job for Pending<T> {
         self.reply.is_closed()
     }
 
-    fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, bool> {
+    fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Ran> {
         Box::pin(async move {
             let Some(work) = self.work.take() else {
-                return false;
+                return Ran::Failed;
             };
             let outcome = AssertUnwindSafe(work(conn)).catch_unwind().await;
-            let ok = matches!(outcome, Ok(Ok(_)));
+            let ran = match &outcome {
+                Ok(Ok(_)) => Ran::Ok,
+                Ok(Err(StoreError::StorageFull(_))) => Ran::Full,
+                _ => Ran::Failed,
+            };
             self.outcome = Some(outcome);
-            ok
+            ran
         })
     }
 
-    fn finish(self: Box<Self>, batch: Result<(), &Arc<sqlx::Error>>) {
+    fn finish(self: Box<Self>, batch: Result<(), &Arc<sqlx::Error>>, full: bool) {
         let answer = match (batch, self.outcome) {
             // A panic is the request's own, whatever happened to the batch.
             (_, Some(Err(panic))) => Err(panic),
             (Ok(()), Some(outcome)) => outcome,
+            (Err(e), _) if full => Ok(Err(StoreError::StorageFull(sqlx::Error::AnyDriverError(
+                Box::new(e.clone()),
+            )))),
             (Err(e), _) => Ok(Err(StoreError::shared(e))),
             // Abandoned before it ran: there is no one to answer.
             (Ok(()), None) => return,
@@ -150,9 +172,10 @@ impl<T: Send + 'static> Job for Pending<T> {
 async fn run(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
+        let mut full = false;
         let result = match pool.acquire().await {
             Ok(mut conn) => {
-                let result = commit_batch(&mut conn, &mut batch, &mut queue).await;
+                let result = commit_batch(&mut conn, &mut batch, &mut queue, &mut full).await;
                 if result.is_err() && conn.execute("ROLLBACK").await.is_err() {
                     // Neither committed nor rolled back: do not hand the connection to
                     // anyone else in an unknown state.
@@ -163,17 +186,19 @@ async fn run(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>) {
             Err(e) => Err(Arc::new(e)),
         };
         for job in batch {
-            job.finish(result.as_ref().map(|_| ()));
+            job.finish(result.as_ref().map(|_| ()), full);
         }
     }
 }
 
 /// Runs `batch[0]` and then the requests queued meanwhile, one savepoint each, then commits.
 /// On an error of the transaction itself (not of one request's work) the caller rolls back.
+/// `full` is set when a request's work ran out of space.
 async fn commit_batch(
     conn: &mut AnyConnection,
     batch: &mut Vec<Box<dyn Job>>,
     queue: &mut mpsc::UnboundedReceiver<Box<dyn Job>>,
+    full: &mut bool,
 ) -> Result<(), Arc<sqlx::Error>> {
     conn.execute("BEGIN IMMEDIATE").await.map_err(Arc::new)?;
     // One round trip per request: the previous request's savepoint is released (its work kept
@@ -188,7 +213,9 @@ async fn commit_batch(
         if !job.abandoned() {
             conn.execute(savepoint).await.map_err(Arc::new)?;
             savepoint = "RELEASE request; SAVEPOINT request";
-            if !job.run(conn).await {
+            let ran = job.run(conn).await;
+            *full |= ran == Ran::Full;
+            if ran != Ran::Ok {
                 conn.execute("ROLLBACK TO request")
                     .await
                     .map_err(Arc::new)?;

@@ -14,6 +14,7 @@ pub mod copy;
 mod customers;
 mod error;
 mod group;
+mod health;
 mod login_failures;
 mod operators;
 mod outbox;
@@ -34,6 +35,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use customers::CustomerFilter;
 pub use error::StoreError;
+pub use health::STORAGE_FULL;
 pub use outbox::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
 pub use overview::{TicketListFilter, TicketState};
 pub use sessions::{NewSession, SessionRecord};
@@ -109,6 +111,8 @@ pub struct Store {
     group: Option<group::GroupWriter>,
     /// Point reads straight from the SQLite file (`None` on PostgreSQL).
     sqlite_reads: Option<std::sync::Arc<sqlite_reads::SqliteReads>>,
+    /// Whether writes fail for want of space (see [`health`]).
+    health: std::sync::Arc<health::WriteHealth>,
 }
 
 impl std::fmt::Debug for Store {
@@ -148,6 +152,7 @@ impl Store {
                         // A local file cannot drop a connection: skip the ping (a round trip to
                         // the connection's worker thread) on every acquire.
                         .test_before_acquire(false)
+                        .after_release(|conn, _meta| Box::pin(not_in_a_transaction(conn)))
                         .after_connect(|conn, _meta| {
                             Box::pin(async move {
                                 conn.execute(SQLITE_PRAGMAS).await?;
@@ -167,6 +172,7 @@ impl Store {
                     writer,
                     outbox_queued: Default::default(),
                     postgres_url: None,
+                    health: std::sync::Arc::new(health::WriteHealth::new(sqlite_dir(&url))),
                     sqlite_reads: sqlite_reads::SqliteReads::for_url(&url)?.map(Into::into),
                 })
             }
@@ -178,6 +184,7 @@ impl Store {
                 let pool = AnyPoolOptions::new()
                     .max_connections(settings.max_connections.saturating_sub(1).max(2))
                     .acquire_timeout(settings.acquire_timeout)
+                    .after_release(|conn, _meta| Box::pin(not_in_a_transaction(conn)))
                     .connect_with(options)
                     .await?;
                 Ok(Store {
@@ -188,6 +195,7 @@ impl Store {
                     postgres_url: Some(url.into()),
                     group: None,
                     sqlite_reads: None,
+                    health: Default::default(),
                 })
             }
         }
@@ -270,6 +278,41 @@ impl Store {
     pub fn outbox_queued(&self) -> tokio::sync::watch::Receiver<u64> {
         self.outbox_queued.subscribe()
     }
+}
+
+/// Whether a connection handed back to its pool may be used again: not when it is still
+/// inside a transaction. A dropped transaction is rolled back on the connection first, but
+/// when that rollback fails (SQLite has already ended the transaction itself after a failed
+/// `COMMIT` on a full disk), sqlx still counts the connection as inside one, and every later
+/// `BEGIN` on it would fail. Such a connection is closed; the pool opens a fresh one.
+async fn not_in_a_transaction(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    // Lets a rollback queued by a dropped transaction run first (SQLite's connection worker
+    // takes commands in order).
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("a database connection was left inside a failed transaction; closing it");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// The directory of a SQLite database file (`None` in memory).
+fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr;
+    if url.contains("mode=memory") {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    if file
+        .to_str()
+        .is_some_and(|p| p.starts_with("file:") || p == ":memory:")
+    {
+        return None;
+    }
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+    Some(dir.unwrap_or(std::path::Path::new(".")).to_path_buf())
 }
 
 /// `sqlite://herald.db` → `sqlite://herald.db?mode=rwc` (create when missing).

@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod concurrency;
 mod copy;
+mod disk_full;
 mod id_lists;
 mod instances;
 mod migrations;
