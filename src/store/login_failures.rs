@@ -48,7 +48,9 @@ impl Store {
             };
             let wait = i64::try_from(wait_after(subject, failures).as_micros()).unwrap_or(i64::MAX);
             let remaining = last_at.saturating_add(wait) - now.micros();
-            if remaining > 0 {
+            // No wait is no wait: an attempt that queued behind a later one's lock sees a
+            // `last_at` after its own `now`.
+            if wait > 0 && remaining > 0 {
                 longest = longest.max(Duration::from_micros(remaining as u64));
             }
             counts.push(failures + 1);
