@@ -2,7 +2,6 @@
 //! lists, 201 with Location, PUT's 204 or representation) and the generic CRUD handlers that
 //! Services, Customers and Operators are made of.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -20,7 +19,7 @@ use super::negotiate::{response_format, InputDoc};
 use super::params::{parse_id, Params};
 use super::AppState;
 use crate::live_settings::Snapshot;
-use crate::store::{Page, Store, StoreError};
+use crate::store::{Entity, StoreError};
 use crate::wire::etag::{self, IfMatch};
 use crate::wire::format::{self, ListWriter};
 use crate::wire::model::{Envelope, WireEntity};
@@ -190,31 +189,12 @@ pub fn check_body_id(envelope: &Envelope, id: i64) -> Result<(), ApiError> {
     }
 }
 
-/// A resource made of plain CRUD: Services, Customers, Operators.
-pub trait Crud: WireEntity + Sized + Send + Sync + 'static {
+/// A resource made of plain CRUD: Services, Customers, Operators (the store's [`Entity`]s).
+pub trait Crud: Entity + WireEntity {
     /// The collection's path segment as documented (`Services`).
     const COLLECTION: &'static str;
-    type New: Send + Sync;
 
-    fn id(&self) -> i64;
     fn parse(doc: &Doc, creating: bool) -> Result<(Self::New, Envelope), ModelState>;
-    fn list(store: &Store, page: Page) -> BoxStream<'static, Result<Self, StoreError>>;
-    fn get(store: &Store, id: i64) -> impl Future<Output = Result<Self, StoreError>> + Send;
-    fn create(
-        store: &Store,
-        new: &Self::New,
-    ) -> impl Future<Output = Result<Self, StoreError>> + Send;
-    fn update(
-        store: &Store,
-        id: i64,
-        new: &Self::New,
-        check: Option<&(dyn Fn(&Self) -> bool + Send + Sync)>,
-    ) -> impl Future<Output = Result<Self, StoreError>> + Send;
-    fn delete(
-        store: &Store,
-        id: i64,
-        check: Option<&(dyn Fn(&Self) -> bool + Send + Sync)>,
-    ) -> impl Future<Output = Result<Self, StoreError>> + Send;
 }
 
 fn store_error<R: Crud>(e: StoreError) -> ApiError {

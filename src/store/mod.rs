@@ -12,6 +12,7 @@
 
 pub mod copy;
 mod customers;
+mod entity;
 mod error;
 mod group;
 mod health;
@@ -34,10 +35,12 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use customers::CustomerFilter;
+pub use entity::Entity;
 pub use error::StoreError;
 pub use health::STORAGE_FULL;
 pub use outbox::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
 pub use overview::{TicketListFilter, TicketState};
+pub use rows::Check;
 pub use sessions::{NewSession, SessionRecord};
 pub use tickets::{TicketChange, TicketEvent, TicketFilter};
 
