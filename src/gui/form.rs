@@ -7,6 +7,7 @@ use futures::TryStreamExt;
 
 use super::page::GuiError;
 use crate::store::{Page, Store, StoreError};
+use crate::wire::model::WireEntity;
 use crate::wire::{Doc, ModelState};
 
 /// The fields of a submitted `application/x-www-form-urlencoded` body, in order.
@@ -23,6 +24,40 @@ impl FormData {
         Ok(FormData {
             pairs: form_urlencoded::parse(body).into_owned().collect(),
         })
+    }
+
+    /// The form as it is filled from an entity: its wire form's fields under their API names
+    /// (the forms' names), texts and numbers as they are, `true` as a ticked checkbox, a list
+    /// of entities as `Services[0].Id`, …; nothing for `null` or `false`.
+    pub fn of_entity<E: WireEntity>(entity: &E) -> FormData {
+        fn flatten(name: String, value: serde_json::Value, pairs: &mut Vec<(String, String)>) {
+            use serde_json::Value;
+            match value {
+                Value::Null | Value::Bool(false) => {}
+                Value::Bool(true) => pairs.push((name, "true".to_owned())),
+                Value::String(s) => pairs.push((name, s)),
+                Value::Number(n) => pairs.push((name, n.to_string())),
+                Value::Array(items) => {
+                    for (i, item) in items.into_iter().enumerate() {
+                        flatten(format!("{name}[{i}]"), item, pairs);
+                    }
+                }
+                Value::Object(fields) => {
+                    for (field, v) in fields {
+                        let inner = if name.is_empty() {
+                            field
+                        } else {
+                            format!("{name}.{field}")
+                        };
+                        flatten(inner, v, pairs);
+                    }
+                }
+            }
+        }
+        let mut pairs = Vec::new();
+        let wire = serde_json::to_value(entity.to_wire()).expect("wire DTOs always serialize");
+        flatten(String::new(), wire, &mut pairs);
+        FormData { pairs }
     }
 
     /// The last value of a field, or `""`.
@@ -45,7 +80,7 @@ impl FormData {
         let mut ids: Vec<i64> = self
             .pairs
             .iter()
-            .filter(|(n, _)| n.starts_with("Services["))
+            .filter(|(n, _)| n.starts_with("Services[") && n.ends_with("].Id"))
             .filter_map(|(_, v)| v.trim().parse().ok())
             .collect();
         ids.sort_unstable();
@@ -190,6 +225,42 @@ mod tests {
         assert!(f.checked("notify"));
         assert!(!f.checked("other"));
         assert_eq!(f.service_ids(), vec![1, 3]);
+    }
+
+    #[test]
+    fn forms_filled_from_entities() {
+        use crate::domain::{Customer, Operator, Service};
+        let mail = Service {
+            id: 7,
+            name: "42".into(),
+            description: None,
+        };
+        let bob = Customer {
+            id: 3,
+            name: "Bob".into(),
+            email: Some("bob@example.com".into()),
+            cell_phone: None,
+            services: vec![mail],
+        };
+        let f = FormData::of_entity(&bob);
+        assert_eq!(f.get("Name"), "Bob");
+        assert_eq!(f.get("Email"), "bob@example.com");
+        assert_eq!(f.get("CellPhone"), "");
+        assert_eq!(f.get("Id"), "3");
+        assert_eq!(f.service_ids(), vec![7], "ids only, not a service named 42");
+        let olga = Operator {
+            id: 2,
+            name: "Olga".into(),
+            email: "olga@example.com".into(),
+            cell_phone: None,
+            is_admin: true,
+        };
+        assert!(FormData::of_entity(&olga).checked("IsAdmin"));
+        let olga = Operator {
+            is_admin: false,
+            ..olga
+        };
+        assert!(!FormData::of_entity(&olga).checked("IsAdmin"));
     }
 
     #[test]

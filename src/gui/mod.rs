@@ -17,6 +17,7 @@ mod form;
 mod login_throttle;
 mod operators;
 mod page;
+mod resource;
 mod services;
 mod session;
 mod settings;
@@ -28,6 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
+use crate::domain::{Customer, Operator, Service};
 use crate::state::AppState;
 
 /// All GUI routes.
@@ -35,9 +37,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(tickets::router())
-        .merge(customers::router())
-        .merge(services::router())
-        .merge(operators::router())
+        .merge(resource::router::<Customer>())
+        .merge(resource::router::<Service>())
+        .merge(resource::router::<Operator>())
         .merge(settings::router())
         .layer(middleware::from_fn(session::require_csrf))
         .layer(middleware::from_fn_with_state(

@@ -289,6 +289,8 @@ pub struct ConfirmPage {
     pub cancel: String,
     pub button: String,
     pub error: Option<String>,
+    /// The version of the thing to delete, checked when deleting (see [`super::resource`]).
+    pub version: Option<String>,
 }
 
 impl ConfirmPage {
@@ -310,6 +312,7 @@ impl ConfirmPage {
             cancel: format!("/{what}s/{id}"),
             button: format!("Delete {what}"),
             error: None,
+            version: None,
         }
     }
 }

@@ -1,33 +1,21 @@
-//! Services: the list with follower counts, and create, edit and delete.
+//! Services: the list with follower counts, and the form (name, description). The pages
+//! themselves are [`super::resource`]'s.
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use futures::TryStreamExt;
 
-use super::form::{store_errors, FieldErrors, FormData};
-use super::page::{
-    deleted, parse_id, render, render_status, saved, Chrome, ConfirmPage, Done, GuiError, Nav,
-};
+use super::form::FormData;
+use super::page::{Chrome, GuiError, Nav};
+use super::resource::{form_page, ListQuery, Resource};
 use super::session::Session;
+use crate::domain::Service;
 use crate::state::AppState;
 use crate::store::Page;
 use crate::wire::model::parse_service;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/services", get(list).post(save))
-        .route("/services/new", get(new_form))
-        .route("/services/{id}", get(edit_form).post(save))
-        .route("/services/{id}/delete", get(confirm_delete).post(delete))
-}
+use crate::wire::ModelState;
 
 #[derive(Debug, Clone)]
-struct Row {
+pub struct Row {
     id: i64,
     name: String,
     description: String,
@@ -36,147 +24,63 @@ struct Row {
 
 #[derive(Template)]
 #[template(path = "gui/services/list.html")]
-struct ListPage {
+pub struct ListPage {
     chrome: Chrome,
     rows: Vec<Row>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    session: Session,
-    Query(q): Query<Done>,
-) -> Result<Response, GuiError> {
-    let followers = state.store.follower_counts().await?;
-    let rows = state
-        .store
-        .list_services(Page::default())
-        .map_ok(|s| Row {
-            followers: followers.get(&s.id).copied().unwrap_or(0),
-            id: s.id,
-            name: s.name,
-            description: s.description.unwrap_or_default(),
-        })
-        .try_collect()
-        .await?;
-    render(&ListPage {
-        chrome: Chrome::new(&session, Nav::Services, "Services").with_notice(q.done.as_deref()),
-        rows,
-    })
-}
+form_page!("gui/services/form.html");
 
-#[derive(Template)]
-#[template(path = "gui/services/form.html")]
-struct FormPage {
-    chrome: Chrome,
-    editing: Option<i64>,
-    name: String,
-    description: String,
-    errors: FieldErrors,
-}
+impl Resource for Service {
+    const NOUN: &'static str = "service";
+    const PLURAL: &'static str = "Services";
+    const NAV: Nav = Nav::Services;
+    type Who = Session;
+    type FormPage = FormPage;
 
-fn form_page(
-    session: &Session,
-    editing: Option<i64>,
-    form: &FormData,
-    errors: FieldErrors,
-) -> FormPage {
-    let title = if editing.is_some() {
-        "Edit service"
-    } else {
-        "New service"
-    };
-    FormPage {
-        chrome: Chrome::new(session, Nav::Services, title),
-        editing,
-        name: form.get("Name").to_owned(),
-        description: form.get("Description").to_owned(),
-        errors,
+    fn parse(form: &FormData, _creating: bool) -> Result<Self::New, ModelState> {
+        parse_service(&form.doc(&[])).map(|(new, _)| new)
     }
-}
 
-async fn new_form(session: Session) -> Result<Response, GuiError> {
-    render(&form_page(
-        &session,
-        None,
-        &FormData::default(),
-        FieldErrors::none(),
-    ))
-}
-
-async fn edit_form(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Result<Response, GuiError> {
-    let service = state.store.get_service(parse_id(&id)?).await?;
-    let mut page = form_page(
-        &session,
-        Some(service.id),
-        &FormData::default(),
-        FieldErrors::none(),
-    );
-    page.name = service.name;
-    page.description = service.description.unwrap_or_default();
-    render(&page)
-}
-
-/// Creates (`POST /services`) or saves (`POST /services/{id}`).
-async fn save(
-    State(state): State<AppState>,
-    session: Session,
-    id: Option<Path<String>>,
-    body: Bytes,
-) -> Result<Response, GuiError> {
-    let editing = id.map(|Path(id)| parse_id(&id)).transpose()?;
-    let form = FormData::parse(&body)?;
-    let again = |errors: FieldErrors| {
-        render_status(
-            StatusCode::BAD_REQUEST,
-            &form_page(&session, editing, &form, errors),
-        )
-    };
-    let new = match parse_service(&form.doc(&[])) {
-        Ok((new, _)) => new,
-        Err(model) => return again(model.into()),
-    };
-    let result = match editing {
-        None => state.store.create_service(&new).await,
-        Some(id) => state.store.update_service(id, &new, None).await,
-    };
-    match result {
-        Ok(_) => Ok(saved("service", editing)),
-        Err(e) => again(store_errors(e)?),
+    async fn list_page(
+        state: &AppState,
+        _who: &Session,
+        chrome: Chrome,
+        _query: ListQuery,
+    ) -> Result<impl Template + Send, GuiError> {
+        let followers = state.store.follower_counts().await?;
+        let rows = state
+            .store
+            .list_services(Page::default())
+            .map_ok(|s| Row {
+                followers: followers.get(&s.id).copied().unwrap_or(0),
+                id: s.id,
+                name: s.name,
+                description: s.description.unwrap_or_default(),
+            })
+            .try_collect()
+            .await?;
+        Ok(ListPage { chrome, rows })
     }
-}
 
-async fn confirm_delete(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Result<Response, GuiError> {
-    let service = state.store.get_service(parse_id(&id)?).await?;
-    let followers = state
-        .store
-        .follower_counts()
-        .await?
-        .get(&service.id)
-        .copied()
-        .unwrap_or(0);
-    render(&ConfirmPage::deletion(
-        &session,
-        Nav::Services,
-        "service",
-        service.id,
-        format!("Delete the service {}?", service.name),
-        format!("{followers} customer(s) follow it; they stop following it. Its tickets keep showing it."),
-    ))
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    _session: Session,
-    Path(id): Path<String>,
-) -> Result<Response, GuiError> {
-    state.store.delete_service(parse_id(&id)?, None).await?;
-    Ok(deleted("service"))
+    async fn deletion(
+        &self,
+        state: &AppState,
+        _who: &Session,
+    ) -> Result<(String, String), GuiError> {
+        let followers = state
+            .store
+            .follower_counts()
+            .await?
+            .get(&self.id)
+            .copied()
+            .unwrap_or(0);
+        Ok((
+            format!("Delete the service {}?", self.name),
+            format!(
+                "{followers} customer(s) follow it; they stop following it. Its tickets keep \
+                 showing it."
+            ),
+        ))
+    }
 }

@@ -5,6 +5,7 @@
 mod browser;
 mod web;
 
+mod edits;
 mod flows;
 mod guessing;
 mod instances;

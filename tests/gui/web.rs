@@ -27,11 +27,16 @@ pub struct Page {
 impl Page {
     /// The CSRF token of the page's forms.
     pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
+        self.field("csrf")
+    }
+
+    /// The value of the first field named `name` (as rendered: attribute-escaped).
+    pub fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
         let start = self
             .body
-            .find(marker)
-            .unwrap_or_else(|| panic!("no CSRF field in: {}", self.body))
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} field in: {}", self.body))
             + marker.len();
         let end = self.body[start..].find('"').expect("closing quote") + start;
         self.body[start..end].to_owned()
