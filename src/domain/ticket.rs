@@ -77,6 +77,19 @@ impl TicketTimes {
         errors
     }
 
+    /// The closing time of a ticket closed at `now` (the GUI's Close button): `now`, or just
+    /// after its reopening when that is not earlier (a reopening time may lie in the future),
+    /// so that the ticket is closed afterwards.
+    pub fn closing_time(&self, now: Timestamp) -> Timestamp {
+        just_after(self.reopened_time, now)
+    }
+
+    /// The reopening time of a ticket reopened at `now`: `now`, or just after its closing when
+    /// that is not earlier, so that the ticket is open afterwards.
+    pub fn reopening_time(&self, now: Timestamp) -> Timestamp {
+        just_after(self.closed_time, now)
+    }
+
     /// The times after a PUT: the four plain times replaced, closed/reopened set when given.
     pub fn apply(&self, update: &TicketUpdate) -> TicketTimes {
         TicketTimes {
@@ -87,6 +100,14 @@ impl TicketTimes {
             closed_time: update.closed_time.or(self.closed_time),
             reopened_time: update.reopened_time.or(self.reopened_time),
         }
+    }
+}
+
+/// `now`, or the instant after `other` when `other` is not before `now`.
+fn just_after(other: Option<Timestamp>, now: Timestamp) -> Timestamp {
+    match other {
+        Some(t) if t >= now => Timestamp::from_micros(t.micros() + 1),
+        _ => now,
     }
 }
 
@@ -207,6 +228,35 @@ mod tests {
         assert!(fine.validate().is_empty());
     }
 
+    #[test]
+    fn closing_and_reopening_now_come_after_the_other() {
+        let now = Timestamp::from_micros(50);
+        let never = TicketTimes::default();
+        assert_eq!(never.closing_time(now), now);
+        let reopened_before = TicketTimes {
+            closed_time: ts(10),
+            reopened_time: ts(20),
+            ..never
+        };
+        assert_eq!(reopened_before.closing_time(now), now);
+        let reopened_later = TicketTimes {
+            reopened_time: ts(80),
+            ..reopened_before
+        };
+        assert_eq!(reopened_later.closing_time(now), Timestamp::from_micros(81));
+        let reopened_now = TicketTimes {
+            reopened_time: ts(50),
+            ..reopened_before
+        };
+        assert_eq!(reopened_now.closing_time(now), Timestamp::from_micros(51));
+        let closed_later = TicketTimes {
+            closed_time: ts(90),
+            ..never
+        };
+        assert_eq!(closed_later.reopening_time(now), Timestamp::from_micros(91));
+        assert_eq!(reopened_before.reopening_time(now), now);
+    }
+
     fn any_time() -> impl Strategy<Value = Option<Timestamp>> {
         prop::option::of((0i64..100).prop_map(Timestamp::from_micros))
     }
@@ -260,6 +310,19 @@ mod tests {
                 (Lifecycle::Closed, Lifecycle::Open) => prop_assert_eq!(ev, Some(EventKind::Reopened)),
                 _ => prop_assert_eq!(ev.is_some(), a != b),
             }
+        }
+
+        /// Closing now closes, and reopening now then opens, whatever the times were.
+        #[test]
+        fn close_and_reopen_now_always_change_the_state(t in any_times(), now in 0i64..100) {
+            let now = Timestamp::from_micros(now);
+            let mut u = update_from(&t);
+            u.closed_time = Some(t.closing_time(now));
+            let closed = t.apply(&u);
+            prop_assert_eq!(closed.lifecycle(), Lifecycle::Closed);
+            let mut u = update_from(&closed);
+            u.reopened_time = Some(closed.reopening_time(now));
+            prop_assert_eq!(closed.apply(&u).lifecycle(), Lifecycle::Open);
         }
 
         /// Setting a ClosedTime after any ReopenedTime always closes; a later ReopenedTime opens.

@@ -671,18 +671,13 @@ async fn lifecycle(
     let form = FormData::parse(&body)?;
     let now = Timestamp::now();
     let mut update = unchanged(&ticket)?;
-    // A closing time after any reopening (and the other way round), even one in the future.
-    let after = |t: Option<Timestamp>| match t {
-        Some(t) if t >= now => Timestamp::from_micros(t.micros() + 1),
-        _ => now,
-    };
     let done = match kind {
         EventKind::Closed => {
-            update.closed_time = Some(after(ticket.times.reopened_time));
+            update.closed_time = Some(ticket.times.closing_time(now));
             "ticket-closed"
         }
         _ => {
-            update.reopened_time = Some(after(ticket.times.closed_time));
+            update.reopened_time = Some(ticket.times.reopening_time(now));
             "ticket-reopened"
         }
     };
