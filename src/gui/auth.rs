@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::form::{store_errors, FieldErrors, FormData};
 use super::login_throttle::{self, Subjects};
-use super::page::{render_status, safe_next, see_other, Chrome, Done, GuiError, Nav};
+use super::page::{render_status, safe_next, see_other, Chrome, Done, GuiError, Nav, Notice};
 use super::session::{self, Session, CSRF_COOKIE, SESSION_COOKIE};
 use crate::domain::{Password, PasswordHash, Timestamp};
 use crate::state::AppState;
@@ -133,7 +133,7 @@ async fn setup_submit(
     tracing::info!(operator = operator.id, "first administrator created");
     let cookie = session::start(&state.store, &operator, session::secure_cookies(&state)).await?;
     Ok(with_cookie(
-        see_other("/services?done=welcome"),
+        Notice::Welcome.redirect("/services"),
         Some(cookie),
     ))
 }
@@ -286,8 +286,7 @@ struct PasswordPage {
 
 async fn password_page(session: Session, Query(q): Query<Done>) -> Result<Response, GuiError> {
     let page = PasswordPage {
-        chrome: Chrome::new(&session, Nav::Account, "Change your password")
-            .with_notice(q.done.as_deref()),
+        chrome: Chrome::new(&session, Nav::Account, "Change your password").with_notice(q.done),
         errors: FieldErrors::none(),
     };
     render_status(StatusCode::OK, &page)
@@ -337,7 +336,7 @@ async fn password_submit(
         .set_operator_password(&session.operator.email, &hash)
         .await?;
     let cookie = session::start(&state.store, &operator, session::secure_cookies(&state)).await?;
-    let mut response = see_other("/account/password?done=password-changed");
+    let mut response = Notice::PasswordChanged.redirect("/account/password");
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response.into_response())
 }

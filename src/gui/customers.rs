@@ -5,7 +5,7 @@ use askama::Template;
 use futures::TryStreamExt;
 
 use super::form::{service_choices, FormData, ServiceChoice};
-use super::page::{urlencode, Chrome, GuiError, Nav, Paging};
+use super::page::{urlencode, Chrome, GuiError, Kind, Nav, Paging};
 use super::resource::{form_page, ListQuery, Resource};
 use super::session::Session;
 use crate::domain::Customer;
@@ -41,7 +41,7 @@ fn list_href(search: &str, service: Option<i64>, page: i64) -> String {
 form_page!("gui/customers/form.html");
 
 impl Resource for Customer {
-    const NOUN: &'static str = "customer";
+    const KIND: Kind = Kind::Customer;
     const PLURAL: &'static str = "Customers";
     const NAV: Nav = Nav::Customers;
     type Who = Session;

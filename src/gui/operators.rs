@@ -7,7 +7,7 @@ use axum::response::Response;
 use futures::TryStreamExt;
 
 use super::form::FormData;
-use super::page::{see_other, Chrome, GuiError, Nav};
+use super::page::{see_other, Chrome, GuiError, Kind, Nav, Notice};
 use super::resource::{form_page, ListQuery, Resource};
 use super::session::Admin;
 use crate::domain::{NewOperator, Operator};
@@ -27,7 +27,7 @@ pub struct ListPage {
 form_page!("gui/operators/form.html");
 
 impl Resource for Operator {
-    const NOUN: &'static str = "operator";
+    const KIND: Kind = Kind::Operator;
     const PLURAL: &'static str = "Operators";
     const NAV: Nav = Nav::Operators;
     type Who = Admin;
@@ -84,7 +84,7 @@ impl Resource for Operator {
             Some(see_other("/login"))
         } else if !saved.is_admin {
             // Who is no administrator any more cannot see this list.
-            Some(see_other("/tickets?done=operator-saved"))
+            Some(Notice::Saved(Kind::Operator).redirect("/tickets"))
         } else {
             None
         }

@@ -23,7 +23,8 @@ use serde::Deserialize;
 
 use super::form::{store_errors, FieldErrors, FormData, ServiceChoice};
 use super::page::{
-    deleted, parse_id, render, render_status, saved, Chrome, ConfirmPage, GuiError, Nav,
+    deleted, notice_code, parse_id, render, render_status, saved, Chrome, ConfirmPage, GuiError,
+    Kind, Nav, Notice,
 };
 use super::session::{Admin, Session};
 use crate::state::AppState;
@@ -66,7 +67,8 @@ pub struct ListQuery {
     /// A service to filter by.
     pub service: Option<String>,
     pub page: Option<String>,
-    pub done: Option<String>,
+    #[serde(default, deserialize_with = "notice_code")]
+    pub done: Option<Notice>,
 }
 
 /// What every form of a resource shows: which entity it edits (`None` on a new form), the
@@ -90,7 +92,7 @@ pub struct FormFrame {
 impl FormFrame {
     fn new<R: Resource>(editing: Option<i64>, version: String, values: FormData) -> Self {
         FormFrame {
-            noun: R::NOUN,
+            noun: R::KIND.noun(),
             plural: R::PLURAL,
             editing,
             version,
@@ -153,8 +155,8 @@ pub(super) use form_page;
 /// An entity with pages. The handlers below are the same for every one; its forms are
 /// filled from its wire form ([`FormData::of_entity`]) and read by the API's parser.
 pub trait Resource: Entity + WireEntity {
-    /// The singular noun of its URLs and notices (`customer`).
-    const NOUN: &'static str;
+    /// What it is, in its URLs (`/customers`) and notices.
+    const KIND: Kind;
     /// The list's title and heading (`Customers`).
     const PLURAL: &'static str;
     const NAV: Nav;
@@ -200,7 +202,7 @@ pub trait Resource: Entity + WireEntity {
 
 /// `/{noun}s`, `/{noun}s/new`, `/{noun}s/{id}` and `/{noun}s/{id}/delete` for a resource.
 pub fn router<R: Resource>() -> Router<AppState> {
-    let base = format!("/{}s", R::NOUN);
+    let base = R::KIND.list();
     Router::new()
         .route(&base, get(list::<R>).post(write::<R>))
         .route(&format!("{base}/new"), get(new_form::<R>))
@@ -219,7 +221,7 @@ async fn list<R: Resource>(
     who: R::Who,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, GuiError> {
-    let chrome = Chrome::new(who.session(), R::NAV, R::PLURAL).with_notice(query.done.as_deref());
+    let chrome = Chrome::new(who.session(), R::NAV, R::PLURAL).with_notice(query.done);
     render(&R::list_page(&state, &who, chrome, query).await?)
 }
 
@@ -235,7 +237,7 @@ async fn form_of<R: Resource>(
     } else {
         "New"
     };
-    let chrome = Chrome::new(who.session(), R::NAV, format!("{verb} {}", R::NOUN));
+    let chrome = Chrome::new(who.session(), R::NAV, format!("{verb} {}", R::KIND.noun()));
     frame.choices = R::choices(state, &frame.values).await?;
     render_status(status, &R::FormPage::from((chrome, frame)))
 }
@@ -310,7 +312,7 @@ async fn write<R: Resource>(
     };
     match (result, editing) {
         (Ok(done), _) => {
-            Ok(R::after_save(&who, &done, &new).unwrap_or_else(|| saved(R::NOUN, editing)))
+            Ok(R::after_save(&who, &done, &new).unwrap_or_else(|| saved(R::KIND, editing)))
         }
         (Err(StoreError::PreconditionFailed), Some(id)) => {
             // Shown as it is now, under the version it has now.
@@ -334,7 +336,7 @@ async fn confirmation<R: Resource>(
     let page = ConfirmPage::deletion(
         who.session(),
         R::NAV,
-        R::NOUN,
+        R::KIND.noun(),
         entity.id(),
         heading,
         message,
@@ -366,7 +368,7 @@ async fn delete<R: Resource>(
     let check = |current: &R| submitted.current(current);
     let refused = match R::delete(&state.store, id, Some(&check)).await {
         Ok(gone) => {
-            return Ok(R::after_delete(&who, &gone).unwrap_or_else(|| deleted(R::NOUN)));
+            return Ok(R::after_delete(&who, &gone).unwrap_or_else(|| deleted(R::KIND)));
         }
         Err(StoreError::Conflict(message)) => message,
         Err(StoreError::PreconditionFailed) => CHANGED_BEFORE_DELETE.to_owned(),

@@ -5,7 +5,7 @@ use askama::Template;
 use futures::TryStreamExt;
 
 use super::form::FormData;
-use super::page::{Chrome, GuiError, Nav};
+use super::page::{Chrome, GuiError, Kind, Nav};
 use super::resource::{form_page, ListQuery, Resource};
 use super::session::Session;
 use crate::domain::Service;
@@ -32,7 +32,7 @@ pub struct ListPage {
 form_page!("gui/services/form.html");
 
 impl Resource for Service {
-    const NOUN: &'static str = "service";
+    const KIND: Kind = Kind::Service;
     const PLURAL: &'static str = "Services";
     const NAV: Nav = Nav::Services;
     type Who = Session;

@@ -136,7 +136,7 @@ async fn page(
     Query(q): Query<Done>,
 ) -> Result<Response, GuiError> {
     let mut page = settings_page(&state, &session).await?;
-    page.chrome = page.chrome.with_notice(q.done.as_deref());
+    page.chrome = page.chrome.with_notice(q.done);
     render_status(StatusCode::OK, &page)
 }
 

@@ -1,0 +1,182 @@
+//! A ticket's page: its fields, its history and its deliveries (also served alone, for the
+//! page's script).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+
+use super::{overdue, service_ids, service_names, status, Status};
+use crate::domain::ticket::EventKind;
+use crate::domain::{Ticket, Timestamp};
+use crate::gui::deliveries::{Deliveries, DeliveriesSection};
+use crate::gui::page::{parse_id, render, utc_text, Chrome, Done, GuiError, Nav, When};
+use crate::gui::session::Session;
+use crate::notify::MailStatus;
+use crate::state::AppState;
+use crate::store::TicketEvent;
+use crate::wire::datetime;
+use crate::wire::etag;
+
+#[derive(Debug, Clone)]
+struct ChangeView {
+    field: &'static str,
+    before: String,
+    after: String,
+}
+
+#[derive(Debug, Clone)]
+struct EventView {
+    kind: &'static str,
+    class: &'static str,
+    actor: String,
+    at: When,
+    notify: bool,
+    changes: Vec<ChangeView>,
+}
+
+fn field_label(field: &str) -> &'static str {
+    match field {
+        "Description" => "Description",
+        "StartTime" => "Start",
+        "EndTime" => "End",
+        "ExpectedResolutionTime" => "Expected resolution",
+        "NextUpdateTime" => "Next update",
+        "ClosedTime" => "Closed",
+        "ReopenedTime" => "Reopened",
+        _ => "Field",
+    }
+}
+
+/// A recorded value as people read it: times in UTC words, nothing as a dash.
+fn shown_value(value: Option<&str>) -> String {
+    match value {
+        None => "—".to_owned(),
+        Some(v) => match datetime::parse(v) {
+            Some(ts) if v.ends_with('Z') => utc_text(ts),
+            _ => v.to_owned(),
+        },
+    }
+}
+
+fn event_view(e: &TicketEvent, now: Timestamp) -> EventView {
+    let (kind, class) = match e.kind {
+        EventKind::Created => ("Created", "ev-created"),
+        EventKind::Updated => ("Updated", "ev-updated"),
+        EventKind::Closed => ("Closed", "ev-closed"),
+        EventKind::Reopened => ("Reopened", "ev-reopened"),
+    };
+    EventView {
+        kind,
+        class,
+        actor: e.actor.clone(),
+        at: When::of(e.at, now),
+        notify: e.notify,
+        changes: e
+            .changes
+            .iter()
+            .map(|c| ChangeView {
+                field: field_label(&c.field),
+                before: shown_value(c.before.as_deref()),
+                after: shown_value(c.after.as_deref()),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "gui/tickets/show.html")]
+struct ShowPage {
+    chrome: Chrome,
+    id: i64,
+    description: String,
+    status: Status,
+    overdue: bool,
+    closed: bool,
+    services: Vec<String>,
+    operator: Option<String>,
+    start: Option<When>,
+    end: Option<When>,
+    expected: Option<When>,
+    next_update: Option<When>,
+    closed_at: Option<When>,
+    reopened_at: Option<When>,
+    created: When,
+    recipients: i64,
+    version: String,
+    events: Vec<EventView>,
+    deliveries: DeliveriesSection,
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<Done>,
+) -> Result<Response, GuiError> {
+    let id = parse_id(&id)?;
+    let store = &state.store;
+    let t = store.get_ticket(id).await?;
+    let now = Timestamp::now();
+    let events = store.ticket_events(id).await?;
+    let deliveries = deliveries_of(&state, &t, now).await?;
+    let page = ShowPage {
+        chrome: Chrome::new(&session, Nav::Tickets, format!("Ticket #{id}")).with_notice(q.done),
+        id,
+        description: t.description.clone(),
+        status: status(&t, now),
+        overdue: overdue(&t, now),
+        closed: t.is_closed(),
+        services: service_names(&t),
+        operator: t.operator.as_ref().map(|o| o.name.clone()),
+        start: When::opt(t.times.start_time, now),
+        end: When::opt(t.times.end_time, now),
+        expected: When::opt(t.times.expected_resolution_time, now),
+        next_update: When::opt(t.times.next_update_time, now),
+        closed_at: When::opt(t.times.closed_time, now),
+        reopened_at: When::opt(t.times.reopened_time, now),
+        created: When::of(t.created_time, now),
+        recipients: deliveries.recipients,
+        version: etag::of(&t),
+        events: events.iter().rev().map(|e| event_view(e, now)).collect(),
+        deliveries,
+    };
+    render(&page)
+}
+
+/// The deliveries section alone, for the ticket page's script.
+pub(super) async fn deliveries_section(
+    State(state): State<AppState>,
+    _session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, GuiError> {
+    let ticket = state.store.get_ticket(parse_id(&id)?).await?;
+    render(&deliveries_of(&state, &ticket, Timestamp::now()).await?)
+}
+
+async fn deliveries_of(
+    state: &AppState,
+    ticket: &Ticket,
+    now: Timestamp,
+) -> Result<DeliveriesSection, GuiError> {
+    let mail = MailStatus::of(&state.settings.get());
+    Ok(DeliveriesSection {
+        id: ticket.id,
+        recipients: state.store.count_recipients(&service_ids(ticket)).await?,
+        deliveries: Deliveries::of_ticket(&state.store, ticket.id, &mail, now).await?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_values_read_well() {
+        assert_eq!(shown_value(None), "—");
+        assert_eq!(
+            shown_value(Some("2026-11-27T14:30:00Z")),
+            "27 Nov 2026 14:30 UTC"
+        );
+        assert_eq!(shown_value(Some("<b>x</b>")), "<b>x</b>");
+    }
+}
