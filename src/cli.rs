@@ -9,9 +9,10 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::config::{Config, Key, Source};
 use crate::domain::{ApiKey, EmailAddress, Name, NewOperator, Password};
 use crate::live_settings::set_api_key;
+use crate::secret::Secret;
 use crate::startup::{open_store, Application};
 
-#[derive(Parser)]
+#[derive(Debug, Parser)]
 #[command(
     name = "herald",
     version,
@@ -22,7 +23,7 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Subcommand)]
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Run migrations, then serve the API, the GUI and the delivery workers (the default).
     Serve,
@@ -43,24 +44,24 @@ enum Command {
     CopyToPostgres {
         /// The SQLite database, e.g. sqlite://herald.db
         #[arg(long)]
-        from: String,
+        from: Secret<String>,
         /// The PostgreSQL database, e.g. postgres://herald:PASSWORD@db.example.com/herald
         #[arg(long)]
-        to: String,
+        to: Secret<String>,
         /// Rows per batch (each batch is one transaction)
         #[arg(long, default_value_t = crate::store::copy::DEFAULT_BATCH)]
         batch_size: usize,
     },
 }
 
-#[derive(Subcommand)]
+#[derive(Debug, Subcommand)]
 enum ApiKeyAction {
     /// Store a key of your choosing (at least 16 characters), from HERALD_API_KEY,
     /// --key-stdin or --key-file (or, visible to `ps`, as an argument).
     Set {
         /// The key (visible to other users in `ps` and kept in shell history: prefer the
         /// other ways).
-        key: Option<String>,
+        key: Option<Secret<String>>,
         #[command(flatten)]
         from: KeySource,
     },
@@ -68,11 +69,9 @@ enum ApiKeyAction {
     Generate,
 }
 
-/// (No `Debug` on these: they hold passwords and keys.)
-///
 /// Where a secret comes from: an environment variable, standard input or a file, or an
 /// argument (kept for scripts written before the others existed).
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 struct KeySource {
     /// Read the key from the first line of standard input.
     #[arg(long, conflicts_with = "key_file")]
@@ -86,15 +85,15 @@ struct KeySource {
         hide = true,
         hide_env_values = true
     )]
-    key_env: Option<String>,
+    key_env: Option<Secret<String>>,
 }
 
-#[derive(clap::Args)]
+#[derive(Debug, clap::Args)]
 struct PasswordSource {
     /// The password (visible to other users in `ps` and kept in shell history: prefer
     /// HERALD_OPERATOR_PASSWORD, --password-stdin or --password-file).
     #[arg(long, conflicts_with_all = ["password_stdin", "password_file"])]
-    password: Option<String>,
+    password: Option<Secret<String>>,
     /// Read the password from the first line of standard input.
     #[arg(long, conflicts_with = "password_file")]
     password_stdin: bool,
@@ -107,10 +106,10 @@ struct PasswordSource {
         hide = true,
         hide_env_values = true
     )]
-    password_env: Option<String>,
+    password_env: Option<Secret<String>>,
 }
 
-#[derive(Subcommand)]
+#[derive(Debug, Subcommand)]
 enum OperatorAction {
     /// Add an operator. The password comes from HERALD_OPERATOR_PASSWORD, --password-stdin or
     /// --password-file (or --password).
@@ -139,10 +138,10 @@ fn read_secret(
     what: &str,
     stdin: bool,
     file: Option<&Path>,
-    argument: Option<String>,
-    env: Option<String>,
-) -> anyhow::Result<String> {
-    let first_line = |text: String| text.lines().next().unwrap_or("").to_owned();
+    argument: Option<Secret<String>>,
+    env: Option<Secret<String>>,
+) -> anyhow::Result<Secret<String>> {
+    let first_line = |text: String| Secret::new(text.lines().next().unwrap_or("").to_owned());
     if stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -176,7 +175,7 @@ impl PasswordSource {
             self.password,
             self.password_env,
         )?;
-        Password::parse(&text).map_err(anyhow::Error::msg)
+        Password::parse(text.expose()).map_err(anyhow::Error::msg)
     }
 }
 
@@ -243,7 +242,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
                         key,
                         from.key_env,
                     )?;
-                    ApiKey::parse(&key).map_err(anyhow::Error::msg)?
+                    ApiKey::parse(key.expose()).map_err(anyhow::Error::msg)?
                 }
                 ApiKeyAction::Generate => ApiKey::generate(),
             };
@@ -258,9 +257,14 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             batch_size,
         } => {
             let bar = crate::progress::Bar::new();
-            let report = crate::store::copy::sqlite_to_postgres(&from, &to, batch_size, &bar)
-                .await
-                .map_err(store_message)?;
+            let report = crate::store::copy::sqlite_to_postgres(
+                from.expose(),
+                to.expose(),
+                batch_size,
+                &bar,
+            )
+            .await
+            .map_err(store_message)?;
             bar.finish();
             if report.resumed {
                 println!("Completed the interrupted copy.");
@@ -354,4 +358,81 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(status = %mail.describe(), "email notifications");
     tracing::info!(address = %base, "Herald is listening");
     app.run_until_stopped().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_secret_in_a_debug_print_of_the_command_line() {
+        let command = |args: &[&str]| {
+            let matches = Cli::command()
+                .args(crate::config::clap_args())
+                .try_get_matches_from(args)
+                .unwrap();
+            let cli = Cli::from_arg_matches(&matches).unwrap();
+            let config = Config::from_matches(&matches);
+            format!("{cli:?} {cli:#?} {config:?}")
+        };
+        for (args, secret) in [
+            (
+                &[
+                    "herald",
+                    "operator",
+                    "create",
+                    "--name",
+                    "Ann",
+                    "--email",
+                    "ann@example.com",
+                    "--password",
+                    "op-pa55word",
+                    "--admin",
+                ][..],
+                "op-pa55word",
+            ),
+            (
+                &[
+                    "herald",
+                    "operator",
+                    "set-password",
+                    "--email",
+                    "ann@example.com",
+                    "--password",
+                    "op-pa55word",
+                ],
+                "op-pa55word",
+            ),
+            (
+                &["herald", "api-key", "set", "key-pa55-0123456789"],
+                "key-pa55-0123456789",
+            ),
+            (
+                &[
+                    "herald",
+                    "copy-to-postgres",
+                    "--from",
+                    "sqlite://herald.db",
+                    "--to",
+                    "postgres://herald:pg-pa55@db/herald",
+                ],
+                "pg-pa55",
+            ),
+            (
+                &[
+                    "herald",
+                    "serve",
+                    "--database",
+                    "postgres://herald:pg-pa55@db/herald",
+                    "--smtp-url",
+                    "smtp://u:smtp-pa55@mail",
+                ],
+                "pa55",
+            ),
+        ] {
+            let shown = command(args);
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("[REDACTED]"), "{shown}");
+        }
+    }
 }

@@ -9,6 +9,11 @@ use std::collections::BTreeMap;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches};
 
+use crate::secret::Secret;
+
+pub mod smtp_url;
+pub mod values;
+
 /// Identifies one setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Key {
@@ -199,10 +204,35 @@ impl Source {
     }
 }
 
+/// A value as given. The values of secret settings (URLs that may hold a password) are kept as
+/// [`Secret`]s, so a `Debug` print of a [`Config`] shows none of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Given {
+    Plain(String),
+    Secret(Secret<String>),
+}
+
+impl Given {
+    fn new(key: Key, value: String) -> Given {
+        if spec(key).secret {
+            Given::Secret(Secret::new(value))
+        } else {
+            Given::Plain(value)
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Given::Plain(v) => v,
+            Given::Secret(v) => v.expose(),
+        }
+    }
+}
+
 /// Values given to this process by flag or environment variable.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    overrides: BTreeMap<Key, (String, Source)>,
+    overrides: BTreeMap<Key, (Given, Source)>,
 }
 
 impl Config {
@@ -214,7 +244,7 @@ impl Config {
                     Some(ValueSource::EnvVariable) => Source::Environment,
                     _ => Source::Flag,
                 };
-                overrides.insert(s.key, (v.clone(), source));
+                overrides.insert(s.key, (Given::new(s.key, v.clone()), source));
             }
         }
         Config { overrides }
@@ -222,12 +252,27 @@ impl Config {
 
     /// Sets a value as if given by flag (used by tests and embedders).
     pub fn with(mut self, key: Key, value: impl Into<String>) -> Self {
-        self.overrides.insert(key, (value.into(), Source::Flag));
+        self.overrides
+            .insert(key, (Given::new(key, value.into()), Source::Flag));
         self
     }
 
     pub fn override_of(&self, key: Key) -> Option<(&str, Source)> {
         self.overrides.get(&key).map(|(v, s)| (v.as_str(), *s))
+    }
+
+    /// Checks every value given by flag or environment variable with its setting's parser
+    /// ([`values::check`]), except the mail server's and sender's: an unusable one leaves the
+    /// emails queued (and says so) rather than stopping Herald.
+    pub fn check(&self) -> Result<(), String> {
+        for (key, (value, _)) in &self.overrides {
+            if matches!(key, Key::SmtpUrl | Key::MailFrom) {
+                continue;
+            }
+            values::check(*key, value.as_str())
+                .map_err(|e| format!("--{}: {e}", spec(*key).flag))?;
+        }
+        Ok(())
     }
 
     /// The effective value: flag, environment, stored value, default.
@@ -244,6 +289,11 @@ impl Config {
     /// A value that cannot be stored in the database (needed before it is open).
     pub fn get(&self, key: Key) -> String {
         self.resolve(key, None).map(|(v, _)| v).unwrap_or_default()
+    }
+
+    /// The database URL (it may hold the database's password).
+    pub fn database_url(&self) -> Secret<String> {
+        Secret::new(self.get(Key::Database))
     }
 }
 
@@ -291,6 +341,52 @@ mod tests {
         assert_eq!(
             c.resolve(Key::XmlNamespace, Some("Stored.NS")),
             Some(("Flag.NS".into(), Source::Flag))
+        );
+    }
+
+    #[test]
+    fn no_secret_in_a_debug_print() {
+        let config = Config::default()
+            .with(
+                Key::Database,
+                "postgres://herald:db-pa55@db.example.com/herald",
+            )
+            .with(Key::SmtpUrl, "smtp://ops:smtp-pa55@mail.example.com:587")
+            .with(Key::XmlNamespace, "Acme.Models");
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("pa55"), "{shown}");
+        assert!(
+            shown.contains("Acme.Models"),
+            "other values still show: {shown}"
+        );
+        assert_eq!(
+            config.database_url().expose(),
+            "postgres://herald:db-pa55@db.example.com/herald"
+        );
+    }
+
+    #[test]
+    fn start_up_checks_the_given_values() {
+        assert_eq!(
+            Config::default().with(Key::RetryWindow, "90m").check(),
+            Ok(())
+        );
+        let e = Config::default()
+            .with(Key::RetryWindow, "soon")
+            .check()
+            .unwrap_err();
+        assert!(
+            e.starts_with("--retry-window: ") && e.contains("\"soon\""),
+            "{e}"
+        );
+        assert!(Config::default()
+            .with(Key::PublicUrl, "nowhere")
+            .check()
+            .is_err());
+        // An unusable mail server leaves the emails queued instead.
+        assert_eq!(
+            Config::default().with(Key::SmtpUrl, "http://x").check(),
+            Ok(())
         );
     }
 

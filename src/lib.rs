@@ -23,6 +23,7 @@ pub mod live_settings;
 pub mod notify;
 pub mod openapi;
 pub mod progress;
+pub mod secret;
 pub mod startup;
 pub mod state;
 pub mod store;

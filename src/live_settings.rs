@@ -4,7 +4,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::config::{Config, Key, Source};
+use crate::config::values::{self, MailConfig};
+use crate::config::{Config, Key};
 use crate::domain::{ApiKey, ApiKeyHash};
 use crate::store::{Store, StoreError};
 
@@ -21,15 +22,41 @@ pub async fn set_api_key(store: &Store, key: &ApiKey) -> Result<(), StoreError> 
 /// How often every instance re-reads the stored settings.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
-/// One consistent view of the settings.
-#[derive(Debug, Clone, Default)]
+/// One consistent view of the settings, each parsed by its setting's parser
+/// ([`crate::config::values`]). A stored value that does not parse (written before the
+/// Settings page checked it, or by hand) counts as unset.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     pub api_key: Option<ApiKeyHash>,
     pub xml_namespace: String,
+    /// Without a trailing `/`.
     pub public_url: Option<String>,
-    pub smtp_url: Option<(String, Source)>,
-    pub mail_from: Option<(String, Source)>,
-    pub retry_window: Option<(String, Source)>,
+    /// The mail server and sender: `Ok(None)` while either is unset, `Err` (for people) when
+    /// they are set but unusable.
+    pub mail: Result<Option<MailConfig>, String>,
+    /// How long temporary mail failures are retried.
+    pub retry_window: Duration,
+}
+
+/// The default of a setting that has one, parsed.
+fn default_of<T>(key: Key, parse: fn(&str) -> Result<T, String>) -> T {
+    let text = crate::config::spec(key)
+        .default
+        .expect("the setting has a default");
+    parse(text).expect("every default parses")
+}
+
+impl Default for Snapshot {
+    /// The defaults, with no API key and no mail server.
+    fn default() -> Snapshot {
+        Snapshot {
+            api_key: None,
+            xml_namespace: default_of(Key::XmlNamespace, values::xml_namespace),
+            public_url: None,
+            mail: Ok(None),
+            retry_window: default_of(Key::RetryWindow, values::retry_window),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -70,17 +97,24 @@ impl LiveSettings {
         };
         let resolve = |key: Key| {
             let name = crate::config::spec(key).stored_as;
-            self.config.resolve(key, name.and_then(value))
+            self.config
+                .resolve(key, name.and_then(value))
+                .map(|(v, _)| v)
         };
+        let defaults = Snapshot::default();
         let snapshot = Snapshot {
             api_key: value(API_KEY_SETTING).map(|v| ApiKeyHash(v.to_owned())),
             xml_namespace: resolve(Key::XmlNamespace)
-                .map(|(v, _)| v)
-                .unwrap_or_default(),
-            public_url: resolve(Key::PublicUrl).map(|(v, _)| v.trim_end_matches('/').to_owned()),
-            smtp_url: resolve(Key::SmtpUrl),
-            mail_from: resolve(Key::MailFrom),
-            retry_window: resolve(Key::RetryWindow),
+                .and_then(|v| values::xml_namespace(&v).ok())
+                .unwrap_or(defaults.xml_namespace),
+            public_url: resolve(Key::PublicUrl).and_then(|v| values::public_url(&v).ok()),
+            mail: MailConfig::from_values(
+                resolve(Key::SmtpUrl).as_deref(),
+                resolve(Key::MailFrom).as_deref(),
+            ),
+            retry_window: resolve(Key::RetryWindow)
+                .and_then(|v| values::retry_window(&v).ok())
+                .unwrap_or(defaults.retry_window),
         };
         *self
             .current
@@ -105,5 +139,26 @@ impl LiveSettings {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_secret_in_a_debug_print() {
+        let snapshot = Snapshot {
+            mail: MailConfig::from_values(
+                Some("smtp://ops:smtp-pa55@mail.example.com:587?tls=required"),
+                Some("Status <status@example.com>"),
+            ),
+            ..Snapshot::default()
+        };
+        assert!(matches!(snapshot.mail, Ok(Some(_))));
+        let shown = format!("{snapshot:?} {snapshot:#?}");
+        assert!(!shown.contains("pa55"), "{shown}");
+        assert!(shown.contains("status@example.com"), "{shown}");
+        assert_eq!(snapshot.retry_window, Duration::from_secs(24 * 3600));
     }
 }

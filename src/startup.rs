@@ -16,7 +16,7 @@ use tracing::Level;
 
 use crate::api;
 use crate::client_address::TrustedProxies;
-use crate::config::{Config, Key};
+use crate::config::{spec, values, Config, Key};
 use crate::domain::ApiKey;
 use crate::limits::{BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::live_settings::{LiveSettings, API_KEY_SETTING};
@@ -41,8 +41,8 @@ pub struct FirstRun {
 
 /// Opens the database named by the configuration and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let url = config.get(Key::Database);
-    let store = Store::connect(&url, &pool_settings(config)?)
+    let url = config.database_url();
+    let store = Store::connect(url.expose(), &pool_settings(config)?)
         .await
         .context("could not open the database")?;
     store
@@ -54,23 +54,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 /// The pool size and timeout from the configuration.
 pub fn pool_settings(config: &Config) -> anyhow::Result<PoolSettings> {
-    let max_connections = config.get(Key::DbMaxConnections);
-    let max_connections = max_connections
-        .trim()
-        .parse()
-        .ok()
-        .filter(|n| (1..=10_000).contains(n))
-        .with_context(|| {
-            format!(
-                "--db-max-connections must be a number from 1 to 10000, not {max_connections:?}"
-            )
-        })?;
-    let timeout = config.get(Key::DbAcquireTimeout);
-    let acquire_timeout = crate::config::parse_duration(&timeout)
-        .filter(|d| !d.is_zero())
-        .with_context(|| {
-            format!("--db-acquire-timeout must be a duration such as 5s or 500ms, not {timeout:?}")
-        })?;
+    let flag = |key: Key| move |e: String| anyhow::anyhow!("--{}: {e}", spec(key).flag);
+    let max_connections = values::db_max_connections(&config.get(Key::DbMaxConnections))
+        .map_err(flag(Key::DbMaxConnections))?;
+    let acquire_timeout = values::db_acquire_timeout(&config.get(Key::DbAcquireTimeout))
+        .map_err(flag(Key::DbAcquireTimeout))?;
     Ok(PoolSettings {
         max_connections,
         acquire_timeout,
@@ -80,10 +68,10 @@ pub fn pool_settings(config: &Config) -> anyhow::Result<PoolSettings> {
 impl Application {
     /// Opens and migrates the database, generates an API key on first run, and binds.
     pub async fn build(config: Config) -> anyhow::Result<(Application, FirstRun)> {
-        let trusted_proxies: TrustedProxies = config
-            .get(Key::TrustedProxies)
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
+        config.check().map_err(anyhow::Error::msg)?;
+        let trusted_proxies: TrustedProxies =
+            values::trusted_proxies(&config.get(Key::TrustedProxies))
+                .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
         let store = open_store(&config).await?;
         let mut first_run = FirstRun::default();
         // Several instances may start at once on a new database: only the one whose key is

@@ -17,10 +17,10 @@ use axum::Router;
 use super::form::FormData;
 use super::page::{render_status, see_other, Chrome, Done, GuiError, Nav};
 use super::session::{Admin, Session};
-use crate::config::{self, Key, SettingSpec, Source};
+use crate::config::{self, SettingSpec, Source};
 use crate::domain::{ApiKey, EmailAddress};
 use crate::live_settings::set_api_key;
-use crate::notify::{redact_url, MailConfig, MailStatus};
+use crate::notify::{redact_url, MailStatus};
 use crate::state::AppState;
 
 /// What a secret's password shows as.
@@ -140,42 +140,6 @@ async fn page(
     render_status(StatusCode::OK, &page)
 }
 
-/// Checks a value typed for a stored setting.
-fn validate(key: Key, value: &str) -> Result<(), String> {
-    match key {
-        Key::SmtpUrl => MailConfig::parse(value, "herald@example.com").map(|_| ()),
-        Key::MailFrom => value
-            .parse::<lettre::message::Mailbox>()
-            .map(|_| ())
-            .map_err(|_| format!("{value:?} is not an email address (\"Name <address>\" is fine).")),
-        Key::PublicUrl => match url::Url::parse(value) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.query().is_none() => Ok(()),
-            _ => Err("The public URL must be an http:// or https:// address, e.g. https://status.example.com.".into()),
-        },
-        Key::XmlNamespace => {
-            let ok = value.len() <= 200
-                && value
-                    .chars()
-                    .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '&' | '"' | '\''));
-            if ok {
-                Ok(())
-            } else {
-                Err("The XML namespace may use letters, digits and punctuation such as . / : - _ (no spaces, at most 200).".into())
-            }
-        }
-        Key::RetryWindow => config::parse_duration(value)
-            .filter(|d| !d.is_zero())
-            .map(|_| ())
-            .ok_or_else(|| "Give a duration such as 24h, 90m or 30s.".into()),
-        Key::Database
-        | Key::Bind
-        | Key::LogFormat
-        | Key::DbMaxConnections
-        | Key::DbAcquireTimeout
-        | Key::TrustedProxies => Err("This setting cannot be stored.".into()),
-    }
-}
-
 /// A secret URL saved back with its password masked keeps the stored password.
 fn unmask(submitted: &str, stored: Option<&str>) -> String {
     let (Ok(mut new), Some(Ok(old))) = (url::Url::parse(submitted), stored.map(url::Url::parse))
@@ -215,7 +179,7 @@ async fn save(
             changes.push((name, None));
             continue;
         }
-        match validate(spec.key, &value) {
+        match config::values::check(spec.key, &value) {
             Ok(()) => changes.push((name, Some(value))),
             Err(message) => errors.push((name, message)),
         }
@@ -231,9 +195,11 @@ async fn save(
         }
         return render_status(StatusCode::BAD_REQUEST, &page);
     }
-    for (name, value) in &changes {
-        state.store.set_setting(name, value.as_deref()).await?;
-    }
+    let changes: Vec<(&str, Option<&str>)> = changes
+        .iter()
+        .map(|(name, value)| (*name, value.as_deref()))
+        .collect();
+    state.store.set_settings(&changes).await?;
     state.settings.refresh(&state.store).await?;
     tracing::info!(
         operator = session.operator.id,
@@ -323,20 +289,5 @@ mod tests {
             "smtp://user:new@mail.example.com:587"
         );
         assert_eq!(unmask("smtp://mail:25", None), "smtp://mail:25");
-    }
-
-    #[test]
-    fn values_are_checked() {
-        assert!(validate(Key::SmtpUrl, "smtp://mail.example.com:25").is_ok());
-        assert!(validate(Key::SmtpUrl, "http://mail.example.com").is_err());
-        assert!(validate(Key::MailFrom, "Status <status@example.com>").is_ok());
-        assert!(validate(Key::MailFrom, "not an address").is_err());
-        assert!(validate(Key::PublicUrl, "https://status.example.com").is_ok());
-        assert!(validate(Key::PublicUrl, "status.example.com").is_err());
-        assert!(validate(Key::XmlNamespace, "Herald.Models").is_ok());
-        assert!(validate(Key::XmlNamespace, "a b").is_err());
-        assert!(validate(Key::XmlNamespace, "a\"><x").is_err());
-        assert!(validate(Key::RetryWindow, "24h").is_ok());
-        assert!(validate(Key::RetryWindow, "soon").is_err());
     }
 }

@@ -8,47 +8,21 @@ use lettre::{Address, Message};
 use sha2::{Digest, Sha256};
 
 use super::compose::{Layout, RawMessage, Recipient};
-use super::smtp::{Connections, Server};
+use super::smtp::Connections;
 use super::templates::{self, EmailView, Rendered};
 use crate::domain::ticket::EventKind;
 use crate::domain::Timestamp;
 use crate::live_settings::Snapshot;
 use crate::store::EventContent;
 
-/// The mail server settings, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailConfig {
-    pub url: String,
-    pub server: Server,
-    pub from: Mailbox,
-}
+pub use crate::config::values::MailConfig;
 
 impl MailConfig {
-    /// `Ok(None)` when no mail server or sender is configured; `Err` with a message for people
-    /// when one is configured but unusable.
+    /// The mail settings in effect (parsed when the settings were read): `Ok(None)` when no
+    /// mail server or sender is configured; `Err` with a message for people when one is
+    /// configured but unusable.
     pub fn from_settings(settings: &Snapshot) -> Result<Option<MailConfig>, String> {
-        let (Some((url, _)), Some((from, _))) = (&settings.smtp_url, &settings.mail_from) else {
-            return Ok(None);
-        };
-        MailConfig::parse(url, from).map(Some)
-    }
-
-    pub fn parse(url: &str, from: &str) -> Result<MailConfig, String> {
-        let server = Server::from_url(url)?;
-        let from: Mailbox = from
-            .trim()
-            .parse()
-            .map_err(|_| format!("The sender address {from:?} is not a valid email address."))?;
-        Ok(MailConfig {
-            url: url.trim().to_owned(),
-            server,
-            from,
-        })
-    }
-
-    /// The domain of Message-IDs: the sender's.
-    pub fn domain(&self) -> &str {
-        self.from.email.domain()
+        settings.mail.clone()
     }
 }
 
@@ -227,21 +201,6 @@ mod tests {
             services: vec!["Mail".into()],
             times: TicketTimes::default(),
         }
-    }
-
-    #[test]
-    fn mail_settings_are_validated() {
-        assert!(MailConfig::parse("smtp://localhost:25", "a@example.com").is_ok());
-        assert!(
-            MailConfig::parse("smtp://u:p@mail:587?tls=required", "Status <s@example.com>").is_ok()
-        );
-        assert!(MailConfig::parse("smtps://mail", "s@example.com").is_ok());
-        assert!(MailConfig::parse("http://mail", "s@example.com")
-            .unwrap_err()
-            .contains("smtp://"));
-        assert!(MailConfig::parse("smtp://mail?tls=maybe", "s@example.com").is_err());
-        assert!(MailConfig::parse("smtp://mail", "not an address").is_err());
-        assert!(MailConfig::parse("nonsense", "s@example.com").is_err());
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl MailStatus {
     pub fn of(settings: &Snapshot) -> MailStatus {
         match MailConfig::from_settings(settings) {
             Ok(Some(config)) => MailStatus::Ready {
-                server: redact_url(&config.url),
+                server: redact_url(config.url.expose()),
                 from: config.from.to_string(),
             },
             Ok(None) => MailStatus::NotConfigured,

@@ -29,6 +29,7 @@ use lettre::transport::smtp::response::Response;
 use tokio::net::TcpStream;
 
 use super::mailer::SendError;
+pub use crate::config::smtp_url::{Security, Server};
 
 /// How long one SMTP operation (connect, or a whole message) may take.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,97 +38,7 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
 /// A connection idle for longer is closed.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
-/// How the connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// `smtp://host` — plain.
-    None,
-    /// `smtp://host?tls=required` or `?tls=opportunistic` — STARTTLS.
-    StartTls { required: bool },
-    /// `smtps://host` — TLS from the first byte.
-    Implicit,
-}
-
-/// Where and how to reach the mail server, from an SMTP URL.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Server {
-    pub host: String,
-    pub port: u16,
-    pub security: Security,
-    credentials: Option<(String, String)>,
-    hello: Option<String>,
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
-            .finish()
-    }
-}
-
 impl Server {
-    /// `smtp://[user:password@]host[:port][/helo-name][?tls=required|opportunistic]` or
-    /// `smtps://…` (the forms lettre's `from_url` takes). Default ports: 25 for plain SMTP,
-    /// 587 for STARTTLS, 465 for implicit TLS.
-    pub fn from_url(url: &str) -> Result<Server, String> {
-        let parsed = url::Url::parse(url.trim())
-            .map_err(|_| "The mail server URL is not a valid URL.".to_owned())?;
-        let tls = parsed
-            .query_pairs()
-            .find(|(k, _)| k == "tls")
-            .map(|(_, v)| v.into_owned());
-        let security = match (parsed.scheme(), tls.as_deref()) {
-            ("smtp", None) => Security::None,
-            ("smtp", Some("required")) => Security::StartTls { required: true },
-            ("smtp", Some("opportunistic")) => Security::StartTls { required: false },
-            ("smtp", Some(_)) => {
-                return Err(
-                    "tls= in the mail server URL must be required or opportunistic.".to_owned(),
-                )
-            }
-            ("smtps", _) => Security::Implicit,
-            (other, _) => {
-                return Err(format!(
-                    "The mail server URL must start with smtp:// or smtps://, not {other}://."
-                ))
-            }
-        };
-        let host = parsed
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| "The mail server URL has no host name.".to_owned())?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let port = parsed.port().unwrap_or(match security {
-            Security::None => 25,
-            Security::StartTls { .. } => 587,
-            Security::Implicit => 465,
-        });
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| "The user or password in the mail server URL is not UTF-8.".to_owned())
-        };
-        let credentials = match parsed.password() {
-            Some(password) => Some((decode(parsed.username())?, decode(password)?)),
-            None => None,
-        };
-        let path = parsed.path().trim_matches('/');
-        Ok(Server {
-            host,
-            port,
-            security,
-            credentials,
-            hello: (!path.is_empty()).then(|| path.to_owned()),
-        })
-    }
-
     fn hello(&self) -> ClientId {
         match &self.hello {
             Some(name) => ClientId::Domain(name.clone()),
@@ -207,7 +118,7 @@ impl Server {
             }
         };
         if let Some((user, password)) = &self.credentials {
-            let credentials = Credentials::new(user.clone(), password.clone());
+            let credentials = Credentials::new(user.clone(), password.expose().clone());
             if let Err(e) = conn.auth(DEFAULT_MECHANISMS, &credentials).await {
                 conn.abort().await;
                 return Err(classify(&e));
@@ -462,34 +373,6 @@ impl Connections {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        let s = Server::from_url("smtp://mail.example.com").unwrap();
-        assert_eq!((s.port, s.security), (25, Security::None));
-        let s = Server::from_url("smtp://u%40x:p%3Aw@mail:2525/herald.example.com?tls=required")
-            .unwrap();
-        assert_eq!(
-            (s.port, s.security),
-            (2525, Security::StartTls { required: true })
-        );
-        assert_eq!(s.credentials, Some(("u@x".into(), "p:w".into())));
-        assert_eq!(s.hello.as_deref(), Some("herald.example.com"));
-        assert!(!format!("{s:?}").contains("p:w"), "no password in Debug");
-        let s = Server::from_url("smtp://mail?tls=opportunistic").unwrap();
-        assert_eq!(
-            (s.port, s.security),
-            (587, Security::StartTls { required: false })
-        );
-        let s = Server::from_url("smtps://mail").unwrap();
-        assert_eq!((s.port, s.security), (465, Security::Implicit));
-        assert!(Server::from_url("smtp://mail?tls=maybe").is_err());
-        assert!(Server::from_url("http://mail")
-            .unwrap_err()
-            .contains("smtp://"));
-        assert!(Server::from_url("smtp://").is_err());
-        assert!(Server::from_url("not a url").is_err());
-    }
 
     #[test]
     fn data_is_dot_stuffed_and_closed() {

@@ -24,7 +24,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::mailer::{MailConfig, Mailer, SendError};
 use super::templates::EmailView;
-use crate::config::parse_duration;
 use crate::domain::Timestamp;
 use crate::live_settings::LiveSettings;
 use crate::store::{Claimed, EventContent, Outcome, Store};
@@ -37,9 +36,6 @@ const FLUSH_MAX: usize = 200;
 /// The first pause before writing held outcomes again; it doubles up to [`STALL_MAX_WAIT`].
 const STALL_FIRST_WAIT: Duration = Duration::from_millis(100);
 const STALL_MAX_WAIT: Duration = Duration::from_secs(5);
-
-/// The retry window when the setting is missing or unreadable.
-pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// How delivery runs. The defaults suit production; tests shorten the waits.
 #[derive(Debug, Clone)]
@@ -350,12 +346,7 @@ impl Delivery {
     }
 
     fn retry_window(&self) -> Duration {
-        self.settings
-            .get()
-            .retry_window
-            .as_ref()
-            .and_then(|(v, _)| parse_duration(v))
-            .unwrap_or(DEFAULT_RETRY_WINDOW)
+        self.settings.get().retry_window
     }
 
     /// A temporary failure: retry after the backoff, unless that is past the retry window.

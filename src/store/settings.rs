@@ -35,17 +35,24 @@ impl Store {
 
     /// Stores a setting; `None` removes it (back to the default).
     pub async fn set_setting(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
+        self.set_settings(&[(name, value)]).await
+    }
+
+    /// Stores several settings in one transaction: all of them, or (on an error) none.
+    pub async fn set_settings(&self, settings: &[(&str, Option<&str>)]) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM settings WHERE name = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(value) = value {
-            sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2)")
-                .bind(name)
-                .bind(value)
+        for (name, value) in settings {
+            sqlx::query("DELETE FROM settings WHERE name = $1")
+                .bind(*name)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(value) = value {
+                sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2)")
+                    .bind(*name)
+                    .bind(*value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -482,12 +482,11 @@ herald_test_support::backend_tests! {
     }
 
     async fn the_test_email_reports_the_server_reply() {
-        use herald::config::Source;
         use herald::live_settings::Snapshot;
+        use herald::notify::MailConfig;
         let smtp = SmtpServer::start().await;
         let settings = Snapshot {
-            smtp_url: Some((smtp.url(), Source::Stored)),
-            mail_from: Some((MAIL_FROM.to_owned(), Source::Stored)),
+            mail: MailConfig::from_values(Some(&smtp.url()), Some(MAIL_FROM)),
             ..Default::default()
         };
         let reply = herald::notify::send_test_email(&settings, "admin@example.com").await.unwrap();
@@ -501,7 +500,7 @@ herald_test_support::backend_tests! {
         assert!(refused.starts_with("550 5.1.1"), "{refused}");
         let unset = herald::notify::send_test_email(&Snapshot::default(), "admin@example.com").await.unwrap_err();
         assert!(unset.contains("No mail server is configured"), "{unset}");
-        let bad = Snapshot { smtp_url: Some(("http://x".into(), Source::Stored)), ..settings };
+        let bad = Snapshot { mail: MailConfig::from_values(Some("http://x"), Some(MAIL_FROM)), ..settings };
         let invalid = herald::notify::send_test_email(&bad, "admin@example.com").await.unwrap_err();
         assert!(invalid.contains("smtp://"), "{invalid}");
     }

@@ -12,3 +12,4 @@ mod instances;
 mod screenshots;
 mod search;
 mod security;
+mod settings_save;

@@ -1,0 +1,193 @@
+//! Each setting's value parsed and validated by one function, whoever gives it: start-up
+//! checks the flags and environment variables with it, the live settings parse the effective
+//! values with it, the Settings page checks what was typed with it.
+//!
+//! The messages are for people; start-up prefixes the flag (`--retry-window: …`).
+
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+
+use super::smtp_url::Server;
+use super::{parse_duration, Key};
+use crate::client_address::TrustedProxies;
+use crate::secret::Secret;
+
+/// How long temporary mail failures are retried: a duration above zero.
+pub fn retry_window(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("Give a duration such as 24h, 90m or 30s, not {text:?}."))
+}
+
+/// The most database connections of this instance: 1 to 10,000.
+pub fn db_max_connections(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| format!("Give a number from 1 to 10000, not {text:?}."))
+}
+
+/// How long a request waits for a database connection: a duration above zero.
+pub fn db_acquire_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("Give a duration such as 5s or 500ms, not {text:?}."))
+}
+
+/// The base URL users reach Herald at, without a trailing `/`.
+pub fn public_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text.trim()) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some()
+                && u.query().is_none() =>
+        {
+            Ok(text.trim().trim_end_matches('/').to_owned())
+        }
+        _ => Err(
+            "The public URL must be an http:// or https:// address, e.g. https://status.example.com."
+                .into(),
+        ),
+    }
+}
+
+/// The DataContract namespace's last part: printable, nothing XML would need escaped.
+pub fn xml_namespace(text: &str) -> Result<String, String> {
+    let ok = text.len() <= 200
+        && text
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '&' | '"' | '\''));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err("The XML namespace may use letters, digits and punctuation such as . / : - _ (no spaces, at most 200).".into())
+    }
+}
+
+/// The sender of notification emails: `address` or `Name <address>`.
+pub fn mail_from(text: &str) -> Result<Mailbox, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not an email address (\"Name <address>\" is fine)."))
+}
+
+/// The mail server: `smtp://…` or `smtps://…`.
+pub fn smtp_url(text: &str) -> Result<Server, String> {
+    Server::from_url(text)
+}
+
+/// Load balancers whose `X-Forwarded-For` is believed.
+pub fn trusted_proxies(text: &str) -> Result<TrustedProxies, String> {
+    text.parse()
+}
+
+/// Checks a value given for `key` with that setting's parser.
+pub fn check(key: Key, text: &str) -> Result<(), String> {
+    match key {
+        Key::SmtpUrl => smtp_url(text).map(drop),
+        Key::MailFrom => mail_from(text).map(drop),
+        Key::PublicUrl => public_url(text).map(drop),
+        Key::XmlNamespace => xml_namespace(text).map(drop),
+        Key::RetryWindow => retry_window(text).map(drop),
+        Key::DbMaxConnections => db_max_connections(text).map(drop),
+        Key::DbAcquireTimeout => db_acquire_timeout(text).map(drop),
+        Key::TrustedProxies => trusted_proxies(text).map(drop),
+        // Any address `bind` accepts, any format (not `json` is text): checked where used.
+        Key::Database | Key::Bind | Key::LogFormat => Ok(()),
+    }
+}
+
+/// The mail server settings, validated: where to send, and from whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// The URL as given (it may hold the server's password).
+    pub url: Secret<String>,
+    pub server: Server,
+    pub from: Mailbox,
+}
+
+impl MailConfig {
+    pub fn parse(url: &str, from: &str) -> Result<MailConfig, String> {
+        let server = smtp_url(url)?;
+        let from = mail_from(from)
+            .map_err(|_| format!("The sender address {from:?} is not a valid email address."))?;
+        Ok(MailConfig {
+            url: Secret::new(url.trim().to_owned()),
+            server,
+            from,
+        })
+    }
+
+    /// `Ok(None)` when no mail server or no sender is set.
+    pub fn from_values(
+        url: Option<&str>,
+        from: Option<&str>,
+    ) -> Result<Option<MailConfig>, String> {
+        match (url, from) {
+            (Some(url), Some(from)) => MailConfig::parse(url, from).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The domain of Message-IDs: the sender's.
+    pub fn domain(&self) -> &str {
+        self.from.email.domain()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked() {
+        assert!(check(Key::SmtpUrl, "smtp://mail.example.com:25").is_ok());
+        assert!(check(Key::SmtpUrl, "http://mail.example.com").is_err());
+        assert!(check(Key::MailFrom, "Status <status@example.com>").is_ok());
+        assert!(check(Key::MailFrom, "not an address").is_err());
+        assert!(check(Key::PublicUrl, "https://status.example.com").is_ok());
+        assert!(check(Key::PublicUrl, "status.example.com").is_err());
+        assert_eq!(
+            public_url("https://status.example.com/").unwrap(),
+            "https://status.example.com"
+        );
+        assert!(check(Key::XmlNamespace, "Herald.Models").is_ok());
+        assert!(check(Key::XmlNamespace, "a b").is_err());
+        assert!(check(Key::XmlNamespace, "a\"><x").is_err());
+        assert_eq!(retry_window("24h"), Ok(Duration::from_secs(86400)));
+        assert!(retry_window("soon").unwrap_err().contains("soon"));
+        assert!(retry_window("0s").is_err());
+        assert_eq!(db_max_connections("32"), Ok(32));
+        assert!(check(Key::TrustedProxies, "10.0.0.0/8, proxy.example").is_err());
+    }
+
+    #[test]
+    fn mail_settings_are_validated() {
+        assert!(MailConfig::parse("smtp://localhost:25", "a@example.com").is_ok());
+        assert!(
+            MailConfig::parse("smtp://u:p@mail:587?tls=required", "Status <s@example.com>").is_ok()
+        );
+        assert!(MailConfig::parse("smtps://mail", "s@example.com").is_ok());
+        assert!(MailConfig::parse("http://mail", "s@example.com")
+            .unwrap_err()
+            .contains("smtp://"));
+        assert!(MailConfig::parse("smtp://mail?tls=maybe", "s@example.com").is_err());
+        assert!(MailConfig::parse("smtp://mail", "not an address").is_err());
+        assert!(MailConfig::parse("nonsense", "s@example.com").is_err());
+        assert_eq!(MailConfig::from_values(Some("smtp://mail"), None), Ok(None));
+    }
+
+    #[test]
+    fn no_password_in_a_debug_print() {
+        let config = MailConfig::parse(
+            "smtp://user:pa55-w0rd@mail.example.com:587?tls=required",
+            "Status <status@example.com>",
+        )
+        .unwrap();
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("pa55-w0rd"), "{shown}");
+        assert!(shown.contains("mail.example.com"), "{shown}");
+    }
+}
