@@ -12,6 +12,23 @@ use crate::store::{Store, StoreError};
 /// Name under which the API key's SHA-256 digest is stored.
 pub const API_KEY_SETTING: &str = "api_key_sha256";
 
+/// Name under which the delivery workers record that the mail server refuses the current mail
+/// settings: `FINGERPRINT PROBLEM`, where the fingerprint names the settings refused (see
+/// [`mail_fingerprint`]), so a change of settings hides it at once.
+pub const MAIL_REFUSED_SETTING: &str = "mail_refused";
+
+/// A short digest of a mail server URL and sender, naming a mail configuration without
+/// holding its password.
+pub fn mail_fingerprint(url: &str, from: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(url)
+        .chain_update([0])
+        .chain_update(from)
+        .finalize();
+    hex::encode(&digest[..8])
+}
+
 /// Stores `key` as the API key (only its digest is kept).
 pub async fn set_api_key(store: &Store, key: &ApiKey) -> Result<(), StoreError> {
     store
@@ -36,6 +53,9 @@ pub struct Snapshot {
     pub mail: Result<Option<MailConfig>, String>,
     /// How long temporary mail failures are retried.
     pub retry_window: Duration,
+    /// What the mail server refused, recorded by a delivery worker: (fingerprint of the
+    /// settings refused, the problem). See [`MAIL_REFUSED_SETTING`].
+    pub mail_refused: Option<(String, String)>,
 }
 
 /// The default of a setting that has one, parsed.
@@ -55,6 +75,7 @@ impl Default for Snapshot {
             public_url: None,
             mail: Ok(None),
             retry_window: default_of(Key::RetryWindow, values::retry_window),
+            mail_refused: None,
         }
     }
 }
@@ -115,6 +136,9 @@ impl LiveSettings {
             retry_window: resolve(Key::RetryWindow)
                 .and_then(|v| values::retry_window(&v).ok())
                 .unwrap_or(defaults.retry_window),
+            mail_refused: value(MAIL_REFUSED_SETTING)
+                .and_then(|v| v.split_once(' '))
+                .map(|(f, p)| (f.to_owned(), p.to_owned())),
         };
         *self
             .current

@@ -24,6 +24,11 @@ impl MailConfig {
     pub fn from_settings(settings: &Snapshot) -> Result<Option<MailConfig>, String> {
         settings.mail.clone()
     }
+
+    /// Names these settings without their password (see [`crate::live_settings::mail_fingerprint`]).
+    pub fn fingerprint(&self) -> String {
+        crate::live_settings::mail_fingerprint(self.url.expose(), &self.from.to_string())
+    }
 }
 
 /// Why a message was not accepted.
@@ -36,12 +41,19 @@ pub enum SendError {
     Temporary(String),
     /// A 5xx reply, or a message this server can never take: do not try again.
     Permanent(String),
+    /// The server refuses Herald's own settings (no AUTH offered, the login refused, STARTTLS
+    /// required but not offered): not the recipient's fault, so the message waits until the
+    /// settings change, and no attempt is counted.
+    Configuration(String),
 }
 
 impl SendError {
     pub fn message(&self) -> &str {
         match self {
-            SendError::Unreachable(m) | SendError::Temporary(m) | SendError::Permanent(m) => m,
+            SendError::Unreachable(m)
+            | SendError::Temporary(m)
+            | SendError::Permanent(m)
+            | SendError::Configuration(m) => m,
         }
     }
 }

@@ -25,14 +25,24 @@ pub enum MailStatus {
     NotConfigured,
     /// A mail server is configured but cannot be used: messages stay queued.
     Invalid(String),
+    /// The mail server refuses these settings (seen by a delivery worker): messages wait.
+    Refused { server: String, problem: String },
 }
 
 impl MailStatus {
     pub fn of(settings: &Snapshot) -> MailStatus {
         match MailConfig::from_settings(settings) {
-            Ok(Some(config)) => MailStatus::Ready {
-                server: redact_url(config.url.expose()),
-                from: config.from.to_string(),
+            Ok(Some(config)) => match &settings.mail_refused {
+                Some((refused, problem)) if *refused == config.fingerprint() => {
+                    MailStatus::Refused {
+                        server: redact_url(config.url.expose()),
+                        problem: problem.clone(),
+                    }
+                }
+                _ => MailStatus::Ready {
+                    server: redact_url(config.url.expose()),
+                    from: config.from.to_string(),
+                },
             },
             Ok(None) => MailStatus::NotConfigured,
             Err(e) => MailStatus::Invalid(e),
@@ -52,6 +62,10 @@ impl MailStatus {
             MailStatus::Invalid(e) => {
                 format!("{e} Notification emails stay queued until this is fixed.")
             }
+            MailStatus::Refused { server, problem } => format!(
+                "The mail server {server} refuses Herald's mail settings: {problem}. \
+                 Notification emails wait, and go out once the settings are fixed."
+            ),
         }
     }
 }

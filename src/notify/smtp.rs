@@ -51,8 +51,17 @@ impl Server {
             .map_err(|e| SendError::Permanent(format!("TLS cannot be set up: {e}")))
     }
 
-    /// A new connection: connected, greeted, secured and logged in.
+    /// A new connection: connected, greeted, secured and logged in. Before the first message
+    /// nothing depends on a recipient, so what the server refuses then (the greeting, TLS, the
+    /// login) is a [`SendError::Configuration`] problem.
     async fn connect(&self) -> Result<Conn, SendError> {
+        self.open().await.map_err(|e| match e {
+            SendError::Permanent(m) => SendError::Configuration(m),
+            other => other,
+        })
+    }
+
+    async fn open(&self) -> Result<Conn, SendError> {
         let hello = self.hello();
         let mut conn = match self.security {
             Security::Implicit => AsyncSmtpConnection::connect_tokio1(

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::mailer::{MailConfig, Mailer, SendError};
 use super::templates::EmailView;
 use crate::domain::Timestamp;
-use crate::live_settings::LiveSettings;
+use crate::live_settings::{LiveSettings, MAIL_REFUSED_SETTING};
 use crate::store::{Claimed, EventContent, Outcome, Store};
 
 /// Outcomes are written at least this often while a batch is being sent…
@@ -381,11 +381,13 @@ impl Delivery {
             .collect();
         let window = self.retry_window();
         let unreachable = AtomicBool::new(false);
+        let refused = std::sync::Mutex::new(None::<String>);
         let mut outcomes = futures::stream::iter(batch)
             .map(|message| {
                 let event = events.get(&message.event_id).cloned();
                 let layout = layouts.get(&message.event_id);
                 let unreachable = &unreachable;
+                let refused = &refused;
                 async move {
                     if shutdown.is_cancelled()
                         || !self.lease_holds(claimed_at)
@@ -416,6 +418,16 @@ impl Delivery {
                     let outcome = match sent {
                         Ok(reply) => Outcome::Sent { reply },
                         Err(SendError::Permanent(error)) => Outcome::Failed { error },
+                        Err(SendError::Configuration(error)) => {
+                            // Every message would meet the same refusal: the rest of the batch
+                            // waits too, and the problem is shown until the settings change.
+                            if !unreachable.swap(true, Ordering::Relaxed) {
+                                tracing::warn!(%error, "the mail server refuses Herald's mail settings; emails wait until they are changed");
+                                refused.lock().expect("not poisoned").get_or_insert(error.clone());
+                            }
+                            let next = later(Timestamp::now(), self.options.retry_base);
+                            Outcome::Released { next }
+                        }
                         Err(SendError::Temporary(error)) => self.retry(&message, error, window),
                         Err(SendError::Unreachable(error)) => {
                             if !unreachable.swap(true, Ordering::Relaxed) {
@@ -430,7 +442,9 @@ impl Delivery {
             .buffer_unordered(parallel);
         let mut done = Vec::new();
         let mut flushed = Instant::now();
+        let mut any_sent = false;
         while let Some(outcome) = outcomes.next().await {
+            any_sent |= matches!(outcome.1, Outcome::Sent { .. });
             done.push(outcome);
             if done.len() >= FLUSH_MAX || flushed.elapsed() >= FLUSH_EVERY {
                 self.record(std::mem::take(&mut done)).await;
@@ -438,7 +452,39 @@ impl Delivery {
             }
         }
         self.record(done).await;
+        drop(outcomes);
+        let refused = refused.lock().expect("not poisoned").take();
+        self.note_refusal(mailer, refused, any_sent).await;
         unreachable.load(Ordering::Relaxed)
+    }
+
+    /// Records that the mail server refused the current settings (shown on the Settings page
+    /// and the ticket pages, on every instance), or that it no longer does.
+    async fn note_refusal(&self, mailer: &Mailer, refused: Option<String>, any_sent: bool) {
+        let fingerprint = mailer.config().fingerprint();
+        let shown = self.settings.get().mail_refused.clone();
+        let value = match (refused, shown) {
+            (Some(problem), shown) => {
+                if shown.is_some_and(|(f, p)| f == fingerprint && p == problem) {
+                    return;
+                }
+                Some(format!("{fingerprint} {problem}"))
+            }
+            (None, Some(_)) if any_sent => None,
+            (None, _) => return,
+        };
+        let stored = self
+            .store
+            .set_setting(MAIL_REFUSED_SETTING, value.as_deref())
+            .await;
+        match stored {
+            Ok(()) => {
+                if let Err(e) = self.settings.refresh(&self.store).await {
+                    tracing::warn!(error = %e, "could not refresh settings");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record the mail server's refusal"),
+        }
     }
 
     /// Records outcomes; when that fails, keeps them to be written again and stalls the

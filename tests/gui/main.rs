@@ -9,6 +9,7 @@ mod edits;
 mod flows;
 mod guessing;
 mod instances;
+mod mail_refused;
 mod screenshots;
 mod search;
 mod security;
