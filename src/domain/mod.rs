@@ -6,6 +6,7 @@
 mod api_key;
 mod contact;
 mod entities;
+mod hashing;
 mod password;
 mod text;
 pub mod ticket;
@@ -17,6 +18,7 @@ pub use entities::{
     Actor, Customer, NewCustomer, NewOperator, NewService, NewTicket, Operator, OperatorRef,
     Service, Ticket, TicketUpdate,
 };
+pub use hashing::{Admitted, Busy, Hashing, Occupied};
 pub use password::{Password, PasswordHash};
 pub use text::{isolate_bidi, Description, Name};
 pub use time::Timestamp;

@@ -1,7 +1,6 @@
 //! First-run setup, signing in and out, and changing one's own password.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
 use askama::Template;
 use axum::body::{to_bytes, Bytes};
@@ -17,7 +16,7 @@ use super::form::{store_errors, FieldErrors, FormData};
 use super::login_throttle::{self, Subjects};
 use super::page::{render_status, safe_next, see_other, Chrome, Done, GuiError, Nav, Notice};
 use super::session::{self, Session, CSRF_COOKIE, SESSION_COOKIE};
-use crate::domain::{Password, PasswordHash, Timestamp};
+use crate::domain::{Busy, Password, Timestamp};
 use crate::state::AppState;
 use crate::wire::model::parse_operator;
 
@@ -62,6 +61,15 @@ fn pre_session_csrf(
             (token, Some(cookie))
         }
     }
+}
+
+/// A refusal for being busy: 503, and when to try again.
+fn with_retry_after(mut response: Response) -> Response {
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, Busy::RETRY_AFTER_SECONDS.into());
+    response
 }
 
 fn with_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {
@@ -177,27 +185,6 @@ async fn login_page(
     Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
 }
 
-/// Checks a password against a stored hash off the async threads (Argon2 takes a while).
-/// Unknown accounts are checked against a dummy hash, so they take as long as known ones.
-async fn verify(hash: Option<PasswordHash>, candidate: String) -> bool {
-    static DUMMY: OnceLock<PasswordHash> = OnceLock::new();
-    let known = hash.is_some();
-    let result = tokio::task::spawn_blocking(move || {
-        let hash = hash.unwrap_or_else(|| {
-            DUMMY
-                .get_or_init(|| {
-                    Password::parse("an unguessable dummy password")
-                        .expect("valid")
-                        .hash()
-                })
-                .clone()
-        });
-        hash.verify(&candidate)
-    })
-    .await;
-    known && result.unwrap_or(false)
-}
-
 fn client_address(state: &AppState, parts: &Parts) -> Option<std::net::IpAddr> {
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
     Some(state.trusted_proxies.client(peer, &parts.headers))
@@ -226,6 +213,14 @@ async fn login_submit(
             },
         )
     };
+    // A place to have the password checked first: refused for being busy, it is no attempt.
+    let Ok(admitted) = state.store.hashing().admit() else {
+        tracing::warn!("GUI sign-in refused: too many sign-ins are being checked");
+        return Ok(with_retry_after(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Busy::MESSAGE.into(),
+        )?));
+    };
     let subjects = Subjects::new(&email, client_address(&state, &parts));
     let now = Timestamp::now();
     if let Some(wait) = login_throttle::admit(&state.store, &subjects, now).await? {
@@ -246,7 +241,16 @@ async fn login_submit(
         Some((op, hash)) => (Some(op), hash),
         None => (None, None),
     };
-    let ok = verify(hash, form.get("password").to_owned()).await;
+    let ok = match admitted.verify(hash.as_ref(), form.get("password")).await {
+        Ok(ok) => ok,
+        Err(Busy) => {
+            tracing::warn!("GUI sign-in refused: too many sign-ins are being checked");
+            return Ok(with_retry_after(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Busy::MESSAGE.into(),
+            )?));
+        }
+    };
     let Some(operator) = operator.filter(|_| ok) else {
         tracing::info!("GUI sign-in failed");
         return refuse(
@@ -323,13 +327,23 @@ async fn password_submit(
         .operator_credentials(&session.operator.email)
         .await?
         .and_then(|(_, h)| h);
-    if !verify(hash, form.get("current").to_owned()).await {
-        errors.add("current", "This is not your current password.");
+    match state
+        .store
+        .hashing()
+        .verify(hash.as_ref(), form.get("current"))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => errors.add("current", "This is not your current password."),
+        Err(Busy) => {
+            errors.add("current", Busy::MESSAGE);
+            return Ok(with_retry_after(again(errors)?));
+        }
     }
     let Some(new) = new.filter(|_| errors.is_empty()) else {
         return again(errors);
     };
-    let hash = new.hash_off_runtime().await;
+    let hash = state.store.hashing().hash(&new).await;
     // Ends every session of this operator, this one too; a new one keeps them signed in here.
     let operator = state
         .store

@@ -116,6 +116,8 @@ pub struct Store {
     sqlite_reads: Option<std::sync::Arc<sqlite_reads::SqliteReads>>,
     /// Whether writes fail for want of space (see [`health`]).
     health: std::sync::Arc<health::WriteHealth>,
+    /// The turns at password hashing, shared by everything that hashes or checks a password.
+    hashing: crate::domain::Hashing,
 }
 
 impl std::fmt::Debug for Store {
@@ -177,6 +179,7 @@ impl Store {
                     postgres_url: None,
                     health: std::sync::Arc::new(health::WriteHealth::new(sqlite_dir(&url))),
                     sqlite_reads: sqlite_reads::SqliteReads::for_url(&url)?.map(Into::into),
+                    hashing: crate::domain::Hashing::for_this_machine(),
                 })
             }
             Backend::Postgres => {
@@ -199,6 +202,7 @@ impl Store {
                     group: None,
                     sqlite_reads: None,
                     health: Default::default(),
+                    hashing: crate::domain::Hashing::for_this_machine(),
                 })
             }
         }
@@ -206,6 +210,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The turns at password hashing (see [`crate::domain::Hashing`]).
+    pub fn hashing(&self) -> &crate::domain::Hashing {
+        &self.hashing
     }
 
     /// Applies pending migrations. On PostgreSQL sqlx takes an advisory lock, so two

@@ -63,7 +63,7 @@ impl Store {
     }
 
     pub async fn create_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
-        let hash = stored_hash(new.password.as_ref()).await;
+        let hash = self.stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
         unique_email(&mut tx, new.email.as_str(), None).await?;
         let id: i64 = sqlx::query_scalar(
@@ -89,7 +89,7 @@ impl Store {
         new: &NewOperator,
         precondition: Check<'_, Operator>,
     ) -> Result<Operator, StoreError> {
-        let hash = stored_hash(new.password.as_ref()).await;
+        let hash = self.stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
         let admins = self.lock_admins(&mut tx).await?;
         let current = self.operator_for_update(&mut tx, id).await?;
@@ -197,12 +197,15 @@ impl Store {
     }
 }
 
-/// The stored form of a new password. Hashing is slow by design: callers do it before opening
-/// their transaction, so the writer is never held meanwhile, and it runs off the async threads.
-pub(super) async fn stored_hash(password: Option<&Password>) -> Option<String> {
-    match password {
-        Some(p) => Some(p.hash_off_runtime().await.0),
-        None => None,
+impl Store {
+    /// The stored form of a new password. Hashing is slow by design: callers do it before
+    /// opening their transaction, so the writer is never held meanwhile; it takes a turn at
+    /// hashing (see [`crate::domain::Hashing`]).
+    pub(super) async fn stored_hash(&self, password: Option<&Password>) -> Option<String> {
+        match password {
+            Some(p) => Some(self.hashing.hash(p).await.0),
+            None => None,
+        }
     }
 }
 

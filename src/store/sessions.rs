@@ -127,7 +127,7 @@ impl Store {
     /// the check and the insert are one transaction, so two setup pages submitted at once
     /// cannot both succeed.
     pub async fn create_first_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
-        let hash = super::operators::stored_hash(new.password.as_ref()).await;
+        let hash = self.stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE")

@@ -6,6 +6,7 @@ mod browser;
 mod web;
 
 mod edits;
+mod flood;
 mod flows;
 mod guessing;
 mod instances;
