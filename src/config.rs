@@ -27,6 +27,7 @@ pub enum Key {
     RetryWindow,
     DbMaxConnections,
     DbAcquireTimeout,
+    IdleTimeout,
     TrustedProxies,
 }
 
@@ -146,6 +147,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: Some("5s"),
         label: "Database wait",
         help: "How long a request waits for a database connection before failing with 503, e.g. 5s, 500ms",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::IdleTimeout,
+        flag: "idle-timeout",
+        env: "HERALD_IDLE_TIMEOUT",
+        stored_as: None,
+        default: Some("30s"),
+        label: "Idle connections",
+        help: "How long a connection may take to send a request head, or stay open idle between requests, before it is closed, e.g. 30s",
         secret: false,
     },
     SettingSpec {

@@ -24,6 +24,7 @@ pub mod notify;
 pub mod openapi;
 pub mod progress;
 pub mod secret;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
 use axum::http::StatusCode;
-use axum::{middleware, Router, ServiceExt};
+use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::Layer;
@@ -21,6 +21,7 @@ use crate::domain::ApiKey;
 use crate::limits::{BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::live_settings::{LiveSettings, API_KEY_SETTING};
 use crate::notify::DeliveryOptions;
+use crate::serve::ServeOptions;
 use crate::state::AppState;
 use crate::store::{PoolSettings, Store};
 
@@ -30,6 +31,7 @@ pub struct Application {
     state: AppState,
     shutdown: CancellationToken,
     delivery: DeliveryOptions,
+    serve: ServeOptions,
 }
 
 /// What a first run did, so `serve` can tell the user.
@@ -83,6 +85,10 @@ impl Application {
         {
             first_run.generated_key = Some(key);
         }
+        let serve = ServeOptions {
+            idle_timeout: values::idle_timeout(&config.get(Key::IdleTimeout))
+                .map_err(|e| anyhow::anyhow!("--idle-timeout: {e}"))?,
+        };
         let bind = config.get(Key::Bind);
         let listener = TcpListener::bind(&bind)
             .await
@@ -98,6 +104,7 @@ impl Application {
                 state,
                 shutdown: CancellationToken::new(),
                 delivery: DeliveryOptions::default(),
+                serve,
             },
             first_run,
         ))
@@ -157,6 +164,7 @@ impl Application {
             state,
             shutdown,
             delivery,
+            serve,
             ..
         } = self;
         state
@@ -180,18 +188,14 @@ impl Application {
         })
         .layer(router);
         let stop = shutdown.clone();
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        crate::serve::serve(listener, app, serve, async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = shutdown_signal() => {}
             }
             tracing::info!("shutting down: finishing requests in flight");
         })
-        .await?;
+        .await;
         shutdown.cancel();
         tracing::info!("shutting down: finishing the emails in hand");
         if let Err(e) = workers.await {

@@ -36,6 +36,13 @@ pub fn db_acquire_timeout(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("Give a duration such as 5s or 500ms, not {text:?}."))
 }
 
+/// How long a connection may wait for a request head: a duration above zero.
+pub fn idle_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("Give a duration such as 30s or 5s, not {text:?}."))
+}
+
 /// The base URL users reach Herald at, without a trailing `/`.
 pub fn public_url(text: &str) -> Result<String, String> {
     match url::Url::parse(text.trim()) {
@@ -93,6 +100,7 @@ pub fn check(key: Key, text: &str) -> Result<(), String> {
         Key::RetryWindow => retry_window(text).map(drop),
         Key::DbMaxConnections => db_max_connections(text).map(drop),
         Key::DbAcquireTimeout => db_acquire_timeout(text).map(drop),
+        Key::IdleTimeout => idle_timeout(text).map(drop),
         Key::TrustedProxies => trusted_proxies(text).map(drop),
         // Any address `bind` accepts, any format (not `json` is text): checked where used.
         Key::Database | Key::Bind | Key::LogFormat => Ok(()),

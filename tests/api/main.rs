@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod concurrency;
+mod connections;
 mod copy;
 mod disk_full;
 mod id_lists;
