@@ -28,7 +28,7 @@ async fn main() {
                 .unwrap()
         }
     };
-    let now = herald::domain::Timestamp::now().micros();
+    let now = herald::domain::Timestamp::now().ticks();
     let mut done = 0;
     while done < count {
         let batch = (count - done).min(100_000);

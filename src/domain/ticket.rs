@@ -106,7 +106,7 @@ impl TicketTimes {
 /// `now`, or the instant after `other` when `other` is not before `now`.
 fn just_after(other: Option<Timestamp>, now: Timestamp) -> Timestamp {
     match other {
-        Some(t) if t >= now => Timestamp::from_micros(t.micros() + 1),
+        Some(t) if t >= now => Timestamp::from_ticks(t.ticks() + 1),
         _ => now,
     }
 }
@@ -132,7 +132,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn ts(n: i64) -> Option<Timestamp> {
-        Some(Timestamp::from_micros(n))
+        Some(Timestamp::from_ticks(n))
     }
 
     fn update_from(t: &TicketTimes) -> TicketUpdate {
@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn closing_and_reopening_now_come_after_the_other() {
-        let now = Timestamp::from_micros(50);
+        let now = Timestamp::from_ticks(50);
         let never = TicketTimes::default();
         assert_eq!(never.closing_time(now), now);
         let reopened_before = TicketTimes {
@@ -243,22 +243,22 @@ mod tests {
             reopened_time: ts(80),
             ..reopened_before
         };
-        assert_eq!(reopened_later.closing_time(now), Timestamp::from_micros(81));
+        assert_eq!(reopened_later.closing_time(now), Timestamp::from_ticks(81));
         let reopened_now = TicketTimes {
             reopened_time: ts(50),
             ..reopened_before
         };
-        assert_eq!(reopened_now.closing_time(now), Timestamp::from_micros(51));
+        assert_eq!(reopened_now.closing_time(now), Timestamp::from_ticks(51));
         let closed_later = TicketTimes {
             closed_time: ts(90),
             ..never
         };
-        assert_eq!(closed_later.reopening_time(now), Timestamp::from_micros(91));
+        assert_eq!(closed_later.reopening_time(now), Timestamp::from_ticks(91));
         assert_eq!(reopened_before.reopening_time(now), now);
     }
 
     fn any_time() -> impl Strategy<Value = Option<Timestamp>> {
-        prop::option::of((0i64..100).prop_map(Timestamp::from_micros))
+        prop::option::of((0i64..100).prop_map(Timestamp::from_ticks))
     }
 
     fn any_times() -> impl Strategy<Value = TicketTimes> {
@@ -315,7 +315,7 @@ mod tests {
         /// Closing now closes, and reopening now then opens, whatever the times were.
         #[test]
         fn close_and_reopen_now_always_change_the_state(t in any_times(), now in 0i64..100) {
-            let now = Timestamp::from_micros(now);
+            let now = Timestamp::from_ticks(now);
             let mut u = update_from(&t);
             u.closed_time = Some(t.closing_time(now));
             let closed = t.apply(&u);
@@ -329,13 +329,13 @@ mod tests {
         #[test]
         fn closing_and_reopening(t in any_times(), delta in 1i64..50) {
             let latest = [t.closed_time, t.reopened_time].into_iter().flatten().max()
-                .map(|x| x.micros()).unwrap_or(0);
+                .map(|x| x.ticks()).unwrap_or(0);
             let mut u = update_from(&t);
-            u.closed_time = Some(Timestamp::from_micros(latest + delta));
+            u.closed_time = Some(Timestamp::from_ticks(latest + delta));
             let closed = t.apply(&u);
             prop_assert_eq!(closed.lifecycle(), Lifecycle::Closed);
             let mut u2 = update_from(&closed);
-            u2.reopened_time = Some(Timestamp::from_micros(latest + 2 * delta));
+            u2.reopened_time = Some(Timestamp::from_ticks(latest + 2 * delta));
             prop_assert_eq!(closed.apply(&u2).lifecycle(), Lifecycle::Open);
         }
     }

@@ -84,7 +84,7 @@ pub async fn admit(
     subjects: &Subjects,
     now: Timestamp,
 ) -> Result<Option<Duration>, StoreError> {
-    let forget_before = Timestamp::from_micros(now.micros() - micros(FORGET_AFTER));
+    let forget_before = now.minus(FORGET_AFTER);
     store
         .count_login_attempt(&subjects.all(), now, forget_before, |subject, failures| {
             let policy = if subject == subjects.account {
@@ -104,10 +104,6 @@ pub async fn record_success(store: &Store, subjects: &Subjects) -> Result<(), St
     store
         .forgive_login_attempt(&subjects.account, &refunded)
         .await
-}
-
-fn micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// "2 minutes", "30 seconds": a wait as people read it.

@@ -88,7 +88,7 @@ pub async fn start(
             operator_id: operator.id,
             csrf_token: &random_token(),
             now,
-            expires_at: Timestamp::from_micros(now.micros() + micros(IDLE_TIMEOUT)),
+            expires_at: Timestamp::from_unix_micros(now.unix_micros() + micros(IDLE_TIMEOUT)),
         })
         .await?;
     Ok(cookie_header(SESSION_COOKIE, &token, secure, None))
@@ -155,8 +155,8 @@ pub async fn load_session(
         Err(e) => return GuiError::from(e).into_response(),
     };
     if let Some(record) = record {
-        if now.micros() - record.seen_at.micros() > micros(TOUCH_EVERY) {
-            let expires = Timestamp::from_micros(now.micros() + micros(IDLE_TIMEOUT));
+        if now.unix_micros() - record.seen_at.unix_micros() > micros(TOUCH_EVERY) {
+            let expires = Timestamp::from_unix_micros(now.unix_micros() + micros(IDLE_TIMEOUT));
             if let Err(e) = state.store.touch_session(&digest, now, expires).await {
                 tracing::warn!(error = %e, "could not record session activity");
             }

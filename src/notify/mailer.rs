@@ -81,7 +81,7 @@ impl Threading {
         let digest = Sha256::digest(format!(
             "{}:{}:{}",
             content.ticket_id,
-            content.ticket_created.micros(),
+            content.ticket_created.unix_micros(),
             email.to_lowercase()
         ));
         let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
@@ -206,9 +206,9 @@ mod tests {
         EventContent {
             event_id,
             kind,
-            at: Timestamp::from_micros(5),
+            at: Timestamp::from_unix_micros(5),
             ticket_id: 3,
-            ticket_created: Timestamp::from_micros(42),
+            ticket_created: Timestamp::from_unix_micros(42),
             description: "d".into(),
             services: vec!["Mail".into()],
             times: TicketTimes::default(),

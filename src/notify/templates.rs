@@ -170,14 +170,14 @@ mod tests {
         EventContent {
             event_id: 1,
             kind,
-            at: Timestamp::from_micros(978_350_400_000_000),
+            at: Timestamp::from_unix_micros(978_350_400_000_000),
             ticket_id: 7,
-            ticket_created: Timestamp::from_micros(1),
+            ticket_created: Timestamp::from_unix_micros(1),
             description: description.to_owned(),
             services: vec!["Mail".into(), "Web & <Co>".into()],
             times: TicketTimes {
-                start_time: Some(Timestamp::from_micros(978_350_400_000_000)),
-                closed_time: Some(Timestamp::from_micros(978_357_600_000_000)),
+                start_time: Some(Timestamp::from_unix_micros(978_350_400_000_000)),
+                closed_time: Some(Timestamp::from_unix_micros(978_357_600_000_000)),
                 ..Default::default()
             },
         }

@@ -92,7 +92,7 @@ struct Delivery {
     options: DeliveryOptions,
     /// This process's claim owner id.
     instance: i64,
-    /// Until when the last successful renewal extended this instance's leases (micros).
+    /// Until when the last successful renewal extended this instance's leases (ticks).
     renewed_until: AtomicI64,
     /// Batches in hand right now (the keeper renews only while there are some).
     active: AtomicUsize,
@@ -185,7 +185,7 @@ async fn lease_keeper(d: Arc<Delivery>, stop: CancellationToken) {
         let start = Timestamp::now();
         let until = later(start, d.options.lease);
         match d.store.renew_claims(d.instance, until).await {
-            Ok(_) => d.renewed_until.store(until.micros(), Ordering::Relaxed),
+            Ok(_) => d.renewed_until.store(until.ticks(), Ordering::Relaxed),
             Err(e) => tracing::warn!(error = %e, "could not renew delivery leases"),
         }
     }
@@ -340,9 +340,9 @@ impl Delivery {
     fn lease_holds(&self, claimed_at: Timestamp) -> bool {
         let margin = self.options.lease / 5;
         let until = later(claimed_at, self.options.lease)
-            .micros()
+            .ticks()
             .max(self.renewed_until.load(Ordering::Relaxed));
-        later(Timestamp::now(), margin).micros() < until
+        later(Timestamp::now(), margin).ticks() < until
     }
 
     fn retry_window(&self) -> Duration {

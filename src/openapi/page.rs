@@ -259,7 +259,7 @@ fn examples(namespace: &str) -> Vec<(&'static str, String, String)> {
             expected_resolution_time: time("2001-01-01T14:00:00Z"),
             ..Default::default()
         },
-        created_time: time("2001-01-01T12:03:00Z").unwrap_or(Timestamp::from_micros(0)),
+        created_time: time("2001-01-01T12:03:00Z").unwrap_or(Timestamp::from_ticks(0)),
         services: vec![mail.clone()],
         operator: Some(OperatorRef {
             id: 3,

@@ -106,7 +106,7 @@ impl Store {
             "INSERT INTO _write_probe (id, written_at) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
         )
-        .bind(Timestamp::now().micros())
+        .bind(Timestamp::now().ticks())
         .execute(&self.writer);
         match tokio::time::timeout(super::PING_TIMEOUT, write).await {
             Ok(done) => done.map(|_| ()).map_err(Into::into),

@@ -38,20 +38,16 @@ impl Store {
                  RETURNING failures, last_at",
             )
             .bind(*subject)
-            .bind(now.micros())
+            .bind(now.ticks())
             .fetch_one(&mut *tx)
             .await?;
-            let failures = if last_at < forget_before.micros() {
-                0
-            } else {
-                failures
-            };
-            let wait = i64::try_from(wait_after(subject, failures).as_micros()).unwrap_or(i64::MAX);
-            let remaining = last_at.saturating_add(wait) - now.micros();
+            let last_at = Timestamp::from_ticks(last_at);
+            let failures = if last_at < forget_before { 0 } else { failures };
+            let wait = wait_after(subject, failures);
             // No wait is no wait: an attempt that queued behind a later one's lock sees a
             // `last_at` after its own `now`.
-            if wait > 0 && remaining > 0 {
-                longest = longest.max(Duration::from_micros(remaining as u64));
+            if !wait.is_zero() {
+                longest = longest.max(last_at.plus(wait).since(now));
             }
             counts.push(failures + 1);
         }
@@ -62,13 +58,13 @@ impl Store {
         for (subject, failures) in subjects.iter().zip(counts) {
             sqlx::query("UPDATE login_failures SET failures = $1, last_at = $2 WHERE subject = $3")
                 .bind(failures)
-                .bind(now.micros())
+                .bind(now.ticks())
                 .bind(*subject)
                 .execute(&mut *tx)
                 .await?;
         }
         sqlx::query("DELETE FROM login_failures WHERE last_at < $1")
-            .bind(forget_before.micros())
+            .bind(forget_before.ticks())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

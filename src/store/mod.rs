@@ -2,7 +2,7 @@
 //!
 //! All SQL is written once, in the dialect both engines share (`$1` placeholders, `RETURNING`,
 //! partial and expression indexes); the few places where the engines really differ ask
-//! [`Backend`]. Times are stored as microseconds since the epoch, flags as 0/1, so the same
+//! [`Backend`]. Times are stored as 100 ns ticks since the epoch, flags as 0/1, so the same
 //! rows decode the same way on both through sqlx's `Any` driver. Migrations are embedded per
 //! backend.
 //!

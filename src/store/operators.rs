@@ -162,7 +162,7 @@ impl Store {
             ));
         }
         sqlx::query("UPDATE operators SET deleted_at = $1, password_hash = NULL WHERE id = $2")
-            .bind(Timestamp::now().micros())
+            .bind(Timestamp::now().ticks())
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -73,7 +73,7 @@ pub struct EventContent {
     pub times: TicketTimes,
 }
 
-/// The stored (JSON) form of [`EventContent`]: times as microseconds.
+/// The stored (JSON) form of [`EventContent`]: times as 100 ns ticks.
 #[derive(Serialize, Deserialize)]
 struct StoredContent {
     kind: String,
@@ -93,12 +93,12 @@ struct StoredContent {
 impl StoredContent {
     fn new(ticket: &Ticket, event: &TicketEvent) -> Self {
         let t = &ticket.times;
-        let m = |ts: Option<Timestamp>| ts.map(Timestamp::micros);
+        let m = |ts: Option<Timestamp>| ts.map(Timestamp::ticks);
         StoredContent {
             kind: event.kind.as_str().to_owned(),
-            at: event.at.micros(),
+            at: event.at.ticks(),
             ticket_id: ticket.id,
-            ticket_created: ticket.created_time.micros(),
+            ticket_created: ticket.created_time.ticks(),
             description: ticket.description.clone(),
             services: ticket.services.iter().map(|s| s.name.clone()).collect(),
             start_time: m(t.start_time),
@@ -111,14 +111,14 @@ impl StoredContent {
     }
 
     fn into_content(self, event_id: i64) -> Result<EventContent, StoreError> {
-        let ts = |v: Option<i64>| v.map(Timestamp::from_micros);
+        let ts = |v: Option<i64>| v.map(Timestamp::from_ticks);
         Ok(EventContent {
             event_id,
             kind: EventKind::parse(&self.kind)
                 .ok_or_else(|| StoreError::Config(format!("unknown event kind {}", self.kind)))?,
-            at: Timestamp::from_micros(self.at),
+            at: Timestamp::from_ticks(self.at),
             ticket_id: self.ticket_id,
-            ticket_created: Timestamp::from_micros(self.ticket_created),
+            ticket_created: Timestamp::from_ticks(self.ticket_created),
             description: self.description,
             services: self.services,
             times: TicketTimes {
@@ -264,7 +264,7 @@ pub(super) async fn enqueue(
     let mut q = sqlx::query(&sql)
         .bind(event.id)
         .bind(ticket.id)
-        .bind(event.at.micros());
+        .bind(event.at.ticks());
     if ids.len() > INLINE_SERVICE_IDS {
         q = q.bind(super::ids_param(&ids));
     }
@@ -308,7 +308,7 @@ fn notification(row: &AnyRow) -> Result<Notification, StoreError> {
         name: row.try_get("name")?,
         state,
         attempts: row.try_get("attempts")?,
-        queued_at: Timestamp::from_micros(row.try_get("queued_at")?),
+        queued_at: Timestamp::from_ticks(row.try_get("queued_at")?),
         last_attempt_at: rows::ts(row, "last_attempt_at")?,
         next_attempt_at: if in_flight {
             None
@@ -331,7 +331,7 @@ fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
         name: row.try_get("name")?,
         state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Queued),
         attempts: row.try_get("attempts")?,
-        queued_at: Timestamp::from_micros(row.try_get("queued_at")?),
+        queued_at: Timestamp::from_ticks(row.try_get("queued_at")?),
     })
 }
 
@@ -449,8 +449,8 @@ impl Store {
         );
         let rows = sqlx::query(&sql)
             .bind(instance)
-            .bind(lease_until.micros())
-            .bind(now.micros())
+            .bind(lease_until.ticks())
+            .bind(now.ticks())
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.writer)
             .await?;
@@ -465,7 +465,7 @@ impl Store {
             "UPDATE notifications SET next_attempt_at = $1 \
              WHERE claimed_by = $2 AND state IN ('queued', 'retrying')",
         )
-        .bind(until.micros())
+        .bind(until.ticks())
         .bind(instance)
         .execute(&self.writer)
         .await?;
@@ -530,8 +530,8 @@ impl Store {
                     .bind(state.as_str())
                     .bind(attempted)
                     .bind(text.to_owned())
-                    .bind(next.micros())
-                    .bind(at.micros());
+                    .bind(next.ticks())
+                    .bind(at.ticks());
             }
             q.bind(instance).execute(&mut *tx).await?;
         }

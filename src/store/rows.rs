@@ -41,7 +41,7 @@ impl Columns for AnyRow {
 }
 
 pub(super) fn ts(row: &impl Columns, col: &str) -> Result<Option<Timestamp>, sqlx::Error> {
-    Ok(row.opt_int(col)?.map(Timestamp::from_micros))
+    Ok(row.opt_int(col)?.map(Timestamp::from_ticks))
 }
 
 pub(super) fn flag(row: &impl Columns, col: &str) -> Result<bool, sqlx::Error> {

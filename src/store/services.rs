@@ -93,7 +93,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE services SET deleted_at = $1 WHERE id = $2")
-            .bind(Timestamp::now().micros())
+            .bind(Timestamp::now().ticks())
             .bind(id)
             .execute(&mut *tx)
             .await?;

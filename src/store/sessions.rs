@@ -36,7 +36,7 @@ impl Store {
     pub async fn create_session(&self, new: &NewSession<'_>) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM gui_sessions WHERE expires_at < $1")
-            .bind(new.now.micros())
+            .bind(new.now.ticks())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -46,8 +46,8 @@ impl Store {
         .bind(new.token_sha256)
         .bind(new.operator_id)
         .bind(new.csrf_token)
-        .bind(new.now.micros())
-        .bind(new.expires_at.micros())
+        .bind(new.now.ticks())
+        .bind(new.expires_at.ticks())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -67,7 +67,7 @@ impl Store {
              WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND o.deleted_at IS NULL",
         )
         .bind(token_sha256)
-        .bind(now.micros())
+        .bind(now.ticks())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
@@ -76,8 +76,8 @@ impl Store {
         Ok(Some(SessionRecord {
             operator: rows::operator(&row)?,
             csrf_token: row.try_get("csrf_token")?,
-            seen_at: Timestamp::from_micros(row.try_get("seen_at")?),
-            expires_at: Timestamp::from_micros(row.try_get("expires_at")?),
+            seen_at: Timestamp::from_ticks(row.try_get("seen_at")?),
+            expires_at: Timestamp::from_ticks(row.try_get("expires_at")?),
         }))
     }
 
@@ -91,8 +91,8 @@ impl Store {
         sqlx::query(
             "UPDATE gui_sessions SET seen_at = $1, expires_at = $2 WHERE token_sha256 = $3",
         )
-        .bind(now.micros())
-        .bind(expires_at.micros())
+        .bind(now.ticks())
+        .bind(expires_at.ticks())
         .bind(token_sha256)
         .execute(&self.writer)
         .await?;
@@ -118,7 +118,7 @@ impl Store {
             "SELECT COUNT(*) FROM gui_sessions WHERE operator_id = $1 AND expires_at > $2",
         )
         .bind(operator_id)
-        .bind(now.micros())
+        .bind(now.ticks())
         .fetch_one(&self.pool)
         .await?)
     }

@@ -147,7 +147,7 @@ mod tests {
         let new = NewTicket {
             description: Description::parse("Mail is slow").unwrap(),
             times: crate::domain::ticket::TicketTimes {
-                start_time: Some(Timestamp::from_micros(1_000_000)),
+                start_time: Some(Timestamp::from_ticks(1_000_000)),
                 ..Default::default()
             },
             services,

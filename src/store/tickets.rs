@@ -91,7 +91,7 @@ pub(super) fn ticket_head(row: &impl Columns) -> Result<Ticket, sqlx::Error> {
         id: row.int("id")?,
         description: row.text("description")?,
         times: times(row)?,
-        created_time: Timestamp::from_micros(row.int("created_time")?),
+        created_time: Timestamp::from_ticks(row.int("created_time")?),
         services: Vec::new(),
         operator,
     })
@@ -295,7 +295,7 @@ impl Store {
         let current = load_locked(&mut tx, id, self.for_update()).await?;
         rows::check(precondition, &current)?;
         sqlx::query("UPDATE tickets SET deleted_at = $1 WHERE id = $2")
-            .bind(Timestamp::now().micros())
+            .bind(Timestamp::now().ticks())
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -347,7 +347,7 @@ async fn insert(
     )
     .bind(new.description.as_str());
     let id: i64 = bind_times(q, t)
-        .bind(now.micros())
+        .bind(now.ticks())
         .bind(new.operator)
         .bind(flag(
             t.lifecycle() == crate::domain::ticket::Lifecycle::Closed,
@@ -408,18 +408,18 @@ async fn live_operator(
 
 /// Binds the six times of a ticket, in their column order.
 fn bind_times<'q>(q: AnyQuery<'q>, t: &TicketTimes) -> AnyQuery<'q> {
-    q.bind(micros(t.start_time))
-        .bind(micros(t.end_time))
-        .bind(micros(t.expected_resolution_time))
-        .bind(micros(t.next_update_time))
-        .bind(micros(t.closed_time))
-        .bind(micros(t.reopened_time))
+    q.bind(ticks(t.start_time))
+        .bind(ticks(t.end_time))
+        .bind(ticks(t.expected_resolution_time))
+        .bind(ticks(t.next_update_time))
+        .bind(ticks(t.closed_time))
+        .bind(ticks(t.reopened_time))
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-fn micros(ts: Option<Timestamp>) -> Option<i64> {
-    ts.map(Timestamp::micros)
+fn ticks(ts: Option<Timestamp>) -> Option<i64> {
+    ts.map(Timestamp::ticks)
 }
 
 fn event_from_row(row: &AnyRow) -> Result<TicketEvent, StoreError> {
@@ -430,7 +430,7 @@ fn event_from_row(row: &AnyRow) -> Result<TicketEvent, StoreError> {
         ticket_id: row.try_get("ticket_id")?,
         kind: EventKind::parse(&kind)
             .ok_or_else(|| StoreError::Config(format!("unknown event kind {kind}")))?,
-        at: Timestamp::from_micros(row.try_get("at")?),
+        at: Timestamp::from_ticks(row.try_get("at")?),
         actor: row.try_get("actor")?,
         actor_operator_id: row.try_get("actor_operator_id")?,
         notify: rows::flag(row, "notify")?,
@@ -467,7 +467,7 @@ async fn record_event(
     )
     .bind(ticket.id)
     .bind(kind.as_str())
-    .bind(at.micros())
+    .bind(at.ticks())
     .bind(change.actor.operator_id())
     .bind(&actor)
     .bind(flag(change.notify))

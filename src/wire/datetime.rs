@@ -95,6 +95,15 @@ mod tests {
             p("2001-01-01T12:00:00.253767Z"),
             "2001-01-01T12:00:00.253767Z"
         );
+        // .NET's seven digits (100 ns) are kept; finer digits are cut.
+        assert_eq!(
+            p("2001-01-01T12:59:59.9999999Z"),
+            "2001-01-01T12:59:59.9999999Z"
+        );
+        assert_eq!(
+            p("2001-01-01T12:00:00.123456789Z"),
+            "2001-01-01T12:00:00.1234567Z"
+        );
     }
 
     #[test]
@@ -127,8 +136,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(micros in -62_135_596_800_000_000i64..253_402_300_799_999_999i64) {
-            let ts = Timestamp::from_micros(micros);
+        fn round_trip(ticks in -621_355_968_000_000_000i64..2_534_023_007_999_999_999i64) {
+            let ts = Timestamp::from_ticks(ticks);
             let text = format(ts);
             prop_assert!(text.ends_with('Z'));
             prop_assert_eq!(parse(&text), Some(ts));

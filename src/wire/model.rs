@@ -345,7 +345,7 @@ mod tests {
                 start_time: datetime::parse("2001-01-01T12:00:00Z"),
                 ..Default::default()
             },
-            created_time: Timestamp::from_micros(0),
+            created_time: Timestamp::from_ticks(0),
             services: vec![Service {
                 id: 1,
                 name: "Mail".into(),

@@ -21,5 +21,6 @@ mod schemathesis_findings;
 mod smoke;
 mod test_log;
 mod tickets;
+mod time_precision;
 mod two_instances;
 mod wire;

@@ -71,7 +71,7 @@ fn short_text(ts: Timestamp, now: Timestamp) -> String {
 }
 
 pub fn relative(ts: Timestamp, now: Timestamp) -> String {
-    let delta = (ts.micros() - now.micros()) / 1_000_000;
+    let delta = (ts.unix_micros() - now.unix_micros()) / 1_000_000;
     let abs = delta.unsigned_abs();
     let amount = if abs < 60 {
         return "now".into();

@@ -227,7 +227,7 @@ pub(super) async fn edit_form(
 }
 
 /// A time field the operator did not touch keeps its stored value exactly (the form shows
-/// times to the millisecond; the API keeps microseconds).
+/// times to the millisecond; the API keeps 100 ns ticks).
 fn untouched(
     submitted: &str,
     before: Option<Timestamp>,
