@@ -12,8 +12,8 @@ use super::error::ApiError;
 use super::params::parse_id;
 use super::resource::Ctx;
 use super::AppState;
+use crate::domain::{DeliveryState, Notification};
 use crate::domain::{Ticket, Timestamp};
-use crate::store::{DeliveryState, Notification};
 use crate::wire::datetime;
 use crate::wire::model::WireEntity;
 

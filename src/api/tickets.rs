@@ -12,8 +12,9 @@ use super::negotiate::InputDoc;
 use super::params::parse_id;
 use super::resource::{check_body_id, Ctx};
 use super::AppState;
+use crate::domain::TicketChange;
 use crate::domain::{Actor, Ticket};
-use crate::store::{StoreError, TicketChange, TicketFilter};
+use crate::store::{StoreError, TicketFilter};
 use crate::wire::model::{parse_new_ticket, parse_ticket_update, Envelope, WireEntity};
 
 /// The collection's path segment, as documented.

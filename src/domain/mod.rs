@@ -5,8 +5,10 @@
 
 mod api_key;
 mod contact;
+mod delivery;
 mod entities;
 mod hashing;
+mod history;
 mod password;
 mod text;
 pub mod ticket;
@@ -14,11 +16,13 @@ mod time;
 
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use contact::{CellPhone, EmailAddress};
+pub use delivery::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
 pub use entities::{
     Actor, Customer, NewCustomer, NewOperator, NewService, NewTicket, Operator, OperatorRef,
     Service, Ticket, TicketUpdate,
 };
 pub use hashing::{Admitted, Busy, Hashing, Occupied};
+pub use history::{diff, FieldChange, FieldValue, TicketChange, TicketEvent, TicketField};
 pub use password::{Password, PasswordHash};
 pub use text::{isolate_bidi, Description, Name};
 pub use time::Timestamp;

@@ -5,8 +5,9 @@ use futures::StreamExt;
 
 use super::page::When;
 use crate::domain::Timestamp;
+use crate::domain::{DeliveryCounts, DeliveryState, Notification};
 use crate::notify::MailStatus;
-use crate::store::{DeliveryCounts, DeliveryState, Notification, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// At most this many recipients are listed on a ticket page (the counts cover all of them;
 /// `GET /api/Tickets/{id}/Notifications` lists every one).

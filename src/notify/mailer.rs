@@ -11,9 +11,9 @@ use super::compose::{Layout, RawMessage, Recipient};
 use super::smtp::Connections;
 use super::templates::{self, EmailView, Rendered};
 use crate::domain::ticket::EventKind;
+use crate::domain::EventContent;
 use crate::domain::Timestamp;
 use crate::live_settings::Snapshot;
-use crate::store::EventContent;
 
 pub use crate::config::values::MailConfig;
 

@@ -4,8 +4,7 @@
 use askama::Template;
 
 use crate::domain::ticket::EventKind;
-use crate::domain::{isolate_bidi, Timestamp};
-use crate::store::EventContent;
+use crate::domain::{isolate_bidi, EventContent, Timestamp};
 
 /// Longest start of the description shown in a subject.
 const SUBJECT_DESCRIPTION_CHARS: usize = 60;

@@ -25,8 +25,9 @@ use tokio_util::sync::CancellationToken;
 use super::mailer::{MailConfig, Mailer, SendError};
 use super::templates::EmailView;
 use crate::domain::Timestamp;
+use crate::domain::{Claimed, EventContent, Outcome};
 use crate::live_settings::{LiveSettings, MAIL_REFUSED_SETTING};
-use crate::store::{Claimed, EventContent, Outcome, Store};
+use crate::store::Store;
 
 /// Outcomes are written at least this often while a batch is being sent…
 const FLUSH_EVERY: Duration = Duration::from_millis(100);

@@ -18,60 +18,10 @@ use sqlx::{AnyConnection, Row};
 use super::rows;
 use super::{Backend, Store, StoreError};
 use crate::domain::ticket::{EventKind, TicketTimes};
-use crate::domain::{Ticket, Timestamp};
-
-use super::tickets::TicketEvent;
-
-/// Where a message is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeliveryState {
-    /// Waiting for its first attempt.
-    Queued,
-    /// A temporary failure happened; another attempt is planned.
-    Retrying,
-    /// The mail server accepted it.
-    Sent,
-    /// A permanent failure, or temporary ones until the retry window closed.
-    Failed,
-    /// Its ticket was deleted before it was sent.
-    Cancelled,
-}
-
-impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Queued => "queued",
-            DeliveryState::Retrying => "retrying",
-            DeliveryState::Sent => "sent",
-            DeliveryState::Failed => "failed",
-            DeliveryState::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "queued" => DeliveryState::Queued,
-            "retrying" => DeliveryState::Retrying,
-            "sent" => DeliveryState::Sent,
-            "failed" => DeliveryState::Failed,
-            "cancelled" => DeliveryState::Cancelled,
-            _ => return None,
-        })
-    }
-}
-
-/// What the messages of one event say: the ticket as it was when the event happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventContent {
-    pub event_id: i64,
-    pub kind: EventKind,
-    pub at: Timestamp,
-    pub ticket_id: i64,
-    pub ticket_created: Timestamp,
-    pub description: String,
-    pub services: Vec<String>,
-    pub times: TicketTimes,
-}
+use crate::domain::{
+    Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome, Ticket,
+    TicketEvent, Timestamp,
+};
 
 /// The stored (JSON) form of [`EventContent`]: times as 100 ns ticks.
 #[derive(Serialize, Deserialize)]
@@ -130,73 +80,6 @@ impl StoredContent {
                 reopened_time: ts(self.reopened_time),
             },
         })
-    }
-}
-
-/// A message a worker has claimed and is to deliver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claimed {
-    pub id: i64,
-    pub event_id: i64,
-    pub ticket_id: i64,
-    pub email: String,
-    pub name: String,
-    pub state: DeliveryState,
-    pub attempts: i64,
-    pub queued_at: Timestamp,
-}
-
-/// The result of one claimed message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Accepted, with the server's reply.
-    Sent { reply: String },
-    /// A temporary failure; try again at `next`.
-    Retry { error: String, next: Timestamp },
-    /// A permanent failure (or the retry window closed).
-    Failed { error: String },
-    /// Not attempted (shutdown, lost lease, server unreachable): due again at `next`, no
-    /// attempt counted.
-    Released { next: Timestamp },
-}
-
-/// One recipient's message and what happened to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub id: i64,
-    pub event_id: i64,
-    pub event: EventKind,
-    pub ticket_id: i64,
-    pub customer_id: Option<i64>,
-    pub email: String,
-    pub name: String,
-    pub state: DeliveryState,
-    pub attempts: i64,
-    pub queued_at: Timestamp,
-    pub last_attempt_at: Option<Timestamp>,
-    /// When the next attempt is planned (queued or retrying, and not being sent right now).
-    pub next_attempt_at: Option<Timestamp>,
-    pub sent_at: Option<Timestamp>,
-    /// The server's reply (sent) or the last error (retrying, failed).
-    pub reply: Option<String>,
-    /// A worker holds it right now.
-    pub in_flight: bool,
-}
-
-/// How many messages are in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DeliveryCounts {
-    pub queued: i64,
-    pub retrying: i64,
-    pub sent: i64,
-    pub failed: i64,
-    pub cancelled: i64,
-}
-
-impl DeliveryCounts {
-    /// Not yet delivered nor given up: queued or retrying.
-    pub fn pending(&self) -> i64 {
-        self.queued + self.retrying
     }
 }
 

@@ -8,10 +8,10 @@ use futures::TryStreamExt;
 use sqlx::Row;
 
 use super::customers::CustomerFilter;
-use super::outbox::{DeliveryCounts, DeliveryState};
 use super::tickets::{select, ticket_head};
 use super::{flag, rows, Page, Store, StoreError};
 use crate::domain::Ticket;
+use crate::domain::{DeliveryCounts, DeliveryState};
 
 /// Which tickets a list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -124,8 +124,8 @@ fn decode_error(e: rusqlite::Error) -> sqlx::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Actor, Description, Name, NewService, NewTicket, Timestamp};
-    use crate::store::{PoolSettings, Store, TicketChange};
+    use crate::domain::{Actor, Description, Name, NewService, NewTicket, TicketChange, Timestamp};
+    use crate::store::{PoolSettings, Store};
 
     #[tokio::test]
     async fn direct_reads_match_sqlx_and_stop_when_closed() {

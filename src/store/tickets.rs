@@ -1,57 +1,29 @@
-//! Tickets, their services and their lifecycle events.
+//! Tickets, their services and their lifecycle.
 //!
 //! Every change that is an event (created, updated, closed, reopened) is recorded in
-//! `ticket_events` in the same transaction as the change, with who caused it and whether
-//! customers are to be emailed.
+//! `ticket_events` in the same transaction as the change (see [`super::history`]).
 
 use std::sync::LazyLock;
 
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
-use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::history::record_event;
 use super::rows::{self, Check, Columns};
 use super::sqlite_reads;
 use super::{flag, outbox, services, Page, Store, StoreError};
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
-use crate::domain::{Actor, NewTicket, OperatorRef, Ticket, TicketUpdate, Timestamp};
-use crate::wire::datetime;
+use crate::domain::{
+    diff, NewTicket, OperatorRef, Ticket, TicketChange, TicketEvent, TicketUpdate, Timestamp,
+};
 
 /// Filters of the ticket list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TicketFilter {
     pub is_closed: Option<bool>,
     pub service_id: Option<i64>,
-}
-
-/// The context of a change: who makes it, and whether customers are to be told.
-#[derive(Debug, Clone)]
-pub struct TicketChange {
-    pub actor: Actor,
-    pub notify: bool,
-}
-
-/// One field a change altered, with its values before and after (as shown on the wire).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldChange {
-    pub field: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-/// A recorded lifecycle event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TicketEvent {
-    pub id: i64,
-    pub ticket_id: i64,
-    pub kind: EventKind,
-    pub at: Timestamp,
-    pub actor: String,
-    pub actor_operator_id: Option<i64>,
-    pub notify: bool,
-    pub changes: Vec<FieldChange>,
 }
 
 const SELECT: &str =
@@ -304,18 +276,6 @@ impl Store {
         Ok(current)
     }
 
-    /// The events of a ticket, oldest first.
-    pub async fn ticket_events(&self, ticket_id: i64) -> Result<Vec<TicketEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, ticket_id, kind, at, actor, actor_operator_id, notify, changes \
-             FROM ticket_events WHERE ticket_id = $1 ORDER BY id",
-        )
-        .bind(ticket_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(event_from_row).collect()
-    }
-
     /// Wakes the delivery workers after a commit that queued messages.
     fn outbox_changed(&self, queued: u64) {
         if queued > 0 {
@@ -422,22 +382,6 @@ fn ticks(ts: Option<Timestamp>) -> Option<i64> {
     ts.map(Timestamp::ticks)
 }
 
-fn event_from_row(row: &AnyRow) -> Result<TicketEvent, StoreError> {
-    let kind: String = row.try_get("kind")?;
-    let changes: String = row.try_get("changes")?;
-    Ok(TicketEvent {
-        id: row.try_get("id")?,
-        ticket_id: row.try_get("ticket_id")?,
-        kind: EventKind::parse(&kind)
-            .ok_or_else(|| StoreError::Config(format!("unknown event kind {kind}")))?,
-        at: Timestamp::from_ticks(row.try_get("at")?),
-        actor: row.try_get("actor")?,
-        actor_operator_id: row.try_get("actor_operator_id")?,
-        notify: rows::flag(row, "notify")?,
-        changes: serde_json::from_str(&changes).unwrap_or_default(),
-    })
-}
-
 /// Queues the event's emails when customers are to be told; returns how many.
 async fn notify(
     tx: &mut AnyConnection,
@@ -449,71 +393,4 @@ async fn notify(
     } else {
         Ok(0)
     }
-}
-
-async fn record_event(
-    tx: &mut AnyConnection,
-    ticket: &Ticket,
-    kind: EventKind,
-    change: &TicketChange,
-    changes: Vec<FieldChange>,
-    at: Timestamp,
-) -> Result<TicketEvent, StoreError> {
-    let changes_json = serde_json::to_string(&changes).expect("field changes always serialize");
-    let actor = change.actor.label();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO ticket_events (ticket_id, kind, at, actor_operator_id, actor, notify, changes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(ticket.id)
-    .bind(kind.as_str())
-    .bind(at.ticks())
-    .bind(change.actor.operator_id())
-    .bind(&actor)
-    .bind(flag(change.notify))
-    .bind(&changes_json)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(TicketEvent {
-        id,
-        ticket_id: ticket.id,
-        kind,
-        at,
-        actor,
-        actor_operator_id: change.actor.operator_id(),
-        notify: change.notify,
-        changes,
-    })
-}
-
-/// The fields a change altered, as the wire shows them.
-fn diff(before: Option<&Ticket>, after: &Ticket) -> Vec<FieldChange> {
-    fn fields(t: &Ticket) -> Vec<(&'static str, Option<String>)> {
-        let f = |ts: Option<Timestamp>| ts.map(datetime::format);
-        vec![
-            ("Description", Some(t.description.clone())),
-            ("StartTime", f(t.times.start_time)),
-            ("EndTime", f(t.times.end_time)),
-            (
-                "ExpectedResolutionTime",
-                f(t.times.expected_resolution_time),
-            ),
-            ("NextUpdateTime", f(t.times.next_update_time)),
-            ("ClosedTime", f(t.times.closed_time)),
-            ("ReopenedTime", f(t.times.reopened_time)),
-        ]
-    }
-    let old = before.map(fields);
-    fields(after)
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, (field, value))| {
-            let prev = old.as_ref().and_then(|o| o[i].1.clone());
-            (prev != value).then(|| FieldChange {
-                field: field.to_owned(),
-                before: prev,
-                after: value,
-            })
-        })
-        .collect()
 }

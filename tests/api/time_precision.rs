@@ -1,11 +1,15 @@
-//! Times keep .NET's 100 ns precision (seven fractional digits) through storage, JSON, XML and
-//! entity tags, and rows stored in microseconds before still read as they were.
+//! Times keep .NET's 100 ns precision (seven fractional digits) through storage, JSON, XML,
+//! entity tags and history, and rows stored by the first release (times in microseconds,
+//! history values as text) still read as they were.
 
 use std::path::Path;
 
 use reqwest::Method;
 use serde_json::json;
 use sqlx::migrate::Migrator;
+
+use herald::domain::{FieldChange, FieldValue, TicketField, Timestamp};
+use herald::wire::datetime;
 
 use herald_test_support::*;
 
@@ -14,6 +18,10 @@ const SEVEN_LATER: &str = "2001-01-01T13:00:00.0000001Z";
 
 /// The first migration that stores 100 ns ticks (all before it stored microseconds).
 const TICKS_MIGRATION: i64 = 20261201094500;
+
+fn time(text: &str) -> Timestamp {
+    datetime::parse(text).unwrap()
+}
 
 herald_test_support::backend_tests! {
     async fn seven_fractional_digits_round_trip_in_json_and_xml() {
@@ -40,6 +48,11 @@ herald_test_support::backend_tests! {
         assert_eq!(json(after, 200).await["StartTime"], "2001-01-01T12:59:59.9999998Z");
         let events = app.store.ticket_events(id).await.unwrap();
         assert_eq!(events.len(), 2, "the move of 100 ns was recorded");
+        let moved_by = &events[1].changes;
+        assert_eq!(moved_by.len(), 1);
+        assert_eq!(moved_by[0].field, TicketField::StartTime);
+        assert_eq!(moved_by[0].before, Some(FieldValue::Time(time(SEVEN))));
+        assert_eq!(moved_by[0].after, Some(FieldValue::Time(time("2001-01-01T12:59:59.9999998Z"))));
 
         let xml = format!("<Ticket><Description>x</Description><StartTime>{SEVEN}</StartTime></Ticket>");
         let body = text(app.send_xml(Method::POST, "/api/Tickets", &xml).await, 201).await;
@@ -112,10 +125,16 @@ herald_test_support::backend_tests! {
         let sent = json(app.get("/api/Tickets/1/Notifications").await, 200).await;
         assert_eq!(sent[0]["SentTime"], "2001-01-01T12:59:59.999999Z");
         let events = app.store.ticket_events(1).await.unwrap();
-        assert_eq!(herald::wire::datetime::format(events[0].at), "2001-01-01T12:59:59.999999Z");
+        assert_eq!(datetime::format(events[0].at), "2001-01-01T12:59:59.999999Z");
+        // The first release stored the changes' values as the API's text: its times read as times.
+        assert_eq!(events[0].changes, [FieldChange {
+            field: TicketField::StartTime,
+            before: None,
+            after: Some(FieldValue::Time(time("2001-01-01T11:59:59.999999Z"))),
+        }]);
         let contents = app.store.event_contents(&[1]).await.unwrap();
         assert_eq!(contents[0].at, events[0].at);
-        assert_eq!(contents[0].times.start_time.map(herald::wire::datetime::format).as_deref(),
+        assert_eq!(contents[0].times.start_time.map(datetime::format).as_deref(),
             Some("2001-01-01T11:59:59.999999Z"));
         app.stop().await;
     }

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use herald::domain::ticket::TicketTimes;
+use herald::domain::TicketChange;
 use herald::domain::{Actor, Description, NewTicket, TicketUpdate, Timestamp};
-use herald::store::TicketChange;
 
 use crate::browser::{self, WAIT};
 use crate::flows::{set_up, ADMIN_NAME};

@@ -9,14 +9,14 @@ use futures::TryStreamExt;
 
 use super::recipients::{recipients_of, Recipients};
 use super::{service_ids, service_names};
-use crate::domain::{Ticket, TicketUpdate, Timestamp};
+use crate::domain::{Ticket, TicketChange, TicketEvent, TicketUpdate, Timestamp};
 use crate::gui::form::{service_choices, store_errors, FieldErrors, FormData, ServiceChoice};
 use crate::gui::page::{
     input_value, parse_id, render, render_status, Chrome, GuiError, Kind, Nav, Notice,
 };
 use crate::gui::session::Session;
 use crate::state::AppState;
-use crate::store::{Page, Store, StoreError, TicketChange, TicketEvent};
+use crate::store::{Page, Store, StoreError};
 use crate::wire::etag;
 use crate::wire::model::{parse_new_ticket, parse_ticket_update};
 

@@ -6,12 +6,12 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{headline, overdue, service_names, status, Status};
-use crate::domain::Timestamp;
+use crate::domain::{DeliveryCounts, Timestamp};
 use crate::gui::form::{service_choices, ServiceChoice};
 use crate::gui::page::{notice_code, render, Chrome, GuiError, Nav, Notice, Paging, When};
 use crate::gui::session::Session;
 use crate::state::AppState;
-use crate::store::{DeliveryCounts, TicketListFilter, TicketState};
+use crate::store::{TicketListFilter, TicketState};
 
 #[derive(Debug, Clone)]
 struct Row {

@@ -7,14 +7,12 @@ use axum::response::Response;
 
 use super::{overdue, service_ids, service_names, status, Status};
 use crate::domain::ticket::EventKind;
-use crate::domain::{Ticket, Timestamp};
+use crate::domain::{FieldValue, Ticket, TicketEvent, TicketField, Timestamp};
 use crate::gui::deliveries::{Deliveries, DeliveriesSection};
 use crate::gui::page::{parse_id, render, utc_text, Chrome, Done, GuiError, Nav, When};
 use crate::gui::session::Session;
 use crate::notify::MailStatus;
 use crate::state::AppState;
-use crate::store::TicketEvent;
-use crate::wire::datetime;
 use crate::wire::etag;
 
 #[derive(Debug, Clone)]
@@ -34,27 +32,24 @@ struct EventView {
     changes: Vec<ChangeView>,
 }
 
-fn field_label(field: &str) -> &'static str {
+fn field_label(field: TicketField) -> &'static str {
     match field {
-        "Description" => "Description",
-        "StartTime" => "Start",
-        "EndTime" => "End",
-        "ExpectedResolutionTime" => "Expected resolution",
-        "NextUpdateTime" => "Next update",
-        "ClosedTime" => "Closed",
-        "ReopenedTime" => "Reopened",
-        _ => "Field",
+        TicketField::Description => "Description",
+        TicketField::StartTime => "Start",
+        TicketField::EndTime => "End",
+        TicketField::ExpectedResolutionTime => "Expected resolution",
+        TicketField::NextUpdateTime => "Next update",
+        TicketField::ClosedTime => "Closed",
+        TicketField::ReopenedTime => "Reopened",
     }
 }
 
 /// A recorded value as people read it: times in UTC words, nothing as a dash.
-fn shown_value(value: Option<&str>) -> String {
+fn shown_value(value: Option<&FieldValue>) -> String {
     match value {
         None => "—".to_owned(),
-        Some(v) => match datetime::parse(v) {
-            Some(ts) if v.ends_with('Z') => utc_text(ts),
-            _ => v.to_owned(),
-        },
+        Some(FieldValue::Text(text)) => text.clone(),
+        Some(FieldValue::Time(ts)) => utc_text(*ts),
     }
 }
 
@@ -75,9 +70,9 @@ fn event_view(e: &TicketEvent, now: Timestamp) -> EventView {
             .changes
             .iter()
             .map(|c| ChangeView {
-                field: field_label(&c.field),
-                before: shown_value(c.before.as_deref()),
-                after: shown_value(c.after.as_deref()),
+                field: field_label(c.field),
+                before: shown_value(c.before.as_ref()),
+                after: shown_value(c.after.as_ref()),
             })
             .collect(),
     }
@@ -169,14 +164,17 @@ async fn deliveries_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::datetime;
 
     #[test]
     fn recorded_values_read_well() {
         assert_eq!(shown_value(None), "—");
-        assert_eq!(
-            shown_value(Some("2026-11-27T14:30:00Z")),
-            "27 Nov 2026 14:30 UTC"
-        );
-        assert_eq!(shown_value(Some("<b>x</b>")), "<b>x</b>");
+        let time = FieldValue::Time(datetime::parse("2026-11-27T14:30:00Z").unwrap());
+        assert_eq!(shown_value(Some(&time)), "27 Nov 2026 14:30 UTC");
+        let html = FieldValue::Text("<b>x</b>".into());
+        assert_eq!(shown_value(Some(&html)), "<b>x</b>");
+        // A description that looks like a time is shown as written.
+        let text = FieldValue::Text("2026-11-27T14:30:00Z".into());
+        assert_eq!(shown_value(Some(&text)), "2026-11-27T14:30:00Z");
     }
 }
