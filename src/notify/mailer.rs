@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::compose::{Layout, RawMessage, Recipient};
 use super::smtp::Connections;
+pub use super::smtp::SendError;
 use super::templates::{self, EmailView, Rendered};
 use crate::domain::ticket::EventKind;
 use crate::domain::EventContent;
@@ -28,39 +29,6 @@ impl MailConfig {
     /// Names these settings without their password (see [`crate::live_settings::mail_fingerprint`]).
     pub fn fingerprint(&self) -> String {
         crate::live_settings::mail_fingerprint(self.url.expose(), &self.from.to_string())
-    }
-}
-
-/// Why a message was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// The server could not be reached or the connection broke (refused, timeout, TLS): try
-    /// again later, and not the other messages right now.
-    Unreachable(String),
-    /// A 4xx reply, or a reply that could not be read: try again later.
-    Temporary(String),
-    /// A 5xx reply, or a message this server can never take: do not try again.
-    Permanent(String),
-    /// The server refuses Herald's own settings (no AUTH offered, the login refused, STARTTLS
-    /// required but not offered): not the recipient's fault, so the message waits until the
-    /// settings change, and no attempt is counted.
-    Configuration(String),
-}
-
-impl SendError {
-    pub fn message(&self) -> &str {
-        match self {
-            SendError::Unreachable(m)
-            | SendError::Temporary(m)
-            | SendError::Permanent(m)
-            | SendError::Configuration(m) => m,
-        }
-    }
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
     }
 }
 

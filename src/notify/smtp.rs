@@ -28,8 +28,40 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 use tokio::net::TcpStream;
 
-use super::mailer::SendError;
 pub use crate::config::smtp_url::{Security, Server};
+
+/// Why a message was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The server could not be reached or the connection broke (refused, timeout, TLS): try
+    /// again later, and not the other messages right now.
+    Unreachable(String),
+    /// A 4xx reply, or a reply that could not be read: try again later.
+    Temporary(String),
+    /// A 5xx reply, or a message this server can never take: do not try again.
+    Permanent(String),
+    /// The server refuses Herald's own settings (no AUTH offered, the login refused, STARTTLS
+    /// required but not offered): not the recipient's fault, so the message waits until the
+    /// settings change, and no attempt is counted.
+    Configuration(String),
+}
+
+impl SendError {
+    pub fn message(&self) -> &str {
+        match self {
+            SendError::Unreachable(m)
+            | SendError::Temporary(m)
+            | SendError::Permanent(m)
+            | SendError::Configuration(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
 
 /// How long one SMTP operation (connect, or a whole message) may take.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);

@@ -226,7 +226,7 @@ impl Store {
             "SELECT COUNT(DISTINCT lower(c.email)) FROM customers c \
              JOIN customer_services cs ON cs.customer_id = c.id \
              WHERE c.email IS NOT NULL AND cs.service_id IN ({})",
-            super::ids_in(self.backend, 1)
+            self.backend().ids_in(1)
         );
         Ok(sqlx::query_scalar::<_, i64>(&sql)
             .bind(super::ids_param(service_ids))
@@ -246,7 +246,7 @@ async fn follow(
     let sql = format!(
         "INSERT INTO customer_services (customer_id, service_id) \
          SELECT $1, id FROM services WHERE id IN ({})",
-        super::ids_in(super::Backend::of(tx), 2)
+        super::Backend::of(tx).ids_in(2)
     );
     sqlx::query(&sql)
         .bind(customer)

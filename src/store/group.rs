@@ -87,7 +87,7 @@ impl Store {
             + Send
             + 'static,
     {
-        let result = match &self.group {
+        let result = match self.engine.group() {
             Some(group) => group.submit(Box::new(work)).await,
             None => {
                 async {

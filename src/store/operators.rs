@@ -171,6 +171,44 @@ impl Store {
         Ok(current)
     }
 
+    /// Creates the first administrator, unless an operator exists already (then `Conflict`):
+    /// the check and the insert are one transaction, so two setup pages submitted at once
+    /// cannot both succeed.
+    pub async fn create_first_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
+        let hash = self.stored_hash(new.password.as_ref()).await;
+        let mut tx = self.write_tx().await?;
+        if let Some(lock) = self.backend().setup_lock() {
+            sqlx::query(lock).execute(&mut *tx).await?;
+        }
+        let existing: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM operators WHERE deleted_at IS NULL")
+                .fetch_one(&mut *tx)
+                .await?;
+        if existing > 0 {
+            return Err(StoreError::Conflict(
+                "Herald is set up already: sign in instead.".into(),
+            ));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO operators (name, email, cell_phone, is_admin, password_hash) \
+             VALUES ($1, $2, $3, 1, $4) RETURNING id",
+        )
+        .bind(new.name.as_str())
+        .bind(new.email.as_str())
+        .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
+        .bind(hash)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Operator {
+            id,
+            name: new.name.to_string(),
+            email: new.email.to_string(),
+            cell_phone: new.cell_phone.as_ref().map(|p| p.as_str().to_owned()),
+            is_admin: true,
+        })
+    }
+
     /// Counts the live administrators and locks them until the transaction ends, so that two
     /// concurrent changes cannot each remove "one of two" administrators. Every change that can
     /// remove one takes these locks first, in id order, so they never deadlock.

@@ -119,13 +119,10 @@ pub(super) async fn enqueue(
             .collect::<Vec<_>>()
             .join(", ")
     } else {
-        super::ids_in(Backend::of(tx), 4)
+        Backend::of(tx).ids_in(4)
     };
-    // PostgreSQL: wake the other instances' workers when this commits (see `wakeups`). And
-    // sort the followers by address in memory: work_mem is 4 MB by default, about 25,000 of
-    // them; more spilled to disk and made a 100,000-follower POST slower. For this transaction.
-    if Backend::of(tx) == Backend::Postgres {
-        sqlx::query("SELECT pg_notify($1, ''), set_config('work_mem', '64MB', true)")
+    if let Some(sql) = Backend::of(tx).on_enqueue() {
+        sqlx::query(sql)
             .bind(super::wakeups::CHANNEL)
             .execute(&mut *tx)
             .await?;
@@ -293,7 +290,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT event_id, content FROM notification_events WHERE event_id IN ({})",
-            super::ids_in(self.backend, 1)
+            self.backend().ids_in(1)
         );
         sqlx::query_as::<_, (i64, String)>(&sql)
             .bind(super::ids_param(event_ids))
@@ -317,12 +314,7 @@ impl Store {
         lease_until: Timestamp,
         limit: usize,
     ) -> Result<Vec<Claimed>, StoreError> {
-        // SQLite has one writer, so the sub-select cannot race; PostgreSQL skips rows that
-        // another instance is claiming at this very moment.
-        let skip_locked = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
+        let skip_locked = self.backend().skip_locked();
         let sql = format!(
             "UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 \
              WHERE id IN (SELECT id FROM notifications \
@@ -365,12 +357,7 @@ impl Store {
         at: Timestamp,
         outcomes: &[(Claimed, Outcome)],
     ) -> Result<(), StoreError> {
-        // Positional `?` on SQLite: binding by `$n` name costs a scan of all names per
-        // parameter there, which adds up with thousands of parameters.
-        let param = |n: usize| match self.backend {
-            Backend::Sqlite => "?".to_owned(),
-            Backend::Postgres => format!("${n}"),
-        };
+        let param = |n: usize| self.backend().param(n);
         let mut tx = self.write_tx().await?;
         for chunk in outcomes.chunks(OUTCOME_CHUNK) {
             let values = (0..chunk.len())

@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use sqlx::Row;
 
 use super::customers::CustomerFilter;
-use super::tickets::{select, ticket_head};
+use super::ticket_rows::{select, ticket_head};
 use super::{flag, rows, Page, Store, StoreError};
 use crate::domain::Ticket;
 use crate::domain::{DeliveryCounts, DeliveryState};
@@ -75,7 +75,7 @@ impl Store {
         }
         let sql = select(&format!(
             "(SELECT * FROM tickets WHERE id IN ({}))",
-            super::ids_in(self.backend, 1)
+            self.backend().ids_in(1)
         ));
         let q = sqlx::query(&sql).bind(super::ids_param(&ids));
         let mut by_id: HashMap<i64, Ticket> = HashMap::with_capacity(ids.len());
@@ -138,7 +138,7 @@ impl Store {
         let sql = format!(
             "SELECT ticket_id, state, COUNT(*) FROM notifications WHERE ticket_id IN ({}) \
              GROUP BY ticket_id, state",
-            super::ids_in(self.backend, 1)
+            self.backend().ids_in(1)
         );
         let q = sqlx::query_as::<_, (i64, String, i64)>(&sql).bind(super::ids_param(ticket_ids));
         for (ticket, state, n) in q.fetch_all(&self.pool).await? {

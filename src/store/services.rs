@@ -141,7 +141,7 @@ pub(super) async fn live_services(
     }
     let sql = format!(
         "SELECT {COLUMNS} FROM services WHERE deleted_at IS NULL AND id IN ({}) ORDER BY id{lock}",
-        super::ids_in(Backend::of(conn), 1),
+        Backend::of(conn).ids_in(1),
     );
     let found = sqlx::query(&sql)
         .bind(super::ids_param(ids))

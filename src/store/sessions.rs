@@ -1,5 +1,4 @@
-//! Signing in to the GUI: sessions and the first administrator (the failed sign-in counters
-//! are in `login_failures`).
+//! Signing in to the GUI: sessions (the failed sign-in counters are in `login_failures`).
 //!
 //! Sessions live in the database so that every instance behind a load balancer serves every
 //! session. A session row is keyed by the SHA-256 of the cookie's random token; the token
@@ -9,8 +8,8 @@
 use sqlx::{AnyConnection, Row};
 
 use super::rows;
-use super::{Backend, Store, StoreError};
-use crate::domain::{NewOperator, Operator, Timestamp};
+use super::{Store, StoreError};
+use crate::domain::{Operator, Timestamp};
 
 /// A live session and the operator it belongs to.
 #[derive(Debug, Clone)]
@@ -121,46 +120,6 @@ impl Store {
         .bind(now.ticks())
         .fetch_one(&self.pool)
         .await?)
-    }
-
-    /// Creates the first administrator, unless an operator exists already (then `Conflict`):
-    /// the check and the insert are one transaction, so two setup pages submitted at once
-    /// cannot both succeed.
-    pub async fn create_first_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
-        let hash = self.stored_hash(new.password.as_ref()).await;
-        let mut tx = self.write_tx().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let existing: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM operators WHERE deleted_at IS NULL")
-                .fetch_one(&mut *tx)
-                .await?;
-        if existing > 0 {
-            return Err(StoreError::Conflict(
-                "Herald is set up already: sign in instead.".into(),
-            ));
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO operators (name, email, cell_phone, is_admin, password_hash) \
-             VALUES ($1, $2, $3, 1, $4) RETURNING id",
-        )
-        .bind(new.name.as_str())
-        .bind(new.email.as_str())
-        .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
-        .bind(hash)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Operator {
-            id,
-            name: new.name.to_string(),
-            email: new.email.to_string(),
-            cell_phone: new.cell_phone.as_ref().map(|p| p.as_str().to_owned()),
-            is_admin: true,
-        })
     }
 }
 

@@ -9,6 +9,11 @@
 //!
 //! Only short reads of one entity come here; lists stream through sqlx, and every write goes
 //! through the writer pool as before.
+//!
+//! A read here runs on a runtime thread, so it never waits for a lock: its busy timeout is
+//! zero, and a read that finds the file locked (a WAL recovery, a checkpoint that resets the
+//! log, another process holding an exclusive lock) is left to the pool, whose connections wait
+//! for the lock (up to their busy timeout) on threads of their own.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -19,11 +24,12 @@ use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::SqliteConnectOptions;
 
 use super::rows::Columns;
+use super::ticket_rows::{add_row, SELECT_ONE};
 use super::StoreError;
+use crate::domain::Ticket;
 
-/// How long a read waits for a lock (only the rare WAL recovery or a checkpoint that resets
-/// the log takes one a reader must wait for).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a read waits for a lock: not at all (see above).
+const BUSY_TIMEOUT: Duration = Duration::ZERO;
 
 /// Statements kept prepared per connection.
 const STATEMENT_CACHE: usize = 32;
@@ -51,8 +57,26 @@ impl SqliteReads {
         }))
     }
 
+    /// One live ticket with its services; `None` when the file is locked right now (read it
+    /// through the pool instead).
+    pub(super) fn ticket(&self, id: i64) -> Option<Result<Ticket, StoreError>> {
+        let read = self.read(|conn| {
+            let mut statement = conn.prepare_cached(&SELECT_ONE).map_err(store_error)?;
+            let mut rows = statement.query([id]).map_err(store_error)?;
+            let mut ticket = None;
+            while let Some(row) = rows.next().map_err(store_error)? {
+                add_row(&mut ticket, row)?;
+            }
+            ticket.ok_or(StoreError::NotFound)
+        });
+        match read {
+            Err(e) if is_locked(&e) => None,
+            read => Some(read),
+        }
+    }
+
     /// Runs `read` on an idle connection (opening one when none is idle).
-    pub(super) fn read<T>(
+    fn read<T>(
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -91,9 +115,21 @@ impl SqliteReads {
     }
 }
 
+/// Did the read fail because the file is locked?
+fn is_locked(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e {
+        StoreError::Unavailable(sqlx::Error::AnyDriverError(e)) => e
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| matches!(code, DatabaseBusy | DatabaseLocked)),
+        _ => false,
+    }
+}
+
 /// A failed read: an unreachable or locked database is "unavailable" (503), anything else a
 /// database error.
-pub(super) fn store_error(e: rusqlite::Error) -> StoreError {
+fn store_error(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
     let unavailable = matches!(
         e.sqlite_error_code(),
@@ -135,7 +171,7 @@ mod tests {
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        assert!(store.sqlite_reads.is_some());
+        assert!(store.engine.direct_reads().is_some());
         let mut services = Vec::new();
         for name in ["Mail", "Web"] {
             let new = NewService {
@@ -161,7 +197,7 @@ mod tests {
 
         let direct = store.get_ticket(created.id).await.unwrap();
         let mut conn = store.reader().acquire().await.unwrap();
-        let through_sqlx = super::super::tickets::load(&mut conn, created.id)
+        let through_sqlx = super::super::ticket_rows::load(&mut conn, created.id)
             .await
             .unwrap();
         drop(conn);
@@ -177,6 +213,39 @@ mod tests {
             store.get_ticket(created.id).await,
             Err(StoreError::Unavailable(_))
         ));
+    }
+
+    /// A direct read runs on the runtime thread: a locked file must not hold it (for up to a
+    /// busy timeout) but leave the read to the pool, whose connections wait on their own threads.
+    #[test]
+    fn a_locked_file_is_left_to_the_pool_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.db");
+        // In rollback-journal mode (a WAL reader is rarely locked out, and not on demand),
+        // another process's exclusive transaction locks every reader out.
+        let locker = Connection::open(&path).unwrap();
+        locker
+            .execute_batch(include_str!(
+                "../../migrations/sqlite/20261127000001_init.sql"
+            ))
+            .unwrap();
+        locker
+            .execute_batch(
+                "INSERT INTO tickets (id, description, created_time, is_closed) \
+                 VALUES (1, 'Mail is slow', 0, 0)",
+            )
+            .unwrap();
+        let direct = SqliteReads::for_url(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .unwrap();
+        let read = |direct: &SqliteReads| direct.ticket(1).map(|r| r.unwrap().description);
+        assert_eq!(read(&direct).as_deref(), Some("Mail is slow"));
+        locker
+            .execute_batch("BEGIN EXCLUSIVE; INSERT INTO settings (name, value) VALUES ('x', 'y');")
+            .unwrap();
+        assert_eq!(read(&direct), None, "no wait for the lock");
+        locker.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(read(&direct).as_deref(), Some("Mail is slow"));
     }
 
     #[test]

@@ -3,16 +3,13 @@
 //! Every change that is an event (created, updated, closed, reopened) is recorded in
 //! `ticket_events` in the same transaction as the change (see [`super::history`]).
 
-use std::sync::LazyLock;
-
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::history::record_event;
-use super::rows::{self, Check, Columns};
-use super::sqlite_reads;
+use super::rows::{self, Check};
+use super::ticket_rows::{load, load_locked, select, ticket_head};
 use super::{flag, outbox, services, Page, Store, StoreError};
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{
@@ -24,108 +21,6 @@ use crate::domain::{
 pub struct TicketFilter {
     pub is_closed: Option<bool>,
     pub service_id: Option<i64>,
-}
-
-const SELECT: &str =
-    "SELECT t.id, t.description, t.start_time, t.end_time, t.expected_resolution_time, \
-       t.next_update_time, t.closed_time, t.reopened_time, t.created_time, t.operator_id, \
-       o.name AS o_name, s.id AS s_id, s.name AS s_name, s.description AS s_description \
-     FROM {FROM} t \
-     LEFT JOIN operators o ON o.id = t.operator_id \
-     LEFT JOIN ticket_services ts ON ts.ticket_id = t.id \
-     LEFT JOIN services s ON s.id = ts.service_id \
-     ORDER BY t.id, s.id";
-
-pub(super) fn select(from: &str) -> String {
-    SELECT.replace("{FROM}", from)
-}
-
-fn times(row: &impl Columns) -> Result<TicketTimes, sqlx::Error> {
-    Ok(TicketTimes {
-        start_time: rows::ts(row, "start_time")?,
-        end_time: rows::ts(row, "end_time")?,
-        expected_resolution_time: rows::ts(row, "expected_resolution_time")?,
-        next_update_time: rows::ts(row, "next_update_time")?,
-        closed_time: rows::ts(row, "closed_time")?,
-        reopened_time: rows::ts(row, "reopened_time")?,
-    })
-}
-
-pub(super) fn ticket_head(row: &impl Columns) -> Result<Ticket, sqlx::Error> {
-    let operator = match row.opt_int("operator_id")? {
-        Some(id) => Some(OperatorRef {
-            id,
-            name: row.opt_text("o_name")?.unwrap_or_default(),
-        }),
-        None => None,
-    };
-    Ok(Ticket {
-        id: row.int("id")?,
-        description: row.text("description")?,
-        times: times(row)?,
-        created_time: Timestamp::from_ticks(row.int("created_time")?),
-        services: Vec::new(),
-        operator,
-    })
-}
-
-/// Adds one row of [`SELECT`] for a single ticket: the first gives the ticket, each one a service.
-fn add_row(ticket: &mut Option<Ticket>, row: &impl Columns) -> Result<(), sqlx::Error> {
-    let ticket = match ticket {
-        Some(t) => t,
-        None => ticket.insert(ticket_head(row)?),
-    };
-    if let Some(s) = rows::joined_service(row)? {
-        ticket.services.push(s);
-    }
-    Ok(())
-}
-
-/// The ticket the rows of [`SELECT`] for a single ticket describe.
-fn ticket_of(rows: &[AnyRow]) -> Result<Ticket, StoreError> {
-    let mut ticket = None;
-    for row in rows {
-        add_row(&mut ticket, row)?;
-    }
-    ticket.ok_or(StoreError::NotFound)
-}
-
-/// [`load`] with the ticket's row locked until the transaction ends (`lock` is
-/// [`Store::for_update`]'s suffix): one statement instead of a lock and a read.
-async fn load_locked(conn: &mut AnyConnection, id: i64, lock: &str) -> Result<Ticket, StoreError> {
-    if lock.is_empty() {
-        return load(conn, id).await;
-    }
-    let sql = select(&format!(
-        "(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL{lock})"
-    ));
-    ticket_of(&sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?)
-}
-
-/// One live ticket with its services.
-static SELECT_ONE: LazyLock<String> =
-    LazyLock::new(|| select("(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL)"));
-
-pub(super) async fn load(conn: &mut AnyConnection, id: i64) -> Result<Ticket, StoreError> {
-    ticket_of(
-        &sqlx::query(&SELECT_ONE)
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?,
-    )
-}
-
-/// [`load`] on a direct SQLite connection.
-fn load_direct(conn: &rusqlite::Connection, id: i64) -> Result<Ticket, StoreError> {
-    let mut statement = conn
-        .prepare_cached(&SELECT_ONE)
-        .map_err(sqlite_reads::store_error)?;
-    let mut rows = statement.query([id]).map_err(sqlite_reads::store_error)?;
-    let mut ticket = None;
-    while let Some(row) = rows.next().map_err(sqlite_reads::store_error)? {
-        add_row(&mut ticket, row)?;
-    }
-    ticket.ok_or(StoreError::NotFound)
 }
 
 impl Store {
@@ -179,8 +74,10 @@ impl Store {
     }
 
     pub async fn get_ticket(&self, id: i64) -> Result<Ticket, StoreError> {
-        if let Some(direct) = &self.sqlite_reads {
-            return direct.read(|conn| load_direct(conn, id));
+        if let Some(direct) = self.engine.direct_reads() {
+            if let Some(read) = direct.ticket(id) {
+                return read;
+            }
         }
         let mut conn = self.pool.acquire().await?;
         load(&mut conn, id).await
@@ -319,7 +216,7 @@ async fn insert(
         let sql = format!(
             "INSERT INTO ticket_services (ticket_id, service_id) \
              SELECT $1, id FROM services WHERE id IN ({})",
-            super::ids_in(super::Backend::of(conn), 2)
+            super::Backend::of(conn).ids_in(2)
         );
         let ids: Vec<i64> = services.iter().map(|s| s.id).collect();
         sqlx::query(&sql)

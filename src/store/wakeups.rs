@@ -23,7 +23,7 @@ impl Store {
     /// Until `shutdown`, turns notifications on [`CHANNEL`] into wake-ups of this process's
     /// workers (see [`Store::outbox_queued`]). Returns at once on SQLite.
     pub async fn relay_wakeups(&self, shutdown: CancellationToken) {
-        let Some(url) = self.postgres_url.clone() else {
+        let Some(url) = self.engine.wakeup_url().map(str::to_owned) else {
             return;
         };
         while !shutdown.is_cancelled() {

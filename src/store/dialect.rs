@@ -1,0 +1,348 @@
+//! What differs between SQLite and PostgreSQL, in one place.
+//!
+//! The SQL of the other store modules is written once, in what both engines share (`$n`
+//! placeholders, `RETURNING`, partial indexes, `UPDATE … FROM (VALUES …)`); they ask
+//! [`Backend`] for the few clauses that differ, and [`Engine`] holds what only one of the
+//! engines has:
+//!
+//! | | SQLite | PostgreSQL |
+//! |---|---|---|
+//! | row locks (`FOR UPDATE`, `FOR SHARE`) | none: one writer at a time | on the rows read |
+//! | claiming due messages | plain sub-select | `FOR UPDATE SKIP LOCKED` |
+//! | parameters of very long statements | positional `?` | `$n` |
+//! | a list of ids as one parameter | `json_each` | `jsonb_array_elements_text` |
+//! | a write transaction begins with | `BEGIN IMMEDIATE` (takes the write lock) | `BEGIN` |
+//! | the first administrator's setup | the write lock suffices | `LOCK TABLE operators` |
+//! | queueing messages wakes | this process's workers | every instance's (`NOTIFY`) |
+//! | ticket creation commits | in a group commit ([`super::group`]) | in its own transaction |
+//! | one ticket is read | straight from the file ([`super::sqlite_reads`]) | through the pool |
+//! | migrations | `migrations/sqlite` | `migrations/postgres` |
+//! | pools | one writer connection, a pool of readers | one pool (less one listening connection) |
+
+use std::sync::Arc;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, AnyPool, Executor};
+
+use super::group::GroupWriter;
+use super::health::WriteHealth;
+use super::sqlite_reads::SqliteReads;
+use super::{not_in_a_transaction, sqlite_dir};
+use super::{PoolSettings, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Config(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+
+    /// The backend a connection (or a transaction on one) talks to.
+    pub fn of(conn: &AnyConnection) -> Backend {
+        match conn.backend_name() {
+            "PostgreSQL" => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    pub(super) fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// The statement that opens a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a second process on the same file waits for it (busy timeout)
+    /// instead of failing when its read turns into a write.
+    pub(super) fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+
+    /// ` FOR UPDATE` where the engine has row locks; SQLite's single writer needs none.
+    pub(super) fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// ` FOR SHARE` where the engine has row locks: the rows read stay as they are (not deleted
+    /// by another transaction) until this one ends, while other readers may share them.
+    pub(super) fn for_share(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR SHARE",
+        }
+    }
+
+    /// The suffix of a sub-select that picks rows to claim: PostgreSQL skips rows another
+    /// instance is claiming at this very moment; SQLite's single writer cannot race.
+    pub(super) fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Parameter `n` (from 1) of a statement with very many: positional `?` on SQLite, where
+    /// binding by `$n` name costs a scan of all names per parameter (which adds up with
+    /// thousands), `$n` on PostgreSQL. Only for statements whose parameters are all numbered
+    /// in order.
+    pub(super) fn param(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
+    /// The ids bound as parameter `$param` (a JSON array: see `ids_param`) as a subquery, for
+    /// `id IN (…)`: one parameter however many ids, so a statement never grows with a
+    /// request's list nor reaches the engines' limits on parameters (SQLite 32,766,
+    /// PostgreSQL 65,535).
+    pub(super) fn ids_in(self, param: usize) -> String {
+        match self {
+            Backend::Sqlite => format!("SELECT value FROM json_each(${param})"),
+            Backend::Postgres => {
+                format!("SELECT jsonb_array_elements_text(${param}::jsonb)::bigint")
+            }
+        }
+    }
+
+    /// The statement that makes creating the first administrator exclusive, beyond what the
+    /// write transaction itself ensures: SQLite's write lock already keeps a second setup out.
+    pub(super) fn setup_lock(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some("LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE"),
+        }
+    }
+
+    /// Run in a transaction that queues messages, before the `INSERT` of the messages
+    /// (parameter `$1`: [`super::wakeups::CHANNEL`]). PostgreSQL: wake the other instances'
+    /// workers when this commits (see `wakeups`), and sort the followers by address in memory
+    /// (`work_mem` is 4 MB by default, about 25,000 of them; more spilled to disk and made a
+    /// 100,000-follower POST slower), for this transaction only. SQLite: nothing, the process
+    /// wakes its own workers after the commit.
+    pub(super) fn on_enqueue(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                Some("SELECT pg_notify($1, ''), set_config('work_mem', '64MB', true)")
+            }
+        }
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// The pools of a connected store, and what only its engine has.
+pub(super) struct Connected {
+    pub engine: Engine,
+    /// Reads.
+    pub pool: AnyPool,
+    /// Writes: a single connection on SQLite (writes queue in the process instead of failing
+    /// with `SQLITE_BUSY`), the same pool as reads on PostgreSQL.
+    pub writer: AnyPool,
+    /// Whether writes fail for want of space (SQLite watches its file's directory).
+    pub health: WriteHealth,
+}
+
+/// Opens (and for SQLite creates) the database at `url`.
+pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connected, StoreError> {
+    sqlx::any::install_default_drivers();
+    match Backend::of_url(url)? {
+        Backend::Sqlite => {
+            let url = sqlite_url(url);
+            let options: AnyConnectOptions = url
+                .parse()
+                .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
+            let open = |max: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(settings.acquire_timeout)
+                    // A local file cannot drop a connection: skip the ping (a round trip to
+                    // the connection's worker thread) on every acquire.
+                    .test_before_acquire(false)
+                    .after_release(|conn, _meta| Box::pin(not_in_a_transaction(conn)))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+            };
+            // The writer first: it creates the file and switches it to WAL.
+            let writer = open(1).connect_with(options.clone()).await?;
+            let pool = open(settings.max_connections.max(1))
+                .connect_with(options)
+                .await?;
+            let engine = Engine::Sqlite {
+                group: GroupWriter::start(writer.clone()),
+                direct: SqliteReads::for_url(&url)?.map(Into::into),
+            };
+            Ok(Connected {
+                engine,
+                pool,
+                writer,
+                health: WriteHealth::new(sqlite_dir(&url)),
+            })
+        }
+        Backend::Postgres => {
+            let options: AnyConnectOptions = url
+                .parse()
+                .map_err(|_| StoreError::Config("invalid PostgreSQL URL".into()))?;
+            // One of the instance's connections listens for wake-ups (see `wakeups`).
+            let pool = AnyPoolOptions::new()
+                .max_connections(settings.max_connections.saturating_sub(1).max(2))
+                .acquire_timeout(settings.acquire_timeout)
+                .after_release(|conn, _meta| Box::pin(not_in_a_transaction(conn)))
+                .connect_with(options)
+                .await?;
+            Ok(Connected {
+                engine: Engine::Postgres { url: url.into() },
+                writer: pool.clone(),
+                pool,
+                health: Default::default(),
+            })
+        }
+    }
+}
+
+/// `sqlite://herald.db` → `sqlite://herald.db?mode=rwc` (create when missing).
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// What one engine has and the other has not, besides the pools.
+#[derive(Clone)]
+pub(super) enum Engine {
+    Sqlite {
+        /// The group commit of ticket writes.
+        group: GroupWriter,
+        /// Point reads straight from the file (`None` for an in-memory database).
+        direct: Option<Arc<SqliteReads>>,
+    },
+    Postgres {
+        /// Where to listen for other instances' wake-ups.
+        url: Arc<str>,
+    },
+}
+
+impl Engine {
+    pub(super) fn backend(&self) -> Backend {
+        match self {
+            Engine::Sqlite { .. } => Backend::Sqlite,
+            Engine::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// The group commit that writes go through, where there is one.
+    pub(super) fn group(&self) -> Option<&GroupWriter> {
+        match self {
+            Engine::Sqlite { group, .. } => Some(group),
+            Engine::Postgres { .. } => None,
+        }
+    }
+
+    /// The direct reads, where there are some.
+    pub(super) fn direct_reads(&self) -> Option<&SqliteReads> {
+        match self {
+            Engine::Sqlite { direct, .. } => direct.as_deref(),
+            Engine::Postgres { .. } => None,
+        }
+    }
+
+    /// The URL to listen on for wake-ups from other instances, where they can send them.
+    pub(super) fn wakeup_url(&self) -> Option<&str> {
+        match self {
+            Engine::Sqlite { .. } => None,
+            Engine::Postgres { url } => Some(url),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_backend() {
+        assert_eq!(Backend::of_url("sqlite://h.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(matches!(
+            Backend::of_url("mysql://u@h/db"),
+            Err(StoreError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn sqlite_needs_no_row_locks_and_takes_the_write_lock_at_begin() {
+        let b = Backend::Sqlite;
+        assert_eq!(
+            (b.for_update(), b.for_share(), b.skip_locked()),
+            ("", "", "")
+        );
+        assert_eq!(b.begin_write(), "BEGIN IMMEDIATE");
+        assert_eq!(b.setup_lock(), None);
+        assert_eq!(b.on_enqueue(), None);
+        assert_eq!(b.param(7), "?");
+        assert_eq!(b.ids_in(2), "SELECT value FROM json_each($2)");
+    }
+
+    #[test]
+    fn postgres_locks_rows_and_wakes_other_instances() {
+        let b = Backend::Postgres;
+        assert_eq!(b.for_update(), " FOR UPDATE");
+        assert_eq!(b.for_share(), " FOR SHARE");
+        assert_eq!(b.skip_locked(), " FOR UPDATE SKIP LOCKED");
+        assert_eq!(b.begin_write(), "BEGIN");
+        assert!(b.setup_lock().unwrap().starts_with("LOCK TABLE operators"));
+        assert!(b.on_enqueue().unwrap().contains("pg_notify($1"));
+        assert_eq!(b.param(7), "$7");
+        assert!(b.ids_in(2).contains("$2::jsonb"));
+    }
+
+    #[test]
+    fn each_backend_has_its_own_migrations_of_the_same_versions() {
+        let versions =
+            |b: Backend| -> Vec<i64> { b.migrator().iter().map(|m| m.version).collect() };
+        assert_eq!(versions(Backend::Sqlite), versions(Backend::Postgres));
+        assert!(!versions(Backend::Sqlite).is_empty());
+    }
+}
