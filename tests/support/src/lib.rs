@@ -20,6 +20,7 @@
 mod app;
 mod log;
 pub mod postgres;
+pub mod python;
 pub mod smtp;
 
 use std::future::Future;
