@@ -4,6 +4,7 @@
 //! to and from these types.
 
 mod api_key;
+pub mod calendar;
 mod contact;
 mod delivery;
 mod entities;
