@@ -8,6 +8,7 @@ pub mod negotiate;
 mod notifications;
 mod operators;
 mod params;
+mod patch;
 mod resource;
 mod services;
 mod tickets;

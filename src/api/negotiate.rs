@@ -23,6 +23,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Negotiated {
     }
 }
 
+/// The request's `Content-Type` and body (413 when over the limit).
+async fn content_type_and_bytes<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<(Option<String>, Bytes), ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::bad_request("The request body could not be read.")
+        }
+    })?;
+    Ok((content_type, bytes))
+}
+
 /// A request body of any supported media type, as one input tree.
 #[derive(Debug)]
 pub struct InputDoc(pub Doc);
@@ -31,21 +50,30 @@ impl<S: Send + Sync> FromRequest<S> for InputDoc {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad_request("The request body could not be read.")
-            }
-        })?;
+        let (content_type, bytes) = content_type_and_bytes(req, state).await?;
         let doc = body::read(content_type.as_deref(), &bytes).map_err(|e| match e {
             BodyError::Malformed(m) => ApiError::BadRequest(m),
             BodyError::Unsupported(m) => ApiError::UnsupportedMediaType(m),
         })?;
         Ok(InputDoc(doc))
+    }
+}
+
+/// A PATCH body: a JSON merge patch (`application/merge-patch+json`, else 415). A body that
+/// is not a JSON object is kept as its message, for the handler to answer with the entity's
+/// ModelState.
+#[derive(Debug)]
+pub struct MergePatch(pub Result<Doc, String>);
+
+impl<S: Send + Sync> FromRequest<S> for MergePatch {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (content_type, bytes) = content_type_and_bytes(req, state).await?;
+        match crate::wire::merge_patch::read(content_type.as_deref(), &bytes) {
+            Ok(doc) => Ok(MergePatch(Ok(doc))),
+            Err(BodyError::Malformed(m)) => Ok(MergePatch(Err(m))),
+            Err(BodyError::Unsupported(m)) => Err(ApiError::UnsupportedMediaType(m)),
+        }
     }
 }

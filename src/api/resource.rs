@@ -273,6 +273,9 @@ pub fn crud_router<R: Crud>() -> Router<AppState> {
         .route(&base, get(list::<R>).post(post::<R>))
         .route(
             &format!("{base}/{{id}}"),
-            get(get_one::<R>).put(put::<R>).delete(delete::<R>),
+            get(get_one::<R>)
+                .put(put::<R>)
+                .patch(super::patch::patch::<R>)
+                .delete(delete::<R>),
         )
 }

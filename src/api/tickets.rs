@@ -8,13 +8,15 @@ use axum::routing::get;
 use axum::Router;
 
 use super::error::ApiError;
-use super::negotiate::InputDoc;
+use super::negotiate::{InputDoc, MergePatch};
 use super::params::parse_id;
+use super::patch::{checked, kept_changing, patched, precondition, ATTEMPTS};
 use super::resource::{check_body_id, Ctx};
 use super::AppState;
 use crate::domain::TicketChange;
 use crate::domain::{Actor, Ticket};
 use crate::store::{StoreError, TicketFilter};
+use crate::wire::etag;
 use crate::wire::model::{parse_new_ticket, parse_ticket_update, Envelope, WireEntity};
 
 /// The collection's path segment, as documented.
@@ -23,7 +25,10 @@ pub const TICKETS: &str = "Tickets";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/tickets", get(list).post(post))
-        .route("/api/tickets/{id}", get(get_one).put(put).delete(delete))
+        .route(
+            "/api/tickets/{id}",
+            get(get_one).put(put).patch(patch).delete(delete),
+        )
 }
 
 fn store_error(id: Option<i64>, e: StoreError) -> ApiError {
@@ -98,6 +103,41 @@ async fn put(
         .await
         .map_err(|e| store_error(Some(id), e))?;
     Ok(ctx.updated(&ticket))
+}
+
+/// PATCH: the merge patch applied to the ticket as read, then PUT's rules (only the replaced
+/// fields and the close/reopen times; `DoNotSendEmail` in the patch or the query string).
+async fn patch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: MergePatch,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let patch = checked::<Ticket>(body, id)?;
+    for _ in 0..ATTEMPTS {
+        let current = state
+            .store
+            .get_ticket(id)
+            .await
+            .map_err(|e| store_error(Some(id), e))?;
+        precondition(&ctx, &current)?;
+        let (update, envelope) =
+            parse_ticket_update(&patched(&current, &patch)).map_err(ApiError::Invalid)?;
+        let change = change(&ctx, &envelope)?;
+        let read = etag::of(&current);
+        let unchanged = move |t: &Ticket| etag::of(t) == read;
+        match state
+            .store
+            .update_ticket(id, &update, &change, Some(&unchanged))
+            .await
+        {
+            Ok((ticket, _event)) => return Ok(ctx.updated(&ticket)),
+            Err(StoreError::PreconditionFailed) => continue,
+            Err(e) => return Err(store_error(Some(id), e)),
+        }
+    }
+    Err(kept_changing())
 }
 
 async fn delete(

@@ -4,7 +4,8 @@
 
 pub mod inputs;
 pub mod page;
-pub mod paths;
+mod patch;
+mod paths;
 mod routes;
 
 use utoipa::openapi::schema::Schema;

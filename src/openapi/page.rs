@@ -179,7 +179,7 @@ fn operations(doc: &Value, tag: &str) -> Vec<OperationView> {
         return out;
     };
     for (path, item) in paths {
-        for method in ["get", "post", "put", "delete"] {
+        for method in ["get", "post", "put", "patch", "delete"] {
             let Some(op) = item.get(method) else { continue };
             if !op["tags"]
                 .as_array()

@@ -170,11 +170,11 @@ fn with_body(description: &str, schema: impl Into<RefOr<Schema>> + Clone) -> Res
         })
 }
 
-fn error(description: &str) -> Response {
+pub(super) fn error(description: &str) -> Response {
     with_body(description, Ref::from_schema_name("Error")).build()
 }
 
-fn etag() -> utoipa::openapi::header::Header {
+pub(super) fn etag() -> utoipa::openapi::header::Header {
     HeaderBuilder::new()
         .schema(string())
         .description(Some(
@@ -183,7 +183,7 @@ fn etag() -> utoipa::openapi::header::Header {
         .build()
 }
 
-fn entity_response(description: &str, name: &str) -> ResponseBuilder {
+pub(super) fn entity_response(description: &str, name: &str) -> ResponseBuilder {
     with_body(description, Ref::from_schema_name(name)).header("ETag", etag())
 }
 
@@ -356,7 +356,7 @@ pub fn resource_paths<R: Documented>() -> Paths {
         .parameter(id_parameter(&lower))
         .parameters(Some(R::write_parameters()))
         .parameter(if_match.clone())
-        .parameter(prefer)
+        .parameter(prefer.clone())
         .request_body(Some(request_body::<R::Update>()))
         .response(
             "200",
@@ -390,6 +390,16 @@ pub fn resource_paths<R: Documented>() -> Paths {
             error("`If-Match` does not match the current `ETag`."),
         );
 
+    let patch = super::patch::operation::<R>(
+        op(format!("patch{name}"), format!("Patch a {lower}"))
+            .parameter(id_parameter(&lower))
+            .parameters(Some(R::write_parameters()))
+            .parameter(if_match.clone())
+            .parameter(prefer.clone()),
+        &lower,
+        &name,
+    );
+
     let mut delete = op(format!("delete{name}"), format!("Delete a {lower}"))
         .parameter(id_parameter(&lower))
         .parameter(if_match)
@@ -417,6 +427,12 @@ pub fn resource_paths<R: Documented>() -> Paths {
     item.merge_operations(PathItem::new(
         HttpMethod::Put,
         body_errors(common_errors(update)).build(),
+    ));
+    item.merge_operations(PathItem::new(
+        HttpMethod::Patch,
+        common_errors(patch)
+            .response("413", error(crate::limits::BODY_TOO_LARGE))
+            .build(),
     ));
     item.merge_operations(PathItem::new(
         HttpMethod::Delete,

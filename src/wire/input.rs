@@ -71,6 +71,20 @@ impl Doc {
         self.entries.is_empty()
     }
 
+    /// The last value of a field, its name matched ignoring case, to change in place.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.entries
+            .iter_mut()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Removes every value of a field (name matched ignoring case).
+    pub fn remove(&mut self, name: &str) {
+        self.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
     /// A parsed `serde_json::Value` as a [`Doc`] (request bodies are read by
     /// [`super::body::json`], which keeps what a `serde_json::Value` loses).
     pub fn from_json(value: serde_json::Value) -> Result<Doc, String> {

@@ -10,6 +10,7 @@ pub mod datetime;
 pub mod etag;
 pub mod format;
 pub mod input;
+pub mod merge_patch;
 pub mod model;
 pub mod xml;
 

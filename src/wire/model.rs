@@ -18,6 +18,8 @@ pub trait WireEntity {
     const NAME: &'static str;
     /// Key prefix of its validation errors (`ticket.StartTime`).
     const MODEL: &'static str;
+    /// Properties a PATCH may not name (besides `Id`, which must equal the URL's).
+    const READ_ONLY: &'static [&'static str] = &[];
     type Dto: Serialize;
     fn to_wire(&self) -> Self::Dto;
 }
@@ -157,6 +159,9 @@ pub struct TicketDto {
 impl WireEntity for Ticket {
     const NAME: &'static str = "Ticket";
     const MODEL: &'static str = "ticket";
+    /// Set by the server, or ignored on PUT (a ticket's services and operator are set when it
+    /// is created).
+    const READ_ONLY: &'static [&'static str] = &["CreatedTime", "IsClosed", "Services", "Operator"];
     type Dto = TicketDto;
     fn to_wire(&self) -> TicketDto {
         let t = &self.times;

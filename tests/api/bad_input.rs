@@ -226,7 +226,7 @@ herald_test_support::backend_tests! {
             (reqwest::Method::POST, "/api/Services", Some(("application/json", "{\"Name\": ")), 400, "The request body is not valid JSON (line 1, column 9)."),
             (reqwest::Method::POST, "/api/Services", Some(("application/xml", "<Service>")), 400, "The XML body is malformed: it ends inside an element."),
             (reqwest::Method::POST, "/api/Services", Some(("application/x-www-form-urlencoded", "Name=%ff")), 400, "The request body is not valid UTF-8 once decoded."),
-            (reqwest::Method::PATCH, "/api/Services/1", None, 405, "The requested resource does not support http method 'PATCH'."),
+            (reqwest::Method::PATCH, "/api/Services", None, 405, "The requested resource does not support http method 'PATCH'."),
             (reqwest::Method::POST, "/api/Services/1", Some(("application/json", "{}")), 405, "The requested resource does not support http method 'POST'."),
         ];
         for (method, path, body, status, message) in cases {

@@ -9,6 +9,7 @@ mod copy;
 mod disk_full;
 mod id_lists;
 mod instances;
+mod merge_patch;
 mod migrations;
 mod notifications;
 mod notify_crash;

@@ -46,7 +46,7 @@ herald_test_support::backend_tests! {
             for method in ["GET", "POST"] {
                 expected.push((method.to_string(), format!("/api/{collection}")));
             }
-            for method in ["DELETE", "GET", "PUT"] {
+            for method in ["DELETE", "GET", "PATCH", "PUT"] {
                 expected.push((method.to_string(), format!("/api/{collection}/{{id}}")));
             }
         }
@@ -83,6 +83,14 @@ herald_test_support::backend_tests! {
             assert!(put["responses"].get(status).is_some(), "PUT documents {status}");
         }
         assert!(doc["paths"]["/api/Operators/{id}"]["delete"]["responses"].get("409").is_some());
+        let patch = &doc["paths"]["/api/Tickets/{id}"]["patch"];
+        for status in ["200", "204", "400", "404", "412", "415"] {
+            assert!(patch["responses"].get(status).is_some(), "PATCH documents {status}");
+        }
+        let patch_body = &patch["requestBody"]["content"]["application/merge-patch+json"]["schema"];
+        assert!(patch_body["properties"].get("ClosedTime").is_some(), "{patch_body}");
+        assert!(patch_body["properties"].get("Services").is_none(), "read-only left out: {patch_body}");
+        assert!(patch_body.get("required").is_none_or(|r| r.as_array().unwrap().is_empty()));
         let error = &doc["components"]["schemas"]["Error"];
         assert!(error["properties"].get("Message").is_some());
         assert!(error["properties"].get("ModelState").is_some());

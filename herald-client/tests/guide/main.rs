@@ -23,6 +23,8 @@ mod lists;
 mod notifications;
 #[path = "04_operators.rs"]
 mod operators;
+#[path = "12_patching.rs"]
+mod patching;
 #[path = "02_services.rs"]
 mod services;
 #[path = "05_tickets.rs"]
