@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Config, Key, Source};
-use crate::domain::{ApiKey, EmailAddress, Name, NewOperator, Password};
+use crate::domain::{ApiKey, EmailAddress, Name, NewOperator, Password, Who};
 use crate::live_settings::set_api_key;
 use crate::secret::Secret;
 use crate::startup::{open_store, Application};
@@ -246,7 +246,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
                 }
                 ApiKeyAction::Generate => ApiKey::generate(),
             };
-            set_api_key(&store, &key).await?;
+            set_api_key(&store, &key, &Who::cli()).await?;
             println!("API key stored: {}", key.expose());
             println!("Running instances use it within a few seconds.");
             Ok(())
@@ -292,13 +292,16 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
                         is_admin: admin,
                         password: Some(password.read()?),
                     };
-                    let op = store.create_operator(&new).await.map_err(store_message)?;
+                    let op = store
+                        .create_operator(&new, &Who::cli())
+                        .await
+                        .map_err(store_message)?;
                     println!("Operator {} created with Id {}.", op.email, op.id);
                 }
                 OperatorAction::SetPassword { email, password } => {
                     let hash = password.read()?.hash();
                     let op = store
-                        .set_operator_password(&email, &hash)
+                        .set_operator_password(&email, &hash, &Who::cli())
                         .await
                         .map_err(store_message)?;
                     println!("Password of {} changed.", op.email);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::values::{self, MailConfig};
 use crate::config::{Config, Key};
-use crate::domain::{ApiKey, ApiKeyHash};
+use crate::domain::{ApiKey, ApiKeyHash, Who};
 use crate::store::{Store, StoreError};
 
 /// Name under which the API key's SHA-256 digest is stored.
@@ -30,9 +30,9 @@ pub fn mail_fingerprint(url: &str, from: &str) -> String {
 }
 
 /// Stores `key` as the API key (only its digest is kept).
-pub async fn set_api_key(store: &Store, key: &ApiKey) -> Result<(), StoreError> {
+pub async fn set_api_key(store: &Store, key: &ApiKey, who: &Who) -> Result<(), StoreError> {
     store
-        .set_setting(API_KEY_SETTING, Some(&key.hash().0))
+        .set_settings(&[(API_KEY_SETTING, Some(&key.hash().0))], who)
         .await
 }
 

@@ -35,3 +35,30 @@ impl std::ops::Deref for AppState {
         &self.0
     }
 }
+
+/// The address of a request's client (see [`TrustedProxies::client`]); `None` when the
+/// connection's address is not known (a request made without the server's accept loop).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl ClientAddress {
+    pub fn of(state: &AppState, parts: &axum::http::request::Parts) -> ClientAddress {
+        use axum::extract::ConnectInfo;
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        ClientAddress(peer.map(|ip| state.trusted_proxies.client(ip, &parts.headers)))
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress::of(state, parts))
+    }
+}

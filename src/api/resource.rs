@@ -18,7 +18,9 @@ use super::error::ApiError;
 use super::negotiate::{response_format, InputDoc};
 use super::params::{parse_id, Params};
 use super::AppState;
+use crate::domain::{Actor, Who};
 use crate::live_settings::Snapshot;
+use crate::state::ClientAddress;
 use crate::store::{Entity, StoreError};
 use crate::wire::etag::{self, IfMatch};
 use crate::wire::format::{self, ListWriter};
@@ -32,6 +34,8 @@ pub struct Ctx {
     pub params: Params,
     pub if_match: Option<IfMatch>,
     pub prefer_representation: bool,
+    /// The client's address (honouring `--trusted-proxies`), for the audit log.
+    pub address: Option<std::net::IpAddr>,
     /// The request's `Host`, for [`Ctx::base_url`].
     host: Option<HeaderValue>,
     settings: Arc<Snapshot>,
@@ -58,6 +62,7 @@ impl FromRequestParts<AppState> for Ctx {
             params: Params::from_uri(&parts.uri),
             if_match: IfMatch::from_headers(&parts.headers),
             prefer_representation,
+            address: ClientAddress::of(state, parts).0,
             host: parts.headers.get(header::HOST).cloned(),
             settings: state.settings.get(),
         })
@@ -65,6 +70,11 @@ impl FromRequestParts<AppState> for Ctx {
 }
 
 impl Ctx {
+    /// Who makes a change through this request: the API key, from the client's address.
+    pub fn who(&self) -> Who {
+        Who::new(Actor::ApiKey, self.address)
+    }
+
     /// The public URL, or `http://` and the request's `Host`.
     pub fn base_url(&self) -> String {
         match &self.settings.public_url {
@@ -225,7 +235,7 @@ async fn post<R: Crud>(
     InputDoc(doc): InputDoc,
 ) -> Result<Response, ApiError> {
     let (new, _) = R::parse(&doc, true).map_err(ApiError::Invalid)?;
-    let created = R::create(&state.store, &new)
+    let created = R::create(&state.store, &new, &ctx.who())
         .await
         .map_err(store_error::<R>)?;
     Ok(ctx.created(R::COLLECTION, created.id(), &created))
@@ -241,7 +251,8 @@ async fn put<R: Crud>(
     let (new, envelope) = R::parse(&doc, false).map_err(ApiError::Invalid)?;
     check_body_id(&envelope, id)?;
     let check = ctx.precondition::<R>();
-    let updated = R::update(&state.store, id, &new, check.as_ref().map(|f| f as _))
+    let who = ctx.who();
+    let updated = R::update(&state.store, id, &new, check.as_ref().map(|f| f as _), &who)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ApiError::not_found(R::MODEL, id),
@@ -257,7 +268,8 @@ async fn delete<R: Crud>(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let check = ctx.precondition::<R>();
-    let deleted = R::delete(&state.store, id, check.as_ref().map(|f| f as _))
+    let who = ctx.who();
+    let deleted = R::delete(&state.store, id, check.as_ref().map(|f| f as _), &who)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ApiError::not_found(R::MODEL, id),

@@ -44,6 +44,7 @@ fn change(ctx: &Ctx, envelope: &Envelope) -> Result<TicketChange, ApiError> {
     let quiet = envelope.do_not_send_email || ctx.params.do_not_send_email()?;
     Ok(TicketChange {
         actor: Actor::ApiKey,
+        address: ctx.address,
         notify: !quiet,
     })
 }
@@ -149,7 +150,7 @@ async fn delete(
     let check = ctx.precondition::<Ticket>();
     let ticket = state
         .store
-        .delete_ticket(id, check.as_ref().map(|f| f as _))
+        .delete_ticket(id, check.as_ref().map(|f| f as _), &ctx.who())
         .await
         .map_err(|e| store_error(Some(id), e))?;
     Ok(ctx.entity(StatusCode::OK, &ticket))

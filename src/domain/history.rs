@@ -1,13 +1,22 @@
 //! A ticket's history: the events of its life and what each changed.
 
 use super::ticket::EventKind;
-use super::{Actor, Ticket, Timestamp};
+use super::{Actor, Ticket, Timestamp, Who};
 
 /// The context of a change: who makes it, and whether customers are to be told.
 #[derive(Debug, Clone)]
 pub struct TicketChange {
     pub actor: Actor,
+    /// The client's address (none on the command line or for the scheduler's own changes).
+    pub address: Option<std::net::IpAddr>,
     pub notify: bool,
+}
+
+impl TicketChange {
+    /// Who makes the change, for the audit log.
+    pub fn who(&self) -> Who {
+        Who::new(self.actor.clone(), self.address)
+    }
 }
 
 /// A recorded lifecycle event.

@@ -4,6 +4,7 @@
 //! to and from these types.
 
 mod api_key;
+pub mod audit;
 pub mod calendar;
 mod contact;
 mod delivery;
@@ -16,6 +17,7 @@ pub mod ticket;
 mod time;
 
 pub use api_key::{ApiKey, ApiKeyHash};
+pub use audit::Who;
 pub use contact::{CellPhone, EmailAddress};
 pub use delivery::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
 pub use entities::{

@@ -1,10 +1,8 @@
 //! First-run setup, signing in and out, and changing one's own password.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::body::{to_bytes, Bytes};
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -109,6 +107,7 @@ async fn setup_page(
 
 async fn setup_submit(
     State(state): State<AppState>,
+    crate::state::ClientAddress(address): crate::state::ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, GuiError> {
@@ -133,7 +132,7 @@ async fn setup_submit(
         return render_status(StatusCode::BAD_REQUEST, &again(errors));
     }
     new.is_admin = true;
-    let operator = match state.store.create_first_operator(&new).await {
+    let operator = match state.store.create_first_operator(&new, address).await {
         Ok(op) => op,
         Err(crate::store::StoreError::Conflict(_)) => return Ok(see_other("/login")),
         Err(e) => return render_status(StatusCode::BAD_REQUEST, &again(store_errors(e)?)),
@@ -186,8 +185,7 @@ async fn login_page(
 }
 
 fn client_address(state: &AppState, parts: &Parts) -> Option<std::net::IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
-    Some(state.trusted_proxies.client(peer, &parts.headers))
+    crate::state::ClientAddress::of(state, parts).0
 }
 
 async fn login_submit(
@@ -347,7 +345,7 @@ async fn password_submit(
     // Ends every session of this operator, this one too; a new one keeps them signed in here.
     let operator = state
         .store
-        .set_operator_password(&session.operator.email, &hash)
+        .set_operator_password(&session.operator.email, &hash, &session.who())
         .await?;
     let cookie = session::start(&state.store, &operator, session::secure_cookies(&state)).await?;
     let mut response = Notice::PasswordChanged.redirect("/account/password");

@@ -303,11 +303,12 @@ async fn write<R: Resource>(
         Ok(new) => new,
         Err(model) => return again(model.into()).await,
     };
+    let by = who.session().who();
     let result = match editing {
-        None => R::create(&state.store, &new).await,
+        None => R::create(&state.store, &new, &by).await,
         Some(id) => {
             let check = |current: &R| submitted.current(current);
-            R::update(&state.store, id, &new, Some(&check)).await
+            R::update(&state.store, id, &new, Some(&check), &by).await
         }
     };
     match (result, editing) {
@@ -366,7 +367,8 @@ async fn delete<R: Resource>(
     let id = parse_id(&id)?;
     let submitted = Submitted::parse(&body)?;
     let check = |current: &R| submitted.current(current);
-    let refused = match R::delete(&state.store, id, Some(&check)).await {
+    let by = who.session().who();
+    let refused = match R::delete(&state.store, id, Some(&check), &by).await {
         Ok(gone) => {
             return Ok(R::after_delete(&who, &gone).unwrap_or_else(|| deleted(R::KIND)));
         }

@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::page::GuiError;
-use crate::domain::{Actor, Operator, Timestamp};
-use crate::state::AppState;
+use crate::domain::{Actor, Operator, Timestamp, Who};
+use crate::state::{AppState, ClientAddress};
 use crate::store::{NewSession, Store, StoreError};
 
 pub const SESSION_COOKIE: &str = "herald_session";
@@ -40,6 +40,8 @@ pub struct Session {
     pub operator: Operator,
     pub csrf: String,
     pub token_sha256: String,
+    /// The client's address (honouring `--trusted-proxies`), for the audit log.
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl Session {
@@ -48,6 +50,11 @@ impl Session {
             id: self.operator.id,
             name: self.operator.name.clone(),
         }
+    }
+
+    /// Who makes a change in this session, for the audit log.
+    pub fn who(&self) -> Who {
+        Who::new(self.actor(), self.address)
     }
 }
 
@@ -165,6 +172,7 @@ pub async fn load_session(
             operator: record.operator,
             csrf: record.csrf_token,
             token_sha256: digest,
+            address: None,
         });
     }
     next.run(request).await
@@ -206,10 +214,13 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _state: &AppState,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Session>() {
-            Some(s) => Ok(s.clone()),
+            Some(s) => Ok(Session {
+                address: ClientAddress::of(state, parts).0,
+                ..s.clone()
+            }),
             None => Err(GuiError::SignInRequired {
                 next: match parts.method {
                     Method::GET => parts
@@ -229,9 +240,12 @@ impl OptionalFromRequestParts<AppState> for Session {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _state: &AppState,
+        state: &AppState,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<Session>().cloned())
+        Ok(parts.extensions.get::<Session>().map(|s| Session {
+            address: ClientAddress::of(state, parts).0,
+            ..s.clone()
+        }))
     }
 }
 

@@ -199,7 +199,7 @@ async fn save(
         .iter()
         .map(|(name, value)| (*name, value.as_deref()))
         .collect();
-    state.store.set_settings(&changes).await?;
+    state.store.set_settings(&changes, &session.who()).await?;
     state.settings.refresh(&state.store).await?;
     tracing::info!(
         operator = session.operator.id,
@@ -226,7 +226,7 @@ async fn api_key(
             }
         }
     };
-    set_api_key(&state.store, &key).await?;
+    set_api_key(&state.store, &key, &session.who()).await?;
     state.settings.refresh(&state.store).await?;
     tracing::info!(
         operator = session.operator.id,

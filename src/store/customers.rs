@@ -5,9 +5,11 @@ use futures::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::audit;
 use super::rows::{self, Check};
 use super::{Page, Store, StoreError};
-use crate::domain::{Customer, NewCustomer};
+use crate::domain::audit::AuditAction;
+use crate::domain::{Customer, NewCustomer, Who};
 
 /// Customers with their followed services, one row per (customer, service), ordered by
 /// customer then service so a list can be assembled while streaming.
@@ -132,7 +134,11 @@ impl Store {
         load(&mut conn, id).await
     }
 
-    pub async fn create_customer(&self, new: &NewCustomer) -> Result<Customer, StoreError> {
+    pub async fn create_customer(
+        &self,
+        new: &NewCustomer,
+        who: &Who,
+    ) -> Result<Customer, StoreError> {
         let mut tx = self.write_tx().await?;
         self.existing_services(&mut tx, &new.services, "Services")
             .await?;
@@ -146,6 +152,7 @@ impl Store {
         .await?;
         follow(&mut tx, id, &new.services).await?;
         let customer = load(&mut tx, id).await?;
+        audit::record(&mut tx, who, AuditAction::Created, None, Some(&customer)).await?;
         tx.commit().await?;
         Ok(customer)
     }
@@ -155,6 +162,7 @@ impl Store {
         id: i64,
         new: &NewCustomer,
         precondition: Check<'_, Customer>,
+        who: &Who,
     ) -> Result<Customer, StoreError> {
         let mut tx = self.write_tx().await?;
         self.lock_customer(&mut tx, id).await?;
@@ -175,6 +183,8 @@ impl Store {
             .await?;
         follow(&mut tx, id, &new.services).await?;
         let customer = load(&mut tx, id).await?;
+        let (before, after) = (Some(&current), Some(&customer));
+        audit::record(&mut tx, who, AuditAction::Updated, before, after).await?;
         tx.commit().await?;
         Ok(customer)
     }
@@ -183,6 +193,7 @@ impl Store {
         &self,
         id: i64,
         precondition: Check<'_, Customer>,
+        who: &Who,
     ) -> Result<Customer, StoreError> {
         let mut tx = self.write_tx().await?;
         self.lock_customer(&mut tx, id).await?;
@@ -196,6 +207,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        audit::record(&mut tx, who, AuditAction::Deleted, Some(&current), None).await?;
         tx.commit().await?;
         Ok(current)
     }

@@ -8,11 +8,12 @@ use futures::stream::BoxStream;
 
 use super::rows::Check;
 use super::{Page, Store, StoreError};
-use crate::domain::{Customer, NewCustomer, NewOperator, NewService, Operator, Service};
+use crate::domain::{Customer, NewCustomer, NewOperator, NewService, Operator, Service, Who};
 
 /// An entity with plain CRUD. A `check` is a precondition on the current value (an entity
 /// tag), tested in the same transaction as the change: when it fails nothing is changed and
-/// the answer is [`StoreError::PreconditionFailed`].
+/// the answer is [`StoreError::PreconditionFailed`]. Every change is recorded in the audit log
+/// as made by `who`, in the same transaction.
 pub trait Entity: Sized + Send + Sync + 'static {
     /// What creating one, or replacing one's fields, takes.
     type New: Send + Sync;
@@ -23,17 +24,20 @@ pub trait Entity: Sized + Send + Sync + 'static {
     fn create(
         store: &Store,
         new: &Self::New,
+        who: &Who,
     ) -> impl Future<Output = Result<Self, StoreError>> + Send;
     fn update(
         store: &Store,
         id: i64,
         new: &Self::New,
         check: Check<'_, Self>,
+        who: &Who,
     ) -> impl Future<Output = Result<Self, StoreError>> + Send;
     fn delete(
         store: &Store,
         id: i64,
         check: Check<'_, Self>,
+        who: &Who,
     ) -> impl Future<Output = Result<Self, StoreError>> + Send;
 }
 
@@ -52,23 +56,25 @@ macro_rules! entity {
             async fn get(store: &Store, id: i64) -> Result<Self, StoreError> {
                 store.$get(id).await
             }
-            async fn create(store: &Store, new: &$new) -> Result<Self, StoreError> {
-                store.$create(new).await
+            async fn create(store: &Store, new: &$new, who: &Who) -> Result<Self, StoreError> {
+                store.$create(new, who).await
             }
             async fn update(
                 store: &Store,
                 id: i64,
                 new: &$new,
                 check: Check<'_, Self>,
+                who: &Who,
             ) -> Result<Self, StoreError> {
-                store.$update(id, new, check).await
+                store.$update(id, new, check, who).await
             }
             async fn delete(
                 store: &Store,
                 id: i64,
                 check: Check<'_, Self>,
+                who: &Who,
             ) -> Result<Self, StoreError> {
-                store.$delete(id, check).await
+                store.$delete(id, check, who).await
             }
         }
     };

@@ -10,6 +10,7 @@
 //! single-connection pool (writes queue in the process instead of failing with `SQLITE_BUSY`),
 //! while reads use a pool of their own. On PostgreSQL both are the same pool.
 
+mod audit;
 pub mod copy;
 mod customers;
 mod dialect;
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+pub use audit::{AuditFilter, AuditOrder};
 pub use customers::CustomerFilter;
 pub use dialect::Backend;
 use dialect::Engine;

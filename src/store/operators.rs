@@ -4,9 +4,11 @@ use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use sqlx::{Any, Row, Transaction};
 
+use super::audit;
 use super::rows::{self, Check};
 use super::{error::is_unique_violation, flag, Page, Store, StoreError};
-use crate::domain::{NewOperator, Operator, Password, PasswordHash, Timestamp};
+use crate::domain::audit::{password_changed, AuditAction, AuditEntity, Audited};
+use crate::domain::{Actor, NewOperator, Operator, Password, PasswordHash, Timestamp, Who};
 
 const COLUMNS: &str = "id, name, email, cell_phone, is_admin";
 
@@ -62,7 +64,11 @@ impl Store {
         }
     }
 
-    pub async fn create_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
+    pub async fn create_operator(
+        &self,
+        new: &NewOperator,
+        who: &Who,
+    ) -> Result<Operator, StoreError> {
         let hash = self.stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
         unique_email(&mut tx, new.email.as_str(), None).await?;
@@ -78,8 +84,10 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(email_taken)?;
+        let operator = operator_from(id, new);
+        record_created(&mut tx, who, &operator).await?;
         tx.commit().await?;
-        Ok(operator_from(id, new))
+        Ok(operator)
     }
 
     /// Replaces an operator; the password is kept when the update carries none.
@@ -88,6 +96,7 @@ impl Store {
         id: i64,
         new: &NewOperator,
         precondition: Check<'_, Operator>,
+        who: &Who,
     ) -> Result<Operator, StoreError> {
         let hash = self.stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
@@ -117,14 +126,19 @@ impl Store {
         if new.password.is_some() {
             super::sessions::end_sessions_in(&mut tx, id).await?;
         }
+        let operator = operator_from(id, new);
+        let password = new.password.is_some();
+        let (before, after) = (Some(&current), Some(&operator));
+        record_operator(&mut tx, who, AuditAction::Updated, before, after, password).await?;
         tx.commit().await?;
-        Ok(operator_from(id, new))
+        Ok(operator)
     }
 
     pub async fn set_operator_password(
         &self,
         email: &str,
         hash: &PasswordHash,
+        who: &Who,
     ) -> Result<Operator, StoreError> {
         let mut tx = self.write_tx().await?;
         let sql = format!(
@@ -142,6 +156,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         super::sessions::end_sessions_in(&mut tx, operator.id).await?;
+        let same = Some(&operator);
+        record_operator(&mut tx, who, AuditAction::Updated, same, same, true).await?;
         tx.commit().await?;
         Ok(operator)
     }
@@ -151,6 +167,7 @@ impl Store {
         &self,
         id: i64,
         precondition: Check<'_, Operator>,
+        who: &Who,
     ) -> Result<Operator, StoreError> {
         let mut tx = self.write_tx().await?;
         let admins = self.lock_admins(&mut tx).await?;
@@ -167,14 +184,20 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         super::sessions::end_sessions_in(&mut tx, id).await?;
+        audit::record(&mut tx, who, AuditAction::Deleted, Some(&current), None).await?;
         tx.commit().await?;
         Ok(current)
     }
 
     /// Creates the first administrator, unless an operator exists already (then `Conflict`):
     /// the check and the insert are one transaction, so two setup pages submitted at once
-    /// cannot both succeed.
-    pub async fn create_first_operator(&self, new: &NewOperator) -> Result<Operator, StoreError> {
+    /// cannot both succeed. The audit log records the new administrator as having created
+    /// themselves, from `address`.
+    pub async fn create_first_operator(
+        &self,
+        new: &NewOperator,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<Operator, StoreError> {
         let hash = self.stored_hash(new.password.as_ref()).await;
         let mut tx = self.write_tx().await?;
         if let Some(lock) = self.backend().setup_lock() {
@@ -199,14 +222,17 @@ impl Store {
         .bind(hash)
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(Operator {
-            id,
-            name: new.name.to_string(),
-            email: new.email.to_string(),
-            cell_phone: new.cell_phone.as_ref().map(|p| p.as_str().to_owned()),
+        let operator = Operator {
             is_admin: true,
-        })
+            ..operator_from(id, new)
+        };
+        let actor = Actor::Operator {
+            id,
+            name: operator.name.clone(),
+        };
+        record_created(&mut tx, &Who::new(actor, address), &operator).await?;
+        tx.commit().await?;
+        Ok(operator)
     }
 
     /// Counts the live administrators and locks them until the transaction ends, so that two
@@ -245,6 +271,36 @@ impl Store {
             None => None,
         }
     }
+}
+
+/// Records a change of an operator; `password`: a password was set (shown as changed, never
+/// as itself or its hash).
+async fn record_operator(
+    conn: &mut sqlx::AnyConnection,
+    who: &Who,
+    action: AuditAction,
+    before: Option<&Operator>,
+    after: Option<&Operator>,
+    password: bool,
+) -> Result<(), StoreError> {
+    let old = before.map(Operator::audit_view);
+    let mut new = after.map(Operator::audit_view);
+    if let Some(view) = new.as_mut().filter(|_| password) {
+        password_changed(view);
+    }
+    let id = after.or(before).map(|o| o.id);
+    let entity = AuditEntity::Operator;
+    audit::record_views(conn, who, entity, id, action, old.as_ref(), new.as_ref()).await
+}
+
+/// Records the creation of an operator (with a password, shown as changed).
+async fn record_created(
+    conn: &mut sqlx::AnyConnection,
+    who: &Who,
+    operator: &Operator,
+) -> Result<(), StoreError> {
+    let created = AuditAction::Created;
+    record_operator(conn, who, created, None, Some(operator), true).await
 }
 
 fn operator_from(id: i64, new: &NewOperator) -> Operator {

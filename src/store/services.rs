@@ -6,9 +6,11 @@ use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use sqlx::{Any, AnyConnection, Transaction};
 
+use super::audit;
 use super::rows::{self, Check};
 use super::{error::is_unique_violation, Backend, Page, Store, StoreError};
-use crate::domain::{NewService, Service, Timestamp};
+use crate::domain::audit::AuditAction;
+use crate::domain::{NewService, Service, Timestamp, Who};
 
 const COLUMNS: &str = "id, name, description";
 
@@ -35,7 +37,7 @@ impl Store {
         Ok(rows::service(&row.ok_or(StoreError::NotFound)?, "")?)
     }
 
-    pub async fn create_service(&self, new: &NewService) -> Result<Service, StoreError> {
+    pub async fn create_service(&self, new: &NewService, who: &Who) -> Result<Service, StoreError> {
         let mut tx = self.write_tx().await?;
         unique_name(&mut tx, new.name.as_str(), None).await?;
         let id: i64 = sqlx::query_scalar(
@@ -46,12 +48,14 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(name_taken)?;
-        tx.commit().await?;
-        Ok(Service {
+        let service = Service {
             id,
             name: new.name.to_string(),
             description: new.description.clone(),
-        })
+        };
+        audit::record(&mut tx, who, AuditAction::Created, None, Some(&service)).await?;
+        tx.commit().await?;
+        Ok(service)
     }
 
     pub async fn update_service(
@@ -59,6 +63,7 @@ impl Store {
         id: i64,
         new: &NewService,
         precondition: Check<'_, Service>,
+        who: &Who,
     ) -> Result<Service, StoreError> {
         let mut tx = self.write_tx().await?;
         let current = self.service_for_update(&mut tx, id).await?;
@@ -71,12 +76,15 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(name_taken)?;
-        tx.commit().await?;
-        Ok(Service {
+        let service = Service {
             id,
             name: new.name.to_string(),
             description: new.description.clone(),
-        })
+        };
+        let (before, after) = (Some(&current), Some(&service));
+        audit::record(&mut tx, who, AuditAction::Updated, before, after).await?;
+        tx.commit().await?;
+        Ok(service)
     }
 
     /// Deletes a service: customers stop following it; tickets keep showing it.
@@ -84,6 +92,7 @@ impl Store {
         &self,
         id: i64,
         precondition: Check<'_, Service>,
+        who: &Who,
     ) -> Result<Service, StoreError> {
         let mut tx = self.write_tx().await?;
         let current = self.service_for_update(&mut tx, id).await?;
@@ -97,6 +106,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        audit::record(&mut tx, who, AuditAction::Deleted, Some(&current), None).await?;
         tx.commit().await?;
         Ok(current)
     }

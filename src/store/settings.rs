@@ -1,6 +1,8 @@
 //! Settings stored in the database (the Settings page's values and the API key's digest).
 
-use super::{Store, StoreError};
+use super::{audit, Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntity};
+use crate::domain::Who;
 
 impl Store {
     pub async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
@@ -33,14 +35,42 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Stores a setting; `None` removes it (back to the default).
+    /// Stores a setting Herald keeps for itself (what the mail server refused), not a change
+    /// someone makes, so not in the audit log; `None` removes it.
     pub async fn set_setting(&self, name: &str, value: Option<&str>) -> Result<(), StoreError> {
-        self.set_settings(&[(name, value)]).await
+        let mut tx = self.write_tx().await?;
+        write_settings(&mut tx, &[(name, value)]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
-    /// Stores several settings in one transaction: all of them, or (on an error) none.
-    pub async fn set_settings(&self, settings: &[(&str, Option<&str>)]) -> Result<(), StoreError> {
+    /// Stores several settings in one transaction: all of them, or (on an error) none; the
+    /// change is recorded in the audit log as made by `who` (secrets only as changed).
+    pub async fn set_settings(
+        &self,
+        settings: &[(&str, Option<&str>)],
+        who: &Who,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
+        let before: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, value FROM settings ORDER BY name")
+                .fetch_all(&mut *tx)
+                .await?;
+        write_settings(&mut tx, settings).await?;
+        let (old, new) = audit::settings_views(&before, settings);
+        let entity = AuditEntity::Settings;
+        let updated = AuditAction::Updated;
+        audit::record_views(&mut tx, who, entity, None, updated, Some(&old), Some(&new)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn write_settings(
+    tx: &mut sqlx::AnyConnection,
+    settings: &[(&str, Option<&str>)],
+) -> Result<(), StoreError> {
+    {
         for (name, value) in settings {
             sqlx::query("DELETE FROM settings WHERE name = $1")
                 .bind(*name)
@@ -54,7 +84,6 @@ impl Store {
                     .await?;
             }
         }
-        tx.commit().await?;
-        Ok(())
     }
+    Ok(())
 }

@@ -178,7 +178,13 @@ mod tests {
                 name: Name::parse(name).unwrap(),
                 description: None,
             };
-            services.push(store.create_service(&new).await.unwrap().id);
+            services.push(
+                store
+                    .create_service(&new, &crate::domain::Who::cli())
+                    .await
+                    .unwrap()
+                    .id,
+            );
         }
         let new = NewTicket {
             description: Description::parse("Mail is slow").unwrap(),
@@ -191,6 +197,7 @@ mod tests {
         };
         let change = TicketChange {
             actor: Actor::Cli,
+            address: None,
             notify: false,
         };
         let (created, _) = store.create_ticket(&new, &change).await.unwrap();

@@ -10,10 +10,11 @@ use sqlx::{AnyConnection, Row};
 use super::history::record_event;
 use super::rows::{self, Check};
 use super::ticket_rows::{load, load_locked, select, ticket_head};
-use super::{flag, outbox, services, Page, Store, StoreError};
+use super::{audit, flag, outbox, services, Page, Store, StoreError};
+use crate::domain::audit::AuditAction;
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{
-    diff, NewTicket, OperatorRef, Ticket, TicketChange, TicketEvent, TicketUpdate, Timestamp,
+    diff, NewTicket, OperatorRef, Ticket, TicketChange, TicketEvent, TicketUpdate, Timestamp, Who,
 };
 
 /// Filters of the ticket list.
@@ -149,6 +150,15 @@ impl Store {
         let changes = diff(Some(&before), &after);
         let event = record_event(&mut tx, &after, kind, change, changes, Timestamp::now()).await?;
         let queued = notify(&mut tx, &after, &event).await?;
+        let who = change.who();
+        audit::record(
+            &mut tx,
+            &who,
+            AuditAction::Updated,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
         tx.commit().await?;
         self.outbox_changed(queued);
         Ok((after, Some(event)))
@@ -159,6 +169,7 @@ impl Store {
         &self,
         id: i64,
         precondition: Check<'_, Ticket>,
+        who: &Who,
     ) -> Result<Ticket, StoreError> {
         let mut tx = self.write_tx().await?;
         let current = load_locked(&mut tx, id, self.for_update()).await?;
@@ -169,6 +180,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         outbox::cancel_for_ticket(&mut tx, id).await?;
+        audit::record(&mut tx, who, AuditAction::Deleted, Some(&current), None).await?;
         tx.commit().await?;
         Ok(current)
     }
@@ -236,6 +248,14 @@ async fn insert(
     let changes = diff(None, &ticket);
     let event = record_event(conn, &ticket, EventKind::Created, change, changes, now).await?;
     let queued = notify(conn, &ticket, &event).await?;
+    audit::record(
+        conn,
+        &change.who(),
+        AuditAction::Created,
+        None,
+        Some(&ticket),
+    )
+    .await?;
     Ok((ticket, event, queued))
 }
 

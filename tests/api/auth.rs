@@ -34,7 +34,7 @@ herald_test_support::backend_tests! {
     async fn new_key_takes_effect() {
         let app = TestApp::spawn().await;
         let key = herald::domain::ApiKey::parse("another-key-1234567890").unwrap();
-        herald::live_settings::set_api_key(&app.store, &key).await.unwrap();
+        herald::live_settings::set_api_key(&app.store, &key, &herald::domain::Who::cli()).await.unwrap();
         // The running instance picks it up within seconds (its cache refreshes); poll.
         let url = format!("{}/api/Services?key={}", app.address, key.expose());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);

@@ -111,9 +111,13 @@ async fn an_api_key_set_on_one_instance_works_on_another_within_seconds() {
     let (a, b) = two_instances().await;
     assert_eq!(b.get("/api/Services").await.status(), 200);
     let new_key = "a-brand-new-key-0123456789";
-    set_api_key(&a.store, &ApiKey::parse(new_key).unwrap())
-        .await
-        .unwrap();
+    set_api_key(
+        &a.store,
+        &ApiKey::parse(new_key).unwrap(),
+        &herald::domain::Who::cli(),
+    )
+    .await
+    .unwrap();
     a.settings.refresh(&a.store).await.unwrap();
     let with_new_key = |app: &TestApp| {
         app.client

@@ -51,7 +51,7 @@ herald_test_support::backend_tests! {
             is_admin: false,
             password: Some(Password::parse("olga's password").unwrap()),
         };
-        app.store.create_operator(&new).await.unwrap();
+        app.store.create_operator(&new, &herald::domain::Who::cli()).await.unwrap();
         let olga = Web::new(&app.address);
         assert_eq!(olga.sign_in("olga@example.com", "olga's password").await.status, 303);
         let form = olga.get(&path).await;

@@ -75,6 +75,7 @@ async fn a_day_of_data(app: &TestApp) {
             id: 1,
             name: ADMIN_NAME.into(),
         },
+        address: None,
         notify: true,
     };
     let tickets = [

@@ -27,7 +27,11 @@ async fn operator(app: &TestApp, name: &str, email: &str, password: &str) -> i64
         is_admin: false,
         password: Some(Password::parse(password).unwrap()),
     };
-    app.store.create_operator(&new).await.unwrap().id
+    app.store
+        .create_operator(&new, &herald::domain::Who::cli())
+        .await
+        .unwrap()
+        .id
 }
 
 herald_test_support::backend_tests! {

@@ -36,9 +36,13 @@ pub(super) async fn confirm_delete(
 
 pub(super) async fn delete(
     State(state): State<AppState>,
-    _session: Session,
+    session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, GuiError> {
-    state.store.delete_ticket(parse_id(&id)?, None).await?;
+    let who = session.who();
+    state
+        .store
+        .delete_ticket(parse_id(&id)?, None, &who)
+        .await?;
     Ok(deleted(Kind::Ticket))
 }

@@ -183,6 +183,7 @@ pub(super) async fn create(
     }
     let change = TicketChange {
         actor: session.actor(),
+        address: session.address,
         notify,
     };
     match state.store.create_ticket(&new, &change).await {
@@ -310,6 +311,7 @@ pub(super) async fn apply(
 ) -> Result<Option<TicketEvent>, StoreError> {
     let change = TicketChange {
         actor: session.actor(),
+        address: session.address,
         notify,
     };
     let check = |t: &Ticket| etag::of(t) == version;

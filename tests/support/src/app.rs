@@ -135,9 +135,13 @@ impl TestAppBuilder {
             "a new database gets a generated key"
         );
         if generated_key {
-            set_api_key(app.store(), &ApiKey::parse(KEY).unwrap())
-                .await
-                .unwrap();
+            set_api_key(
+                app.store(),
+                &ApiKey::parse(KEY).unwrap(),
+                &herald::domain::Who::cli(),
+            )
+            .await
+            .unwrap();
             app.settings().refresh(app.store()).await.unwrap();
         }
         let port = app.port();
