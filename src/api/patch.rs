@@ -71,7 +71,7 @@ pub async fn patch<R: Crud>(
         let (new, _) = R::parse(&patched(&current, &patch), false).map_err(ApiError::Invalid)?;
         let read = etag::of(&current);
         let unchanged = move |e: &R| etag::of(e) == read;
-        match R::update(&state.store, id, &new, Some(&unchanged)).await {
+        match R::update(&state.store, id, &new, Some(&unchanged), &ctx.who()).await {
             Ok(updated) => return Ok(ctx.updated(&updated)),
             Err(StoreError::PreconditionFailed) => continue,
             Err(e) => return Err(store_error::<R>(id, e)),
