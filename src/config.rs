@@ -29,6 +29,7 @@ pub enum Key {
     DbAcquireTimeout,
     IdleTimeout,
     TrustedProxies,
+    RequireTwoFactor,
 }
 
 /// The declaration of one setting.
@@ -168,6 +169,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         label: "Trusted proxies",
         help: "Load balancers and reverse proxies in front of Herald whose X-Forwarded-For names the client, \
                as addresses or networks: 10.0.0.0/8,192.168.1.5 (none by default: the header is ignored)",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::RequireTwoFactor,
+        flag: "require-two-factor",
+        env: "HERALD_REQUIRE_TWO_FACTOR",
+        stored_as: Some("require_two_factor"),
+        default: Some("off"),
+        label: "Require two-factor sign-in",
+        help: "on: every operator signs in with a code from an authenticator app; one who has none set up is sent to set it up after the password (off by default)",
         secret: false,
     },
 ];

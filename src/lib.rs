@@ -14,6 +14,7 @@
 pub mod api;
 pub mod cli;
 pub mod client_address;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod gui;

@@ -56,6 +56,8 @@ pub struct Snapshot {
     /// What the mail server refused, recorded by a delivery worker: (fingerprint of the
     /// settings refused, the problem). See [`MAIL_REFUSED_SETTING`].
     pub mail_refused: Option<(String, String)>,
+    /// Every operator must sign in with a second factor.
+    pub require_two_factor: bool,
 }
 
 /// The default of a setting that has one, parsed.
@@ -76,6 +78,7 @@ impl Default for Snapshot {
             mail: Ok(None),
             retry_window: default_of(Key::RetryWindow, values::retry_window),
             mail_refused: None,
+            require_two_factor: default_of(Key::RequireTwoFactor, values::switch),
         }
     }
 }
@@ -139,6 +142,9 @@ impl LiveSettings {
             mail_refused: value(MAIL_REFUSED_SETTING)
                 .and_then(|v| v.split_once(' '))
                 .map(|(f, p)| (f.to_owned(), p.to_owned())),
+            require_two_factor: resolve(Key::RequireTwoFactor)
+                .and_then(|v| values::switch(&v).ok())
+                .unwrap_or(defaults.require_two_factor),
         };
         *self
             .current

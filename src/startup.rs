@@ -127,6 +127,11 @@ impl Application {
         self.delivery = options;
     }
 
+    /// The clock two-factor codes are checked against (tests set a manual one).
+    pub fn set_clock(&mut self, clock: crate::clock::Clock) {
+        self.state.set_clock(clock);
+    }
+
     /// Cancelling this token stops the application as SIGTERM would.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::client_address::TrustedProxies;
+use crate::clock::Clock;
 use crate::live_settings::LiveSettings;
 use crate::store::Store;
 
@@ -16,6 +17,8 @@ pub struct Shared {
     pub settings: LiveSettings,
     /// Whose `X-Forwarded-For` names the client (the sign-in throttle counts per address).
     pub trusted_proxies: TrustedProxies,
+    /// The time two-factor codes are checked against (a manual clock in tests).
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -24,7 +27,15 @@ impl AppState {
             store,
             settings,
             trusted_proxies,
+            clock: Clock::system(),
         }))
+    }
+
+    /// Replaces the clock; only before the state is shared (before serving).
+    pub fn set_clock(&mut self, clock: Clock) {
+        Arc::get_mut(&mut self.0)
+            .expect("the clock is set before serving")
+            .clock = clock;
     }
 }
 

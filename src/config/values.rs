@@ -90,6 +90,15 @@ pub fn trusted_proxies(text: &str) -> Result<TrustedProxies, String> {
     text.parse()
 }
 
+/// A switch: `on`/`off` (also `true`/`false`, `yes`/`no`, `1`/`0`), ignoring case.
+pub fn switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("{text:?} is neither on nor off.")),
+    }
+}
+
 /// Checks a value given for `key` with that setting's parser.
 pub fn check(key: Key, text: &str) -> Result<(), String> {
     match key {
@@ -102,6 +111,7 @@ pub fn check(key: Key, text: &str) -> Result<(), String> {
         Key::DbAcquireTimeout => db_acquire_timeout(text).map(drop),
         Key::IdleTimeout => idle_timeout(text).map(drop),
         Key::TrustedProxies => trusted_proxies(text).map(drop),
+        Key::RequireTwoFactor => switch(text).map(drop),
         // Any address `bind` accepts, any format (not `json` is text): checked where used.
         Key::Database | Key::Bind | Key::LogFormat => Ok(()),
     }
@@ -161,6 +171,9 @@ mod tests {
             public_url("https://status.example.com/").unwrap(),
             "https://status.example.com"
         );
+        assert!(check(Key::RequireTwoFactor, " On ").is_ok());
+        assert_eq!(switch("off"), Ok(false));
+        assert!(check(Key::RequireTwoFactor, "sometimes").is_err());
         assert!(check(Key::XmlNamespace, "Herald.Models").is_ok());
         assert!(check(Key::XmlNamespace, "a b").is_err());
         assert!(check(Key::XmlNamespace, "a\"><x").is_err());

@@ -15,6 +15,7 @@ mod password;
 mod text;
 pub mod ticket;
 mod time;
+pub mod totp;
 
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use audit::Who;

@@ -14,8 +14,10 @@ use super::form::{store_errors, FieldErrors, FormData};
 use super::login_throttle::{self, Subjects};
 use super::page::{render_status, safe_next, see_other, Chrome, Done, GuiError, Nav, Notice};
 use super::session::{self, Session, CSRF_COOKIE, SESSION_COOKIE};
+use super::two_factor;
 use crate::domain::{Busy, Password, Timestamp};
 use crate::state::AppState;
+use crate::store::ChallengeKind;
 use crate::wire::model::parse_operator;
 
 pub fn router() -> Router<AppState> {
@@ -46,7 +48,7 @@ async fn home(
 
 /// The token of the pre-session forms (sign-in, setup): the `herald_csrf` cookie's value,
 /// created when the browser has none.
-fn pre_session_csrf(
+pub(super) fn pre_session_csrf(
     state: &AppState,
     headers: &HeaderMap,
 ) -> (String, Option<header::HeaderValue>) {
@@ -62,7 +64,7 @@ fn pre_session_csrf(
 }
 
 /// A refusal for being busy: 503, and when to try again.
-fn with_retry_after(mut response: Response) -> Response {
+pub(super) fn with_retry_after(mut response: Response) -> Response {
     *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     response
         .headers_mut()
@@ -70,7 +72,7 @@ fn with_retry_after(mut response: Response) -> Response {
     response
 }
 
-fn with_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {
+pub(super) fn with_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {
     if let Some(c) = cookie {
         response.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -156,6 +158,25 @@ struct LoginPage {
     error: Option<String>,
 }
 
+/// The sign-in page again, saying why (the second step's refusals too).
+pub(super) fn login_refused(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    email: &str,
+    next: &str,
+    error: String,
+) -> Result<Response, GuiError> {
+    let (csrf, cookie) = pre_session_csrf(state, headers);
+    let page = LoginPage {
+        chrome: Chrome::anonymous("Sign in", csrf),
+        email: email.to_owned(),
+        next: next.to_owned(),
+        error: Some(error),
+    };
+    Ok(with_cookie(render_status(status, &page)?, cookie))
+}
+
 #[derive(Deserialize)]
 struct LoginQuery {
     next: Option<String>,
@@ -184,7 +205,7 @@ async fn login_page(
     Ok(with_cookie(render_status(StatusCode::OK, &page)?, cookie))
 }
 
-fn client_address(state: &AppState, parts: &Parts) -> Option<std::net::IpAddr> {
+pub(super) fn client_address(state: &AppState, parts: &Parts) -> Option<std::net::IpAddr> {
     crate::state::ClientAddress::of(state, parts).0
 }
 
@@ -249,6 +270,17 @@ async fn login_submit(
             )?));
         }
     };
+    // An account with two-factor sign-in gets its code step whether the password was right or
+    // not, and the code step's answer does not say which was wrong: the password alone tells a
+    // guesser nothing. Its failures stay counted until the code step succeeds.
+    if let Some(op) = &operator {
+        if state.store.two_factor(op.id).await?.is_on() {
+            return two_factor::begin(&state, op, &email, ok, ChallengeKind::Code, &next).await;
+        }
+        if ok && state.settings.get().require_two_factor {
+            return two_factor::begin(&state, op, &email, true, ChallengeKind::Enrol, &next).await;
+        }
+    }
     let Some(operator) = operator.filter(|_| ok) else {
         tracing::info!("GUI sign-in failed");
         return refuse(

@@ -22,6 +22,7 @@ mod services;
 mod session;
 mod settings;
 mod tickets;
+mod two_factor;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(resource::router::<Service>())
         .merge(resource::router::<Operator>())
         .merge(settings::router())
+        .merge(two_factor::router())
         .layer(middleware::from_fn(session::require_csrf))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -30,6 +30,7 @@ mod settings;
 mod sqlite_reads;
 mod ticket_rows;
 mod tickets;
+mod two_factor;
 mod wakeups;
 
 use std::time::Duration;
@@ -47,6 +48,7 @@ pub use overview::{TicketListFilter, TicketState};
 pub use rows::Check;
 pub use sessions::{NewSession, SessionRecord};
 pub use tickets::TicketFilter;
+pub use two_factor::{Challenge, ChallengeKind, TwoFactor};
 
 /// How long [`Store::ping`] waits: a health check must answer quickly even while the
 /// database does not.

@@ -15,3 +15,4 @@ mod screenshots;
 mod search;
 mod security;
 mod settings_save;
+mod two_factor;

@@ -1,6 +1,7 @@
 //! [`TestApp`]: a real Herald (`herald::startup::Application`) on port 0 with its own database,
 //! started by [`TestApp::builder`], with the requests tests make most.
 
+use herald::clock::Clock;
 use herald::config::{Config, Key};
 use herald::domain::ApiKey;
 use herald::live_settings::{set_api_key, LiveSettings};
@@ -38,6 +39,7 @@ pub struct TestAppBuilder {
     config: Config,
     mail_from: Option<String>,
     delivery: DeliveryOptions,
+    clock: Option<Clock>,
 }
 
 /// The test configuration (loopback, port 0) on the database at `url`.
@@ -57,6 +59,7 @@ impl TestApp {
             config: Config::default(),
             mail_from: None,
             delivery: DeliveryOptions::default(),
+            clock: None,
         }
     }
 
@@ -105,6 +108,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// The clock two-factor codes are checked against (e.g. `Clock::manual(…)`, kept by the
+    /// test to move it).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Builds Herald, serves it, and gives it the API key [`KEY`].
     pub async fn spawn(self) -> TestApp {
         crate::init_test_log();
@@ -129,6 +139,9 @@ impl TestAppBuilder {
         }
         let (mut app, first_run) = Application::build(config).await.expect("Herald builds");
         app.set_delivery_options(self.delivery);
+        if let Some(clock) = self.clock {
+            app.set_clock(clock);
+        }
         let generated_key = first_run.generated_key.is_some();
         assert!(
             generated_key || !fresh,
