@@ -46,6 +46,7 @@
 //! The crate's integration tests (`herald-client/tests/`) show every operation against a real
 //! server, in the order a new user learns them.
 
+mod audit;
 mod entities;
 mod error;
 mod resource;
@@ -58,6 +59,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
+pub use audit::{AuditEntry, AuditFilter};
 pub use entities::{Customer, Notification, Operator, OperatorRef, Service, Ticket};
 pub use error::{Error, ModelState};
 pub use resource::{ETag, Entity, Page, Resource, Tagged};

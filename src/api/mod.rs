@@ -1,6 +1,7 @@
 //! The REST API: one router per resource, merged here, behind the API key and the error
 //! renderer.
 
+mod audit_log;
 mod auth;
 mod customers;
 pub mod error;
@@ -20,6 +21,7 @@ use axum::Router;
 use crate::domain::{Customer, Operator, Service};
 use crate::state::AppState;
 
+pub use audit_log::AUDIT_LOG;
 pub use notifications::NotificationDto;
 pub use resource::{Crud, Ctx};
 pub use tickets::TICKETS;
@@ -29,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tickets::router())
         .merge(notifications::router())
+        .merge(audit_log::router())
         .merge(resource::crud_router::<Customer>())
         .merge(resource::crud_router::<Service>())
         .merge(resource::crud_router::<Operator>())

@@ -2,6 +2,7 @@
 //! (`utoipa::ToSchema` on `wire::model`) and resources ([`paths::Documented`]), served at
 //! `/api/openapi.json` and `/swagger/docs/v1`, and rendered as a reference page at `/api/docs`.
 
+mod audit;
 pub mod inputs;
 pub mod page;
 mod patch;
@@ -17,6 +18,7 @@ use utoipa::ToSchema;
 
 use crate::api::NotificationDto;
 use crate::domain::{Customer, Operator, Service, Ticket};
+use crate::wire::audit::AuditEntryDto;
 use crate::wire::model::{
     CustomerDto, OperatorDto, OperatorRefDto, ServiceDto, TicketDto, WireEntity,
 };
@@ -103,6 +105,7 @@ fn fix_link_names(value: &mut serde_json::Value) {
 pub fn openapi(namespace: &str) -> OpenApi {
     let mut paths = resource_paths::<Ticket>();
     paths.paths.extend(notification_paths().paths);
+    paths.paths.extend(audit::audit_paths().paths);
     paths.paths.extend(resource_paths::<Customer>().paths);
     paths.paths.extend(resource_paths::<Service>().paths);
     paths.paths.extend(resource_paths::<Operator>().paths);
@@ -114,6 +117,7 @@ pub fn openapi(namespace: &str) -> OpenApi {
         .schema_from::<OperatorDto>()
         .schema_from::<OperatorRefDto>()
         .schema_from::<NotificationDto>()
+        .schema_from::<AuditEntryDto>()
         .schema_from::<TicketInput>()
         .schema_from::<CustomerInput>()
         .schema_from::<ServiceInput>()
@@ -152,6 +156,7 @@ pub fn openapi(namespace: &str) -> OpenApi {
         (NewOperatorInput::name(), Operator::NAME),
         (OperatorRefDto::name(), "Operator"),
         (NotificationDto::name(), "Notification"),
+        (AuditEntryDto::name(), "AuditEntry"),
         (EntityRef::name(), "Service"),
     ];
     for (schema, element) in xml_names {
@@ -172,6 +177,7 @@ pub fn openapi(namespace: &str) -> OpenApi {
         OperatorDto::name(),
         OperatorRefDto::name(),
         NotificationDto::name(),
+        AuditEntryDto::name(),
     ] {
         if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&*schema) {
             object.required = object.properties.keys().cloned().collect();
@@ -206,6 +212,10 @@ pub fn openapi(namespace: &str) -> OpenApi {
             ),
             tag("Services", "What customers follow and tickets are about."),
             tag("Operators", "People who record tickets in the GUI."),
+            tag(
+                "AuditLog",
+                "Who changed what, when and from where (read only; for administrators).",
+            ),
         ]))
         .build()
 }

@@ -107,7 +107,7 @@ impl Documented for Ticket {
     }
 }
 
-fn integer(minimum: i32) -> Schema {
+pub(super) fn integer(minimum: i32) -> Schema {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
@@ -120,11 +120,11 @@ fn boolean() -> Schema {
     ObjectBuilder::new().schema_type(Type::Boolean).into()
 }
 
-fn string() -> Schema {
+pub(super) fn string() -> Schema {
     ObjectBuilder::new().schema_type(Type::String).into()
 }
 
-fn query(name: &str, schema: Schema, description: &str) -> Parameter {
+pub(super) fn query(name: &str, schema: Schema, description: &str) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Query)
@@ -154,7 +154,7 @@ fn id_parameter(entity: &str) -> Parameter {
         .build()
 }
 
-fn paging() -> Vec<Parameter> {
+pub(super) fn paging() -> Vec<Parameter> {
     vec![
         query("$top", integer(0), "At most this many entities."),
         query("$skip", integer(0), "Skip this many entities first."),
@@ -162,7 +162,10 @@ fn paging() -> Vec<Parameter> {
 }
 
 /// A response whose body is `schema` in each response media type.
-fn with_body(description: &str, schema: impl Into<RefOr<Schema>> + Clone) -> ResponseBuilder {
+pub(super) fn with_body(
+    description: &str,
+    schema: impl Into<RefOr<Schema>> + Clone,
+) -> ResponseBuilder {
     RESPONSE_TYPES
         .iter()
         .fold(ResponseBuilder::new().description(description), |r, mt| {
@@ -188,7 +191,7 @@ pub(super) fn entity_response(description: &str, name: &str) -> ResponseBuilder 
 }
 
 /// The errors every `/api` operation can answer with.
-fn common_errors(op: OperationBuilder) -> OperationBuilder {
+pub(super) fn common_errors(op: OperationBuilder) -> OperationBuilder {
     op.response(
         "401",
         error("No API key, or a wrong one: `Authorization has been denied for this request.`"),
@@ -234,7 +237,7 @@ fn request_body<S: ToSchema>() -> utoipa::openapi::request_body::RequestBody {
 }
 
 /// A list response: a JSON array, or `<ArrayOfX>` holding one `<X>` per item.
-fn list_of(name: &str) -> utoipa::openapi::schema::Array {
+pub(super) fn list_of(name: &str) -> utoipa::openapi::schema::Array {
     ArrayBuilder::new()
         .items(Ref::from_schema_name(name))
         .xml(Some(

@@ -5,6 +5,7 @@
 //! collecting field errors into a [`input::ModelState`].
 
 pub mod accept;
+pub mod audit;
 pub mod body;
 pub mod datetime;
 pub mod etag;

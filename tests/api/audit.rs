@@ -134,4 +134,65 @@ herald_test_support::backend_tests! {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].new_values.as_ref().unwrap()["Name"], "Web");
     }
+
+    async fn the_api_reads_the_log_with_filters_paging_json_and_xml() {
+        let app = TestApp::spawn().await;
+        let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
+        app.create_service("Web").await;
+        app.create_customer("Ann", None, &[mail]).await;
+        let all = json(app.get("/api/AuditLog?entity=Service").await, 200).await;
+        let all = all.as_array().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0]["Entity"], "Service");
+        assert_eq!(all[0]["EntityId"], mail);
+        assert_eq!(all[0]["Action"], "Created");
+        assert_eq!(all[0]["Actor"], "API key");
+        assert_eq!(all[0]["ClientAddress"], "127.0.0.1");
+        assert_eq!(all[0]["OldValues"], serde_json::Value::Null);
+        assert_eq!(all[0]["NewValues"], json!({"Name": "Mail", "Description": null}));
+
+        let page = json(app.get("/api/AuditLog?entity=service&$top=1&$skip=1").await, 200).await;
+        assert_eq!(page, json!([all[1]]));
+        let by_id = json(app.get(&format!("/api/auditlog?entity=Service&entityId={mail}")).await, 200).await;
+        assert_eq!(by_id, json!([all[0]]));
+        let customers = json(app.get("/api/AuditLog?entity=Customer&actor=API%20KEY").await, 200).await;
+        assert_eq!(customers.as_array().unwrap().len(), 1);
+        let nobody = json(app.get("/api/AuditLog?actor=Olga").await, 200).await;
+        assert_eq!(nobody, json!([]));
+        let time = all[1]["Time"].as_str().unwrap();
+        let later = json(app.get(&format!("/api/AuditLog?entity=Service&from={time}")).await, 200).await;
+        assert_eq!(later, json!([all[1]]));
+        let earlier = json(app.get(&format!("/api/AuditLog?entity=Service&to={time}")).await, 200).await;
+        assert_eq!(earlier, json!([all[0]]));
+
+        let xml = text(app.get_xml("/api/AuditLog?entity=Service&$top=1").await, 200).await;
+        assert!(xml.starts_with("<ArrayOfAuditEntry xmlns:i="), "{xml}");
+        assert!(xml.contains("<Action>Created</Action><Actor>API key</Actor>"), "{xml}");
+        assert!(xml.contains("<NewValues><Description i:nil=\"true\" /><Name>Mail</Name></NewValues>"), "{xml}");
+        assert!(xml.contains("<OldValues i:nil=\"true\" />"), "{xml}");
+
+        for bad in ["entity=Spaceship", "entityId=0", "entityId=x", "from=yesterday", "to=2026-13-01", "$top=-1"] {
+            let r = app.get(&format!("/api/AuditLog?{bad}")).await;
+            assert_eq!(r.status(), 400, "{bad}");
+            let body = json(r, 400).await;
+            assert!(body["Message"].as_str().unwrap().contains("query parameter"), "{bad}: {body}");
+        }
+        // The log is behind the key like the rest of the API.
+        let r = app.client.get(format!("{}/api/AuditLog", app.address)).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+
+    async fn behind_a_trusted_proxy_the_forwarded_client_is_recorded() {
+        let app = TestApp::builder()
+            .setting(herald::config::Key::TrustedProxies, "127.0.0.1")
+            .spawn()
+            .await;
+        let r = app.request(reqwest::Method::POST, "/api/Services")
+            .header("X-Forwarded-For", "198.51.100.1, 203.0.113.7")
+            .json(&json!({"Name": "Mail"}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let log = entries(&app.store, AuditEntity::Service).await;
+        assert_eq!(log[0].client_address.as_deref(), Some("203.0.113.7"));
+    }
 }

@@ -50,6 +50,7 @@ herald_test_support::backend_tests! {
                 expected.push((method.to_string(), format!("/api/{collection}/{{id}}")));
             }
         }
+        expected.push(("GET".to_string(), "/api/AuditLog".to_string()));
         expected.sort();
         for op in &expected {
             assert!(operations(&doc).contains(op), "{op:?} is documented");

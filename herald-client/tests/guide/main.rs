@@ -5,6 +5,8 @@
 
 mod server;
 
+#[path = "13_audit_log.rs"]
+mod audit_log;
 #[path = "06_closing_and_reopening.rs"]
 mod closing_and_reopening;
 #[path = "09_concurrency.rs"]
