@@ -177,6 +177,24 @@ impl<'c, T: Entity> Resource<'c, T> {
         Client::read(response).await
     }
 
+    /// As [`Resource::create`], safe to retry: a retry with the same `key` (up to 255
+    /// characters, unique per request you mean) within 24 hours gets the first answer again
+    /// and creates nothing (`Idempotency-Key`). The same key with another entity is
+    /// `Error::Status { status: 422, .. }`.
+    pub async fn create_idempotent(&self, entity: &T, key: &str) -> Result<T, Error> {
+        let request = self
+            .client
+            .request(
+                Method::POST,
+                &self.collection_path(),
+                &self.query(Vec::new()),
+            )
+            .header("Idempotency-Key", key);
+        let request = self.client.body(request, T::NAME, entity);
+        let response = self.client.send(request).await?;
+        Client::read(response).await
+    }
+
     pub(crate) async fn put(
         &self,
         entity: &T,

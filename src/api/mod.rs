@@ -5,6 +5,7 @@ mod audit_log;
 mod auth;
 mod customers;
 pub mod error;
+pub mod idempotency;
 pub mod negotiate;
 mod notifications;
 mod operators;
@@ -35,6 +36,11 @@ pub fn router(state: AppState) -> Router {
         .merge(resource::crud_router::<Customer>())
         .merge(resource::crud_router::<Service>())
         .merge(resource::crud_router::<Operator>())
+        // Inside the key check: only requests it lets through claim idempotency keys.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::middleware,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,

@@ -311,6 +311,17 @@ pub fn resource_paths<R: Documented>() -> Paths {
 
     let create = op(format!("create{name}"), format!("Create a {lower}"))
         .parameters(Some(R::write_parameters()))
+        .parameter(header_parameter(
+            "Idempotency-Key",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(crate::api::idempotency::MAX_LEN))
+                .into(),
+            "Up to 255 characters: a retry with the same key and the same request within 24 \
+             hours gets the first answer again (marked `Idempotent-Replayed: true`) and creates \
+             nothing; the same key with another request is a 422.",
+        ))
         .request_body(Some(request_body::<R::Input>()))
         .response(
             "201",
@@ -329,7 +340,18 @@ pub fn resource_paths<R: Documented>() -> Paths {
         )
         .response(
             "400",
-            error("The body is malformed or invalid; `ModelState` names each bad field."),
+            error(
+                "The body is malformed or invalid (`ModelState` names each bad field), or the \
+                 `Idempotency-Key` is empty or too long.",
+            ),
+        )
+        .response(
+            "409",
+            error("A request with the same `Idempotency-Key` is still in progress."),
+        )
+        .response(
+            "422",
+            error("The `Idempotency-Key` was used for another request."),
         );
 
     let get = op(format!("get{name}"), format!("Get a {lower}"))

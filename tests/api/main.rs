@@ -9,6 +9,7 @@ mod connections;
 mod copy;
 mod disk_full;
 mod id_lists;
+mod idempotency;
 mod instances;
 mod merge_patch;
 mod migrations;

@@ -75,6 +75,8 @@ herald_test_support::backend_tests! {
         for status in ["201", "400", "401", "413", "415", "500", "503"] {
             assert!(post["responses"].get(status).is_some(), "POST documents {status}");
         }
+        assert!(post["responses"].get("422").is_some(), "POST documents 422");
+        assert!(post["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "Idempotency-Key" && p["schema"]["maxLength"] == 255));
         let created = &post["responses"]["201"];
         assert!(created["headers"].get("Location").is_some());
         assert_eq!(created["content"]["application/xml"]["schema"]["$ref"], "#/components/schemas/Ticket");

@@ -27,6 +27,8 @@ mod notifications;
 mod operators;
 #[path = "12_patching.rs"]
 mod patching;
+#[path = "13_retrying.rs"]
+mod retrying;
 #[path = "02_services.rs"]
 mod services;
 #[path = "05_tickets.rs"]
