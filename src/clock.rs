@@ -1,5 +1,6 @@
 //! What time it is, for the rules that tests must be able to move through time (the steps of
-//! two-factor codes): the system clock in production, a clock the test sets in tests.
+//! two-factor codes; ticket writes, the scheduler and delivery, through the store): the system
+//! clock in production, a clock the test sets in tests.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,14 @@ impl Clock {
         }
     }
 
+    /// Moves a manual clock `by` forward (does nothing to the system clock).
+    pub fn advance(&self, by: std::time::Duration) {
+        if let Some(micros) = &self.0 {
+            let by = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+            micros.fetch_add(by, Ordering::SeqCst);
+        }
+    }
+
     /// Moves a manual clock (does nothing to the system clock).
     pub fn set(&self, at: Timestamp) {
         if let Some(micros) = &self.0 {
@@ -46,6 +55,8 @@ mod tests {
         assert_eq!(clock.now(), Timestamp::from_unix_micros(1_000_000));
         shared.set(Timestamp::from_unix_micros(31_000_000));
         assert_eq!(clock.now(), Timestamp::from_unix_micros(31_000_000));
+        shared.advance(std::time::Duration::from_secs(2));
+        assert_eq!(clock.now(), Timestamp::from_unix_micros(33_000_000));
         let system = Clock::system();
         system.set(Timestamp::from_unix_micros(0));
         assert!(system.now() > Timestamp::from_unix_micros(0));

@@ -30,6 +30,7 @@ pub enum Key {
     IdleTimeout,
     TrustedProxies,
     RequireTwoFactor,
+    MaintenanceReminders,
 }
 
 /// The declaration of one setting.
@@ -179,6 +180,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: Some("off"),
         label: "Require two-factor sign-in",
         help: "on: every operator signs in with a code from an authenticator app; one who has none set up is sent to set it up after the password (off by default)",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::MaintenanceReminders,
+        flag: "maintenance-reminders",
+        env: "HERALD_MAINTENANCE_REMINDERS",
+        stored_as: Some("maintenance_reminders"),
+        default: Some("24h,1h"),
+        label: "Maintenance reminders",
+        help: "How long before planned maintenance begins its followers are reminded, e.g. 24h,1h or 90s (empty or none: no reminders)",
         secret: false,
     },
 ];

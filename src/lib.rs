@@ -9,7 +9,8 @@
 //! - [`domain`] holds the types that can only contain valid values and the ticket rules;
 //! - [`store`] is the storage layer over SQLite or PostgreSQL ([`store::copy`] moves data
 //!   from one to the other, with a [`progress`] bar);
-//! - [`notify`] renders and delivers the notification emails queued in the store's outbox.
+//! - [`notify`] renders and delivers the notification emails queued in the store's outbox;
+//! - [`scheduler`] runs the time-driven jobs (reminders, overdue notices) when they fall due.
 
 pub mod api;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod live_settings;
 pub mod notify;
 pub mod openapi;
 pub mod progress;
+pub mod scheduler;
 pub mod secret;
 pub mod serve;
 pub mod startup;

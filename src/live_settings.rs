@@ -53,6 +53,8 @@ pub struct Snapshot {
     pub mail: Result<Option<MailConfig>, String>,
     /// How long temporary mail failures are retried.
     pub retry_window: Duration,
+    /// The lead times of maintenance reminders, longest first.
+    pub maintenance_reminders: Vec<Duration>,
     /// What the mail server refused, recorded by a delivery worker: (fingerprint of the
     /// settings refused, the problem). See [`MAIL_REFUSED_SETTING`].
     pub mail_refused: Option<(String, String)>,
@@ -77,6 +79,10 @@ impl Default for Snapshot {
             public_url: None,
             mail: Ok(None),
             retry_window: default_of(Key::RetryWindow, values::retry_window),
+            maintenance_reminders: default_of(
+                Key::MaintenanceReminders,
+                values::maintenance_reminders,
+            ),
             mail_refused: None,
             require_two_factor: default_of(Key::RequireTwoFactor, values::switch),
         }
@@ -110,6 +116,15 @@ impl LiveSettings {
         &self.config
     }
 
+    /// The base URL of links in messages: the public URL, else `http://` and the listen
+    /// address.
+    pub fn base_url(&self) -> String {
+        self.get()
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.config.get(Key::Bind)))
+    }
+
     /// Re-reads the stored settings (call after changing one, for immediate effect here).
     pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
         let stored = store.all_settings().await?;
@@ -139,6 +154,9 @@ impl LiveSettings {
             retry_window: resolve(Key::RetryWindow)
                 .and_then(|v| values::retry_window(&v).ok())
                 .unwrap_or(defaults.retry_window),
+            maintenance_reminders: resolve(Key::MaintenanceReminders)
+                .and_then(|v| values::maintenance_reminders(&v).ok())
+                .unwrap_or(defaults.maintenance_reminders),
             mail_refused: value(MAIL_REFUSED_SETTING)
                 .and_then(|v| v.split_once(' '))
                 .map(|(f, p)| (f.to_owned(), p.to_owned())),

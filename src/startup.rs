@@ -127,7 +127,8 @@ impl Application {
         self.delivery = options;
     }
 
-    /// The clock two-factor codes are checked against (tests set a manual one).
+    /// The clock of two-factor codes, ticket writes, the scheduler and delivery (tests set a
+    /// manual one).
     pub fn set_clock(&mut self, clock: crate::clock::Clock) {
         self.state.set_clock(clock);
     }
@@ -175,12 +176,15 @@ impl Application {
         state
             .settings
             .spawn_refresher(state.store.clone(), shutdown.clone());
+        let delivery_poll = delivery.idle_poll;
         let workers = crate::notify::spawn(
             state.store.clone(),
             state.settings.clone(),
             delivery,
             shutdown.clone(),
         );
+        let scheduler =
+            crate::scheduler::spawn(state.store.clone(), delivery_poll, shutdown.clone());
         let router = Self::router(state.clone());
         // Rewrite API paths to lower case before routing, keeping the original for messages.
         let app = tower::util::MapRequestLayer::new(|mut req: Request| {
@@ -205,6 +209,9 @@ impl Application {
         tracing::info!("shutting down: finishing the emails in hand");
         if let Err(e) = workers.await {
             tracing::error!(error = %e, "the delivery workers failed");
+        }
+        if let Err(e) = scheduler.await {
+            tracing::error!(error = %e, "the scheduler failed");
         }
         state.store.close().await;
         Ok(())

@@ -17,7 +17,8 @@ pub struct Shared {
     pub settings: LiveSettings,
     /// Whose `X-Forwarded-For` names the client (the sign-in throttle counts per address).
     pub trusted_proxies: TrustedProxies,
-    /// The time two-factor codes are checked against (a manual clock in tests).
+    /// What time it is for two-factor codes, and (the same clock, held by the store) for ticket
+    /// writes, the scheduler and delivery (a manual clock in tests).
     pub clock: Clock,
 }
 
@@ -31,11 +32,11 @@ impl AppState {
         }))
     }
 
-    /// Replaces the clock; only before the state is shared (before serving).
+    /// Replaces the clock, the store's too; only before the state is shared (before serving).
     pub fn set_clock(&mut self, clock: Clock) {
-        Arc::get_mut(&mut self.0)
-            .expect("the clock is set before serving")
-            .clock = clock;
+        let shared = Arc::get_mut(&mut self.0).expect("the clock is set before serving");
+        shared.store = shared.store.clone().with_clock(clock.clone());
+        shared.clock = clock;
     }
 }
 

@@ -222,7 +222,8 @@ pub struct Notification {
     pub id: i64,
     /// The ticket event it tells about.
     pub event_id: i64,
-    /// `created`, `updated`, `closed` or `reopened`.
+    /// `created`, `updated`, `closed`, `reopened`, `deleted` (planned work called off),
+    /// `reminder` (before planned work) or `overdue` (a promised update, to the operator).
     pub event: String,
     /// The customer it was addressed to (`None` once the customer is deleted).
     #[serde(default)]

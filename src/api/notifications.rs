@@ -28,7 +28,8 @@ pub fn router() -> Router<AppState> {
 pub struct NotificationDto {
     pub id: i64,
     pub event_id: i64,
-    /// created, updated, closed or reopened.
+    /// created, updated, closed, reopened, deleted (planned work called off), reminder
+    /// (before planned work) or overdue (a promised update, to the operator).
     #[schema(value_type = String)]
     pub event: &'static str,
     pub customer_id: Option<i64>,

@@ -95,6 +95,11 @@ impl Ctx {
         &self.settings.xml_namespace
     }
 
+    /// The lead times of maintenance reminders, as the request found them.
+    pub fn maintenance_reminders(&self) -> &[std::time::Duration] {
+        &self.settings.maintenance_reminders
+    }
+
     pub fn entity<E: WireEntity>(&self, status: StatusCode, entity: &E) -> Response {
         // The tag is a digest of the JSON form: a JSON body is serialized once for both.
         let (body, tag) = match self.format {

@@ -46,6 +46,7 @@ fn change(ctx: &Ctx, envelope: &Envelope) -> Result<TicketChange, ApiError> {
         actor: Actor::ApiKey,
         address: ctx.address,
         notify: !quiet,
+        reminder_leads: ctx.maintenance_reminders().to_vec(),
     })
 }
 

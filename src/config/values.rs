@@ -20,6 +20,28 @@ pub fn retry_window(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("Give a duration such as 24h, 90m or 30s, not {text:?}."))
 }
 
+/// The lead times of maintenance reminders: durations separated by commas (`24h,1h`, `90s`),
+/// each above zero, longest first, each once; empty (or `none`) for no reminders.
+pub fn maintenance_reminders(text: &str) -> Result<Vec<Duration>, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut leads = trimmed
+        .split(',')
+        .map(|part| parse_duration(part).filter(|d| !d.is_zero()))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            format!(
+                "Give lead times such as 24h,1h or 90s (each above zero, separated by commas; \
+                 empty for none), not {text:?}."
+            )
+        })?;
+    leads.sort_unstable_by(|a, b| b.cmp(a));
+    leads.dedup();
+    Ok(leads)
+}
+
 /// The most database connections of this instance: 1 to 10,000.
 pub fn db_max_connections(text: &str) -> Result<u32, String> {
     text.trim()
@@ -112,6 +134,7 @@ pub fn check(key: Key, text: &str) -> Result<(), String> {
         Key::IdleTimeout => idle_timeout(text).map(drop),
         Key::TrustedProxies => trusted_proxies(text).map(drop),
         Key::RequireTwoFactor => switch(text).map(drop),
+        Key::MaintenanceReminders => maintenance_reminders(text).map(drop),
         // Any address `bind` accepts, any format (not `json` is text): checked where used.
         Key::Database | Key::Bind | Key::LogFormat => Ok(()),
     }
@@ -178,6 +201,25 @@ mod tests {
         assert!(check(Key::XmlNamespace, "a b").is_err());
         assert!(check(Key::XmlNamespace, "a\"><x").is_err());
         assert_eq!(retry_window("24h"), Ok(Duration::from_secs(86400)));
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        assert_eq!(
+            maintenance_reminders("24h,1h"),
+            Ok(vec![hours(24), hours(1)])
+        );
+        assert_eq!(
+            maintenance_reminders(" 1h , 24h, 1h"),
+            Ok(vec![hours(24), hours(1)])
+        );
+        assert_eq!(
+            maintenance_reminders("90s"),
+            Ok(vec![Duration::from_secs(90)])
+        );
+        assert_eq!(maintenance_reminders(""), Ok(vec![]));
+        assert_eq!(maintenance_reminders("none"), Ok(vec![]));
+        for bad in ["-1h", "soon", "24h,", "0s", "1h;2h"] {
+            let e = maintenance_reminders(bad).unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
         assert!(retry_window("soon").unwrap_err().contains("soon"));
         assert!(retry_window("0s").is_err());
         assert_eq!(db_max_connections("32"), Ok(32));

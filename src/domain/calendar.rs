@@ -38,12 +38,17 @@ pub fn host_of(base: &str) -> String {
 pub fn changes_the_event(kind: EventKind) -> bool {
     matches!(
         kind,
-        EventKind::Created | EventKind::Updated | EventKind::Closed | EventKind::Reopened
+        EventKind::Created
+            | EventKind::Updated
+            | EventKind::Closed
+            | EventKind::Reopened
+            | EventKind::Deleted
     )
 }
 
 /// The `SEQUENCE` of a ticket's event: how many of its recorded events are a creation,
-/// update, closing or reopening, minus one (so the creation is 0).
+/// update, closing or reopening (or its deletion, which cancels the event), minus one (so the
+/// creation is 0). Reminders and notices change nothing in the calendar.
 pub fn sequence(kinds: impl IntoIterator<Item = EventKind>) -> u32 {
     let changes = kinds.into_iter().filter(|k| changes_the_event(*k)).count();
     u32::try_from(changes.saturating_sub(1)).unwrap_or(u32::MAX)
@@ -178,6 +183,8 @@ mod tests {
         assert_eq!(sequence([Created]), 0);
         assert_eq!(sequence([Created, Updated]), 1);
         assert_eq!(sequence([Created, Updated, Closed, Reopened]), 3);
+        assert_eq!(sequence([Created, Reminder, Overdue, ReminderDropped]), 0);
+        assert_eq!(sequence([Created, Updated, Deleted]), 2);
     }
 
     #[test]

@@ -53,6 +53,14 @@ pub struct EventContent {
     pub description: String,
     pub services: Vec<String>,
     pub times: TicketTimes,
+    /// The ticket is planned work (see [`TicketTimes::is_planned`]).
+    pub planned: bool,
+    /// The calendar event's `SEQUENCE` (see [`super::calendar::sequence`]).
+    pub sequence: u32,
+    /// A reminder's lead time.
+    pub lead: Option<std::time::Duration>,
+    /// The message is for operators (an overdue notice), not for followers.
+    pub for_operators: bool,
 }
 
 /// A message a worker has claimed and is to deliver.

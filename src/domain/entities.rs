@@ -106,6 +106,8 @@ pub enum Actor {
     Operator { id: i64, name: String },
     /// The command line.
     Cli,
+    /// Herald itself, at a planned time (reminders, overdue notices).
+    Scheduler,
 }
 
 impl Actor {
@@ -121,6 +123,7 @@ impl Actor {
             Actor::ApiKey => "API key".to_owned(),
             Actor::Operator { name, .. } => name.clone(),
             Actor::Cli => "command line".to_owned(),
+            Actor::Scheduler => "Herald (scheduled)".to_owned(),
         }
     }
 }

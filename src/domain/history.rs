@@ -10,6 +10,9 @@ pub struct TicketChange {
     /// The client's address (none on the command line or for the scheduler's own changes).
     pub address: Option<std::net::IpAddr>,
     pub notify: bool,
+    /// The lead times of the reminders planned work gets (the `maintenance_reminders`
+    /// setting as the change is made).
+    pub reminder_leads: Vec<std::time::Duration>,
 }
 
 impl TicketChange {

@@ -25,6 +25,15 @@ pub enum EventKind {
     Updated,
     Closed,
     Reopened,
+    /// Planned work begins soon: its followers are reminded (the scheduler).
+    Reminder,
+    /// A reminder whose time passed while Herald was stopped, after the work had begun: not
+    /// sent, recorded.
+    ReminderDropped,
+    /// The promised `NextUpdateTime` passed with no event since: the operator is told.
+    Overdue,
+    /// Planned work deleted before it began: its followers' calendars are told.
+    Deleted,
 }
 
 impl EventKind {
@@ -34,6 +43,10 @@ impl EventKind {
             EventKind::Updated => "updated",
             EventKind::Closed => "closed",
             EventKind::Reopened => "reopened",
+            EventKind::Reminder => "reminder",
+            EventKind::ReminderDropped => "reminder_dropped",
+            EventKind::Overdue => "overdue",
+            EventKind::Deleted => "deleted",
         }
     }
 
@@ -43,8 +56,25 @@ impl EventKind {
             "updated" => EventKind::Updated,
             "closed" => EventKind::Closed,
             "reopened" => EventKind::Reopened,
+            "reminder" => EventKind::Reminder,
+            "reminder_dropped" => EventKind::ReminderDropped,
+            "overdue" => EventKind::Overdue,
+            "deleted" => EventKind::Deleted,
             _ => return None,
         })
+    }
+}
+
+impl TicketTimes {
+    /// Is a ticket with these times, created at `created`, planned work (its `StartTime`
+    /// later than its creation)? It stays so, by name, after the work has begun.
+    pub fn is_planned(&self, created: Timestamp) -> bool {
+        self.start_time.is_some_and(|start| start > created)
+    }
+
+    /// Has planned work with these times begun by `now`?
+    pub fn has_begun(&self, now: Timestamp) -> bool {
+        self.start_time.is_some_and(|start| start <= now)
     }
 }
 

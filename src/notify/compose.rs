@@ -57,6 +57,8 @@ pub struct Layout {
     /// `From: …\r\nSubject: …\r\n`, encoded and folded.
     shared_headers: String,
     boundary: String,
+    /// A calendar part (`text/calendar; method=…`), for planned work: (method, text).
+    calendar: Option<(&'static str, String)>,
 }
 
 impl Layout {
@@ -69,7 +71,15 @@ impl Layout {
             // Like lettre's: 40 random letters and digits, which never occur in a 7bit or
             // quoted-printable or base64 part by chance.
             boundary: Alphanumeric.sample_string(&mut rand::thread_rng(), 40),
+            calendar: None,
         }
+    }
+
+    /// Adds an iCalendar part (RFC 6047: `text/calendar; method=REQUEST` beside the text
+    /// and HTML, which calendar-aware clients show as an invitation) to every message.
+    pub fn with_calendar(mut self, method: &'static str, text: String) -> Layout {
+        self.calendar = Some((method, text));
+        self
     }
 
     /// The `multipart/alternative` message (plain text, then HTML) to one recipient.
@@ -99,6 +109,14 @@ impl Layout {
                 self.boundary
             );
             push_part(&mut out, body);
+        }
+        if let Some((method, calendar)) = &self.calendar {
+            let _ = write!(
+                out,
+                "--{}\r\nContent-Type: text/calendar; charset=utf-8; method={method}\r\n",
+                self.boundary
+            );
+            push_part(&mut out, calendar);
         }
         let _ = write!(out, "--{}--\r\n", self.boundary);
         RawMessage {

@@ -102,7 +102,11 @@ impl Mailer {
 
     /// What every recipient's message of an event shares (see [`super::compose`]).
     pub fn layout(&self, view: &EmailView) -> Layout {
-        Layout::new(&self.config.from, &view.subject)
+        let layout = Layout::new(&self.config.from, &view.subject);
+        match view.calendar(self.config.from.email.as_ref()) {
+            Some((method, text)) => layout.with_calendar(method.as_str(), text),
+            None => layout,
+        }
     }
 
     /// The notification of `content` (shown as `view`, laid out as `layout`) to one recipient.
@@ -180,6 +184,10 @@ mod tests {
             description: "d".into(),
             services: vec!["Mail".into()],
             times: TicketTimes::default(),
+            planned: false,
+            sequence: 0,
+            lead: None,
+            for_operators: false,
         }
     }
 

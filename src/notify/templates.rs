@@ -1,9 +1,12 @@
 //! What a notification says: the subject, and the plain-text and HTML bodies rendered from the
 //! template files in `templates/email/` (one pair per event; HTML escapes every value).
 
+use std::time::Duration;
+
 use askama::Template;
 
-use crate::domain::ticket::EventKind;
+use crate::domain::calendar::{self, Method};
+use crate::domain::ticket::{EventKind, TicketTimes};
 use crate::domain::{isolate_bidi, EventContent, Timestamp};
 
 /// Longest start of the description shown in a subject.
@@ -25,6 +28,32 @@ pub struct EmailView {
     pub next_update: Option<String>,
     pub closed: Option<String>,
     pub reopened: Option<String>,
+    /// Planned work: its messages say "Planned maintenance" and carry an invitation.
+    pub planned: bool,
+    /// Planned work's window (`2026-12-01 22:00 to 23:30 UTC`).
+    pub window: Option<String>,
+    /// Planned work closed before it began: called off, not completed.
+    pub called_off: bool,
+    /// A reminder's lead time in words (`1 hour`).
+    pub lead: Option<String>,
+    /// How late a promised update is (`5 minutes`).
+    pub late: String,
+    /// The ticket's page (operators' messages), once [`EmailView::with_base_url`] is known.
+    pub link: Option<String>,
+    calendar: Option<Invitation>,
+}
+
+/// What the calendar part of a planned-work message says.
+#[derive(Debug, Clone)]
+struct Invitation {
+    method: Method,
+    ticket_id: i64,
+    sequence: u32,
+    times: TicketTimes,
+    summary: String,
+    description: String,
+    stamp: Timestamp,
+    host: String,
 }
 
 /// A rendered message, ready to be addressed.
@@ -40,13 +69,67 @@ pub fn utc(ts: Timestamp) -> String {
     ts.to_chrono().format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// The event in a customer's words.
-pub fn headline(kind: EventKind) -> &'static str {
-    match kind {
+/// A window in words: `2026-12-01 22:00 to 23:30 UTC` within a day, else both dates.
+pub fn window_words(start: Timestamp, end: Timestamp) -> String {
+    let (s, e) = (start.to_chrono(), end.to_chrono());
+    if s.date_naive() == e.date_naive() {
+        format!(
+            "{} to {} UTC",
+            s.format("%Y-%m-%d %H:%M"),
+            e.format("%H:%M")
+        )
+    } else {
+        format!("{} to {}", utc(start), utc(end))
+    }
+}
+
+/// A duration in words, in its largest whole unit: `24 hours`, `90 seconds`, `2 days`.
+pub fn duration_words(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = match secs {
+        s if s >= 2 * 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s if s >= 3600 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The event in a customer's words (an operator's, for an overdue notice).
+pub fn headline(content: &EventContent) -> &'static str {
+    if content.planned {
+        return match content.kind {
+            EventKind::Created => "Planned maintenance",
+            EventKind::Updated => "Planned maintenance updated",
+            EventKind::Closed if called_off(content) => "Planned maintenance cancelled",
+            EventKind::Closed => "Planned maintenance completed",
+            EventKind::Reopened => "Planned maintenance reopened",
+            EventKind::Reminder => "Reminder: planned maintenance",
+            EventKind::Deleted => "Planned maintenance cancelled",
+            EventKind::ReminderDropped => "Reminder dropped",
+            EventKind::Overdue => "Update overdue",
+        };
+    }
+    match content.kind {
         EventKind::Created => "New disruption",
         EventKind::Updated => "Update",
         EventKind::Closed => "Resolved",
         EventKind::Reopened => "Reopened",
+        EventKind::Reminder => "Reminder",
+        EventKind::ReminderDropped => "Reminder dropped",
+        EventKind::Overdue => "Update overdue",
+        EventKind::Deleted => "Deleted",
+    }
+}
+
+/// Planned work closed before it began, or deleted: it will not take place.
+fn called_off(content: &EventContent) -> bool {
+    let t = &content.times;
+    match content.kind {
+        EventKind::Deleted => true,
+        EventKind::Closed => matches!((t.closed_time, t.start_time), (Some(c), Some(s)) if c < s),
+        _ => false,
     }
 }
 
@@ -57,8 +140,10 @@ fn services(names: &[String]) -> String {
 }
 
 /// `New disruption: Mail, Web - Mail is down since…`: the event, the services, and the start
-/// of the description's first line. Every value is isolated (see [`isolate_bidi`]), so an
-/// override in a name or description cannot reverse the rest of the subject.
+/// of the description's first line; planned work's window after the services
+/// (`Planned maintenance: Mail (2026-12-01 22:00 to 23:30 UTC) - …`), a reminder's lead
+/// time after its headline. Every value is isolated (see [`isolate_bidi`]), so an override in
+/// a name or description cannot reverse the rest of the subject.
 pub fn subject(content: &EventContent) -> String {
     let first_line = content.description.lines().next().unwrap_or("").trim();
     let mut start: String = first_line.chars().take(SUBJECT_DESCRIPTION_CHARS).collect();
@@ -66,11 +151,28 @@ pub fn subject(content: &EventContent) -> String {
         start = format!("{}…", start.trim_end());
     }
     let start = isolate_bidi(&start);
-    let services = services(&content.services);
+    let mut services = services(&content.services);
+    let mut headline = headline(content).to_owned();
+    if content.kind == EventKind::Overdue {
+        headline = format!("{headline}: ticket #{}", content.ticket_id);
+    }
+    if content.planned && content.kind != EventKind::Overdue {
+        if let Some(lead) = content.lead.filter(|_| content.kind == EventKind::Reminder) {
+            headline = format!("{headline} in {}", duration_words(lead));
+        }
+        if let Some((s, e)) = calendar::window(&content.times) {
+            let window = window_words(s, e);
+            services = if services.is_empty() {
+                window
+            } else {
+                format!("{services} ({window})")
+            };
+        }
+    }
     match (services.is_empty(), start.is_empty()) {
-        (false, false) => format!("{}: {services} - {start}", headline(content.kind)),
-        (false, true) => format!("{}: {services}", headline(content.kind)),
-        (true, _) => format!("{}: {start}", headline(content.kind)),
+        (false, false) => format!("{headline}: {services} - {start}"),
+        (false, true) => format!("{headline}: {services}"),
+        (true, _) => format!("{headline}: {start}"),
     }
 }
 
@@ -78,6 +180,24 @@ impl EmailView {
     pub fn new(content: &EventContent) -> Self {
         let t = &content.times;
         let time = |ts: Option<Timestamp>| ts.map(utc);
+        let window = calendar::window(t).filter(|_| content.planned);
+        let calendar = (content.planned && !content.for_operators && window.is_some()).then(|| {
+            let cancelled = called_off(content);
+            Invitation {
+                method: if cancelled {
+                    Method::Cancel
+                } else {
+                    Method::Request
+                },
+                ticket_id: content.ticket_id,
+                sequence: content.sequence,
+                times: *t,
+                summary: format!("Planned maintenance: {}", content.services.join(", ")),
+                description: content.description.clone(),
+                stamp: content.at,
+                host: "localhost".to_owned(),
+            }
+        });
         EmailView {
             kind: content.kind,
             subject: subject(content),
@@ -91,7 +211,48 @@ impl EmailView {
             next_update: time(t.next_update_time),
             closed: time(t.closed_time).filter(|_| content.kind == EventKind::Closed),
             reopened: time(t.reopened_time).filter(|_| content.kind == EventKind::Reopened),
+            planned: content.planned,
+            window: window.map(|(s, e)| window_words(s, e)),
+            called_off: called_off(content),
+            lead: content.lead.map(duration_words),
+            late: duration_words(
+                t.next_update_time
+                    .map(|promised| content.at.since(promised))
+                    .unwrap_or_default(),
+            ),
+            link: None,
+            calendar,
         }
+    }
+
+    /// Links to the ticket and the calendar `UID`s from Herald's base URL (the public URL,
+    /// else `http://` and the listen address).
+    pub fn with_base_url(mut self, base_url: &str) -> Self {
+        let base = base_url.trim_end_matches('/');
+        self.link = Some(format!("{base}/tickets/{}", self.ticket_id));
+        if let Some(invitation) = &mut self.calendar {
+            invitation.host = calendar::host_of(base);
+        }
+        self
+    }
+
+    /// The calendar part of a planned-work message, from `organizer`: its method and text.
+    pub fn calendar(&self, organizer: &str) -> Option<(Method, String)> {
+        let i = self.calendar.as_ref()?;
+        let event = calendar::TicketCalendarEvent {
+            ticket_id: i.ticket_id,
+            host: &i.host,
+            sequence: i.sequence,
+            times: &i.times,
+            summary: &i.summary,
+            description: &i.description,
+            url: None,
+            organizer: Some(organizer),
+            stamp: i.stamp,
+            cancelled: i.method == Method::Cancel,
+        }
+        .build()?;
+        Some((i.method, calendar::calendar(i.method, [event])))
     }
 }
 
@@ -118,29 +279,45 @@ email_templates! {
     ClosedHtml => "email/closed.html",
     ReopenedText => "email/reopened.txt",
     ReopenedHtml => "email/reopened.html",
+    PlannedCreatedText => "email/planned_created.txt",
+    PlannedCreatedHtml => "email/planned_created.html",
+    PlannedUpdatedText => "email/planned_updated.txt",
+    PlannedUpdatedHtml => "email/planned_updated.html",
+    PlannedClosedText => "email/planned_closed.txt",
+    PlannedClosedHtml => "email/planned_closed.html",
+    PlannedReopenedText => "email/planned_reopened.txt",
+    PlannedReopenedHtml => "email/planned_reopened.html",
+    PlannedDeletedText => "email/planned_deleted.txt",
+    PlannedDeletedHtml => "email/planned_deleted.html",
+    ReminderText => "email/reminder.txt",
+    ReminderHtml => "email/reminder.html",
+    OverdueText => "email/overdue.txt",
+    OverdueHtml => "email/overdue.html",
 }
 
 /// Renders an event's message for one recipient, greeted by `name`.
 pub fn render(view: &EmailView, name: &str) -> Result<Rendered, askama::Error> {
     let m = view;
     let name = &*isolate_bidi(name);
-    let (text, html) = match view.kind {
-        EventKind::Created => (
-            CreatedText { m, name }.render()?,
-            CreatedHtml { m, name }.render()?,
-        ),
-        EventKind::Updated => (
-            UpdatedText { m, name }.render()?,
-            UpdatedHtml { m, name }.render()?,
-        ),
-        EventKind::Closed => (
-            ClosedText { m, name }.render()?,
-            ClosedHtml { m, name }.render()?,
-        ),
-        EventKind::Reopened => (
-            ReopenedText { m, name }.render()?,
-            ReopenedHtml { m, name }.render()?,
-        ),
+    macro_rules! pair {
+        ($text:ident, $html:ident) => {
+            ($text { m, name }.render()?, $html { m, name }.render()?)
+        };
+    }
+    let (text, html) = match (view.kind, view.planned) {
+        (EventKind::Overdue, _) => pair!(OverdueText, OverdueHtml),
+        (EventKind::Created, true) => pair!(PlannedCreatedText, PlannedCreatedHtml),
+        (EventKind::Updated, true) => pair!(PlannedUpdatedText, PlannedUpdatedHtml),
+        (EventKind::Closed, true) => pair!(PlannedClosedText, PlannedClosedHtml),
+        (EventKind::Reopened, true) => pair!(PlannedReopenedText, PlannedReopenedHtml),
+        (EventKind::Reminder | EventKind::ReminderDropped, _) => {
+            pair!(ReminderText, ReminderHtml)
+        }
+        (EventKind::Deleted, _) => pair!(PlannedDeletedText, PlannedDeletedHtml),
+        (EventKind::Created, false) => pair!(CreatedText, CreatedHtml),
+        (EventKind::Updated, false) => pair!(UpdatedText, UpdatedHtml),
+        (EventKind::Closed, false) => pair!(ClosedText, ClosedHtml),
+        (EventKind::Reopened, false) => pair!(ReopenedText, ReopenedHtml),
     };
     Ok(Rendered {
         subject: view.subject.clone(),
@@ -163,7 +340,6 @@ pub fn render_test(at: Timestamp) -> Result<String, askama::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ticket::TicketTimes;
 
     fn content(kind: EventKind, description: &str) -> EventContent {
         EventContent {
@@ -179,6 +355,10 @@ mod tests {
                 closed_time: Some(Timestamp::from_unix_micros(978_357_600_000_000)),
                 ..Default::default()
             },
+            planned: false,
+            sequence: 0,
+            lead: None,
+            for_operators: false,
         }
     }
 

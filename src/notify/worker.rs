@@ -183,7 +183,7 @@ async fn lease_keeper(d: Arc<Delivery>, stop: CancellationToken) {
         if d.active.load(Ordering::SeqCst) == 0 && !d.stalled.load(Ordering::SeqCst) {
             continue;
         }
-        let start = Timestamp::now();
+        let start = d.store.now();
         let until = later(start, d.options.lease);
         match d.store.renew_claims(d.instance, until).await {
             Ok(_) => d.renewed_until.store(until.ticks(), Ordering::Relaxed),
@@ -224,7 +224,7 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
             continue;
         };
         wake.borrow_and_update();
-        let now = Timestamp::now();
+        let now = d.store.now();
         // Counted before claiming, so the keeper cannot miss a batch claimed meanwhile.
         d.active.fetch_add(1, Ordering::SeqCst);
         let batch = match d
@@ -317,6 +317,7 @@ impl Delivery {
             }
         }
         if !missing.is_empty() {
+            let base_url = self.settings.base_url();
             match self.store.event_contents(&missing).await {
                 Ok(contents) => {
                     let mut cache = self.events.lock().expect("not poisoned");
@@ -325,7 +326,7 @@ impl Delivery {
                     }
                     for content in contents {
                         let id = content.event_id;
-                        let view = EmailView::new(&content);
+                        let view = EmailView::new(&content).with_base_url(&base_url);
                         let prepared = Arc::new(Prepared { content, view });
                         cache.insert(id, prepared.clone());
                         found.insert(id, prepared);
@@ -343,7 +344,7 @@ impl Delivery {
         let until = later(claimed_at, self.options.lease)
             .ticks()
             .max(self.renewed_until.load(Ordering::Relaxed));
-        later(Timestamp::now(), margin).ticks() < until
+        later(self.store.now(), margin).ticks() < until
     }
 
     fn retry_window(&self) -> Duration {
@@ -352,7 +353,7 @@ impl Delivery {
 
     /// A temporary failure: retry after the backoff, unless that is past the retry window.
     fn retry(&self, message: &Claimed, error: String, window: Duration) -> Outcome {
-        let now = Timestamp::now();
+        let now = self.store.now();
         let attempts = message.attempts + 1;
         let next = later(now, self.options.backoff(attempts));
         if next > later(message.queued_at, window) {
@@ -394,15 +395,15 @@ impl Delivery {
                         || !self.lease_holds(claimed_at)
                         || self.stalled.load(Ordering::SeqCst)
                     {
-                        return (message, Outcome::Released { next: Timestamp::now() });
+                        return (message, Outcome::Released { next: self.store.now() });
                     }
                     if unreachable.load(Ordering::Relaxed) {
-                        let next = later(Timestamp::now(), self.options.retry_base);
+                        let next = later(self.store.now(), self.options.retry_base);
                         return (message, Outcome::Released { next });
                     }
                     let (Some(event), Some(layout)) = (event, layout) else {
                         // The content could not be read just now: try again soon.
-                        let next = later(Timestamp::now(), self.options.idle_poll);
+                        let next = later(self.store.now(), self.options.idle_poll);
                         return (message, Outcome::Released { next });
                     };
                     let built = mailer.message(
@@ -426,7 +427,7 @@ impl Delivery {
                                 tracing::warn!(%error, "the mail server refuses Herald's mail settings; emails wait until they are changed");
                                 refused.lock().expect("not poisoned").get_or_insert(error.clone());
                             }
-                            let next = later(Timestamp::now(), self.options.retry_base);
+                            let next = later(self.store.now(), self.options.retry_base);
                             Outcome::Released { next }
                         }
                         Err(SendError::Temporary(error)) => self.retry(&message, error, window),
@@ -496,7 +497,7 @@ impl Delivery {
         }
         let result = self
             .store
-            .record_outcomes(self.instance, Timestamp::now(), &outcomes)
+            .record_outcomes(self.instance, self.store.now(), &outcomes)
             .await;
         self.store.note_write(&result);
         if let Err(e) = result {
@@ -521,7 +522,7 @@ impl Delivery {
         if !unrecorded.is_empty() {
             let result = self
                 .store
-                .record_outcomes(self.instance, Timestamp::now(), &unrecorded)
+                .record_outcomes(self.instance, self.store.now(), &unrecorded)
                 .await;
             self.store.note_write(&result);
             if result.is_err() {

@@ -25,6 +25,7 @@ mod operators;
 mod outbox;
 mod overview;
 mod rows;
+pub mod schedule;
 mod services;
 mod sessions;
 mod settings;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 use sqlx::AnyPool;
 
+use crate::domain::Timestamp;
 pub use audit::{AuditFilter, AuditOrder};
 pub use customers::CustomerFilter;
 pub use dialect::Backend;
@@ -102,6 +104,8 @@ pub struct Store {
     health: std::sync::Arc<health::WriteHealth>,
     /// The turns at password hashing, shared by everything that hashes or checks a password.
     hashing: crate::domain::Hashing,
+    /// What time it is for every write and for the scheduler (see [`crate::domain::Clock`]).
+    clock: crate::clock::Clock,
 }
 
 impl std::fmt::Debug for Store {
@@ -128,7 +132,24 @@ impl Store {
             outbox_queued: Default::default(),
             health: std::sync::Arc::new(health),
             hashing: crate::domain::Hashing::for_this_machine(),
+            clock: crate::clock::Clock::system(),
         })
+    }
+
+    /// This store on another clock (tests: a manual one, see [`crate::clock::Clock`]).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the store's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The store's clock.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     pub fn backend(&self) -> Backend {

@@ -38,10 +38,19 @@ struct StoredContent {
     next_update_time: Option<i64>,
     closed_time: Option<i64>,
     reopened_time: Option<i64>,
+    // Added with the scheduler; older rows read as unplanned, sequence 0.
+    #[serde(default)]
+    planned: bool,
+    #[serde(default)]
+    sequence: u32,
+    #[serde(default)]
+    lead_secs: Option<u64>,
+    #[serde(default)]
+    for_operators: bool,
 }
 
 impl StoredContent {
-    fn new(ticket: &Ticket, event: &TicketEvent) -> Self {
+    fn new(ticket: &Ticket, event: &TicketEvent, extra: Extra) -> Self {
         let t = &ticket.times;
         let m = |ts: Option<Timestamp>| ts.map(Timestamp::ticks);
         StoredContent {
@@ -57,6 +66,10 @@ impl StoredContent {
             next_update_time: m(t.next_update_time),
             closed_time: m(t.closed_time),
             reopened_time: m(t.reopened_time),
+            planned: t.is_planned(ticket.created_time),
+            sequence: extra.sequence,
+            lead_secs: extra.lead.map(|l| l.as_secs()),
+            for_operators: extra.for_operators,
         }
     }
 
@@ -79,6 +92,10 @@ impl StoredContent {
                 closed_time: ts(self.closed_time),
                 reopened_time: ts(self.reopened_time),
             },
+            planned: self.planned,
+            sequence: self.sequence,
+            lead: self.lead_secs.map(std::time::Duration::from_secs),
+            for_operators: self.for_operators,
         })
     }
 }
@@ -86,15 +103,37 @@ impl StoredContent {
 /// How many service ids [`enqueue`] writes into its statement; more are one parameter.
 const INLINE_SERVICE_IDS: usize = 1000;
 
-/// Queues the messages of `event` for every distinct address (ignoring case) of a customer
-/// following at least one of the ticket's services, in the change's transaction: one
-/// `INSERT … SELECT`, however many followers. Returns how many were queued.
-pub(super) async fn enqueue(
+/// What an event's content says beyond the ticket and the event.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extra {
+    sequence: u32,
+    lead: Option<std::time::Duration>,
+    for_operators: bool,
+}
+
+/// The ticket's calendar `SEQUENCE` now (see [`crate::domain::calendar::sequence`]).
+async fn calendar_sequence(tx: &mut AnyConnection, ticket_id: i64) -> Result<u32, StoreError> {
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM ticket_events WHERE ticket_id = $1 \
+         AND kind IN ('created', 'updated', 'closed', 'reopened', 'deleted')",
+    )
+    .bind(ticket_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(crate::domain::calendar::sequence(
+        kinds.iter().filter_map(|k| EventKind::parse(k)),
+    ))
+}
+
+/// Writes what the messages of `event` say, once.
+async fn write_content(
     tx: &mut AnyConnection,
     ticket: &Ticket,
     event: &TicketEvent,
-) -> Result<u64, StoreError> {
-    let content = serde_json::to_string(&StoredContent::new(ticket, event))
+    mut extra: Extra,
+) -> Result<(), StoreError> {
+    extra.sequence = calendar_sequence(tx, ticket.id).await?;
+    let content = serde_json::to_string(&StoredContent::new(ticket, event, extra))
         .expect("event content always serializes");
     sqlx::query(
         "INSERT INTO notification_events (event_id, ticket_id, content) VALUES ($1, $2, $3)",
@@ -103,6 +142,88 @@ pub(super) async fn enqueue(
     .bind(ticket.id)
     .bind(content)
     .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Has the commit wake every instance's delivery workers (see [`Backend::on_enqueue`]).
+async fn wake_on_commit(tx: &mut AnyConnection) -> Result<(), StoreError> {
+    if let Some(sql) = Backend::of(tx).on_enqueue() {
+        sqlx::query(sql)
+            .bind(super::wakeups::CHANNEL)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Queues an overdue notice of `event` to the ticket's operator, or to every administrator
+/// when it has none (or its operator was deleted), in the job's transaction.
+pub(super) async fn enqueue_to_operators(
+    tx: &mut AnyConnection,
+    ticket: &Ticket,
+    event: &TicketEvent,
+) -> Result<u64, StoreError> {
+    write_content(
+        tx,
+        ticket,
+        event,
+        Extra {
+            for_operators: true,
+            ..Extra::default()
+        },
+    )
+    .await?;
+    const INSERT: &str = "INSERT INTO notifications (event_id, ticket_id, customer_id, email, \
+         name, state, attempts, queued_at, next_attempt_at) \
+         SELECT $1, $2, NULL, o.email, o.name, 'queued', 0, $3, $3 FROM operators o \
+         WHERE o.deleted_at IS NULL AND ";
+    let mut queued = 0;
+    if let Some(operator) = &ticket.operator {
+        queued = sqlx::query(&format!("{INSERT}o.id = $4"))
+            .bind(event.id)
+            .bind(ticket.id)
+            .bind(event.at.ticks())
+            .bind(operator.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    if queued == 0 {
+        queued = sqlx::query(&format!("{INSERT}o.is_admin = $4"))
+            .bind(event.id)
+            .bind(ticket.id)
+            .bind(event.at.ticks())
+            .bind(super::flag(true))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    if queued > 0 {
+        wake_on_commit(tx).await?;
+    }
+    Ok(queued)
+}
+
+/// Queues the messages of `event` for every distinct address (ignoring case) of a customer
+/// following at least one of the ticket's services, in the change's transaction: one
+/// `INSERT … SELECT`, however many followers. Returns how many were queued. `lead` is a
+/// reminder's lead time.
+pub(super) async fn enqueue(
+    tx: &mut AnyConnection,
+    ticket: &Ticket,
+    event: &TicketEvent,
+    lead: Option<std::time::Duration>,
+) -> Result<u64, StoreError> {
+    write_content(
+        tx,
+        ticket,
+        event,
+        Extra {
+            lead,
+            ..Extra::default()
+        },
+    )
     .await?;
     // The followers of the ticket's services, named by their ids in the statement itself: so
     // PostgreSQL's planner knows how many follow them and joins with one hash, where a join with
@@ -121,12 +242,7 @@ pub(super) async fn enqueue(
     } else {
         Backend::of(tx).ids_in(4)
     };
-    if let Some(sql) = Backend::of(tx).on_enqueue() {
-        sqlx::query(sql)
-            .bind(super::wakeups::CHANNEL)
-            .execute(&mut *tx)
-            .await?;
-    }
+    wake_on_commit(tx).await?;
     // One row per address: the first follower (lowest id) of each lower-cased address. A window
     // over the followers is one sort, whatever the planner; a NOT EXISTS lookup per follower
     // looked cheaper but lets SQLite's planner pick a plan quadratic in the followers.

@@ -199,6 +199,7 @@ mod tests {
             actor: Actor::Cli,
             address: None,
             notify: false,
+            reminder_leads: Vec::new(),
         };
         let (created, _) = store.create_ticket(&new, &change).await.unwrap();
 

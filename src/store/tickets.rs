@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 use super::history::record_event;
 use super::rows::{self, Check};
 use super::ticket_rows::{load, load_locked, select, ticket_head};
-use super::{audit, flag, outbox, services, Page, Store, StoreError};
+use super::{audit, flag, outbox, schedule, services, Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{
@@ -89,9 +89,11 @@ impl Store {
         new: &NewTicket,
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
-        let (new, change, lock) = (new.clone(), change.clone(), self.for_share());
+        let (new, change, lock, now) = (new.clone(), change.clone(), self.for_share(), self.now());
         let (ticket, event, queued) = self
-            .write(move |conn| Box::pin(async move { insert(conn, &new, &change, lock).await }))
+            .write(move |conn| {
+                Box::pin(async move { insert(conn, &new, &change, lock, now).await })
+            })
             .await?;
         self.outbox_changed(queued);
         Ok((ticket, event))
@@ -148,7 +150,8 @@ impl Store {
             ..before.clone()
         };
         let changes = diff(Some(&before), &after);
-        let event = record_event(&mut tx, &after, kind, change, changes, Timestamp::now()).await?;
+        let now = self.now();
+        let event = record_event(&mut tx, &after, kind, change, changes, now).await?;
         let queued = notify(&mut tx, &after, &event).await?;
         let who = change.who();
         audit::record(
@@ -159,12 +162,24 @@ impl Store {
             Some(&after),
         )
         .await?;
+        schedule::plan(
+            &mut tx,
+            Some(&before),
+            &after,
+            &event,
+            &change.reminder_leads,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.outbox_changed(queued);
         Ok((after, Some(event)))
     }
 
     /// Deletes a ticket. Its row and events stay (marked deleted) so history is not lost.
+    /// Its unsent messages and planned jobs are cancelled; open planned work that has not
+    /// begun, whose followers were told of it, records a `deleted` event that tells them
+    /// (their calendars cancel the event).
     pub async fn delete_ticket(
         &self,
         id: i64,
@@ -174,14 +189,40 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let current = load_locked(&mut tx, id, self.for_update()).await?;
         rows::check(precondition, &current)?;
+        let now = self.now();
         sqlx::query("UPDATE tickets SET deleted_at = $1 WHERE id = $2")
-            .bind(Timestamp::now().ticks())
+            .bind(now.ticks())
             .bind(id)
             .execute(&mut *tx)
             .await?;
         outbox::cancel_for_ticket(&mut tx, id).await?;
         audit::record(&mut tx, who, AuditAction::Deleted, Some(&current), None).await?;
+        schedule::cancel_all(&mut tx, id, now).await?;
+        let mut queued = 0;
+        if current.times.is_planned(current.created_time)
+            && !current.is_closed()
+            && !current.times.has_begun(now)
+            && schedule::followers_told(&mut tx, id).await?
+        {
+            let change = TicketChange {
+                actor: who.actor.clone(),
+                address: who.address,
+                notify: true,
+                reminder_leads: Vec::new(),
+            };
+            let event = record_event(
+                &mut tx,
+                &current,
+                EventKind::Deleted,
+                &change,
+                Vec::new(),
+                now,
+            )
+            .await?;
+            queued = outbox::enqueue(&mut tx, &current, &event, None).await?;
+        }
         tx.commit().await?;
+        self.outbox_changed(queued);
         Ok(current)
     }
 
@@ -201,6 +242,7 @@ async fn insert(
     new: &NewTicket,
     change: &TicketChange,
     lock: &'static str,
+    now: Timestamp,
 ) -> Result<(Ticket, TicketEvent, u64), StoreError> {
     let services = services::live_services(conn, &new.services, "Services", lock).await?;
     let operator = match new.operator {
@@ -208,7 +250,6 @@ async fn insert(
         None => None,
     };
     let t = &new.times;
-    let now = Timestamp::now();
     let q = sqlx::query(
         "INSERT INTO tickets (description, start_time, end_time, expected_resolution_time, \
          next_update_time, closed_time, reopened_time, created_time, operator_id, is_closed) \
@@ -256,6 +297,7 @@ async fn insert(
         Some(&ticket),
     )
     .await?;
+    schedule::plan(conn, None, &ticket, &event, &change.reminder_leads, now).await?;
     Ok((ticket, event, queued))
 }
 
@@ -306,7 +348,7 @@ async fn notify(
     event: &TicketEvent,
 ) -> Result<u64, StoreError> {
     if event.notify {
-        outbox::enqueue(tx, ticket, event).await
+        outbox::enqueue(tx, ticket, event, None).await
     } else {
         Ok(0)
     }

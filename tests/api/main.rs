@@ -20,6 +20,7 @@ mod parity;
 mod pipelining;
 mod process;
 mod resources;
+mod schedule;
 mod schemathesis_findings;
 mod smoke;
 mod test_log;

@@ -77,6 +77,7 @@ async fn a_day_of_data(app: &TestApp) {
         },
         address: None,
         notify: true,
+        reminder_leads: Vec::new(),
     };
     let tickets = [
         (

@@ -6,7 +6,7 @@ use axum::response::Response;
 
 use super::form::apply;
 use crate::domain::ticket::EventKind;
-use crate::domain::{Description, Ticket, TicketUpdate, Timestamp};
+use crate::domain::{Description, Ticket, TicketUpdate};
 use crate::gui::form::FormData;
 use crate::gui::page::{parse_id, GuiError, Notice};
 use crate::gui::session::Session;
@@ -56,7 +56,7 @@ async fn lifecycle(
     let id = parse_id(&id)?;
     let ticket = state.store.get_ticket(id).await?;
     let form = FormData::parse(&body)?;
-    let now = Timestamp::now();
+    let now = state.store.now();
     let mut update = unchanged(&ticket)?;
     let done = match kind {
         EventKind::Closed => {

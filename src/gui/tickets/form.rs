@@ -185,6 +185,7 @@ pub(super) async fn create(
         actor: session.actor(),
         address: session.address,
         notify,
+        reminder_leads: state.settings.get().maintenance_reminders.clone(),
     };
     match state.store.create_ticket(&new, &change).await {
         Ok((ticket, _)) => {
@@ -313,6 +314,7 @@ pub(super) async fn apply(
         actor: session.actor(),
         address: session.address,
         notify,
+        reminder_leads: state.settings.get().maintenance_reminders.clone(),
     };
     let check = |t: &Ticket| etag::of(t) == version;
     let (_, event) = state

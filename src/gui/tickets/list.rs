@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{headline, overdue, service_names, status, Status};
-use crate::domain::{DeliveryCounts, Timestamp};
+use crate::domain::DeliveryCounts;
 use crate::gui::form::{service_choices, ServiceChoice};
 use crate::gui::page::{notice_code, render, Chrome, GuiError, Nav, Notice, Paging, When};
 use crate::gui::session::Session;
@@ -79,7 +79,7 @@ pub(super) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, GuiError> {
     let store = &state.store;
-    let now = Timestamp::now();
+    let now = store.now();
     let (key, wanted) = match q.state.as_deref() {
         Some("open") => ("open", TicketState::Open),
         Some("closed") => ("closed", TicketState::Closed),

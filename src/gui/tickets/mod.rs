@@ -53,7 +53,7 @@ pub(super) fn status(t: &Ticket, now: Timestamp) -> Status {
     } else if t.times.reopened_time.is_some() {
         ("Reopened", "badge-reopened")
     } else if t.times.start_time.is_some_and(|s| s > now) {
-        ("Planned", "badge-planned")
+        ("Planned maintenance", "badge-planned")
     } else {
         ("Open", "badge-open")
     };

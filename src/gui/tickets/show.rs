@@ -11,8 +11,10 @@ use crate::domain::{FieldValue, Ticket, TicketEvent, TicketField, Timestamp};
 use crate::gui::deliveries::{Deliveries, DeliveriesSection};
 use crate::gui::page::{parse_id, render, utc_text, Chrome, Done, GuiError, Nav, When};
 use crate::gui::session::Session;
+use crate::notify::templates::duration_words;
 use crate::notify::MailStatus;
 use crate::state::AppState;
+use crate::store::schedule::{JobKind, PlannedJob};
 use crate::wire::etag;
 
 #[derive(Debug, Clone)]
@@ -59,6 +61,13 @@ fn event_view(e: &TicketEvent, now: Timestamp) -> EventView {
         EventKind::Updated => ("Updated", "ev-updated"),
         EventKind::Closed => ("Closed", "ev-closed"),
         EventKind::Reopened => ("Reopened", "ev-reopened"),
+        EventKind::Reminder => ("Reminder sent", "ev-reminder"),
+        EventKind::ReminderDropped => (
+            "Reminder dropped (its time passed while Herald was stopped, after the work began)",
+            "ev-reminder",
+        ),
+        EventKind::Overdue => ("Promised update overdue: operator told", "ev-overdue"),
+        EventKind::Deleted => ("Deleted", "ev-closed"),
     };
     EventView {
         kind,
@@ -100,6 +109,30 @@ struct ShowPage {
     version: String,
     events: Vec<EventView>,
     deliveries: DeliveriesSection,
+    /// The reminders and notices still to come.
+    planned: Vec<PlannedView>,
+}
+
+/// A job the scheduler will run for this ticket, as the page shows it.
+#[derive(Debug, Clone)]
+struct PlannedView {
+    what: String,
+    at: When,
+}
+
+fn planned_view(job: &PlannedJob, now: Timestamp) -> PlannedView {
+    let what = match (job.kind, job.lead) {
+        (JobKind::Reminder, Some(lead)) => format!(
+            "Reminder to the followers, {} before the start",
+            duration_words(lead)
+        ),
+        (JobKind::Reminder, None) => "Reminder to the followers".to_owned(),
+        (JobKind::Overdue, _) => "Notice to the operator if no update is posted by then".to_owned(),
+    };
+    PlannedView {
+        what,
+        at: When::of(job.due_at, now),
+    }
 }
 
 pub(super) async fn show(
@@ -111,8 +144,9 @@ pub(super) async fn show(
     let id = parse_id(&id)?;
     let store = &state.store;
     let t = store.get_ticket(id).await?;
-    let now = Timestamp::now();
+    let now = store.now();
     let events = store.ticket_events(id).await?;
+    let planned = store.planned_jobs(id).await?;
     let deliveries = deliveries_of(&state, &t, now).await?;
     let page = ShowPage {
         chrome: Chrome::new(&session, Nav::Tickets, format!("Ticket #{id}")).with_notice(q.done),
@@ -134,6 +168,7 @@ pub(super) async fn show(
         version: etag::of(&t),
         events: events.iter().rev().map(|e| event_view(e, now)).collect(),
         deliveries,
+        planned: planned.iter().map(|j| planned_view(j, now)).collect(),
     };
     render(&page)
 }
@@ -145,7 +180,7 @@ pub(super) async fn deliveries_section(
     Path(id): Path<String>,
 ) -> Result<Response, GuiError> {
     let ticket = state.store.get_ticket(parse_id(&id)?).await?;
-    render(&deliveries_of(&state, &ticket, Timestamp::now()).await?)
+    render(&deliveries_of(&state, &ticket, state.store.now()).await?)
 }
 
 async fn deliveries_of(

@@ -108,8 +108,8 @@ impl TestAppBuilder {
         self
     }
 
-    /// The clock two-factor codes are checked against (e.g. `Clock::manual(…)`, kept by the
-    /// test to move it).
+    /// The clock of two-factor codes, ticket writes, the scheduler and delivery (e.g.
+    /// `Clock::manual(…)`, kept by the test to move it).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
         self
