@@ -1,10 +1,11 @@
 //! The scheduler of `herald serve`: runs the time-driven jobs (`store::schedule`) when they
 //! fall due.
 //!
-//! Each tick asks the database for the jobs due by the clock (one indexed query, nothing in
-//! memory), then runs them one by one, each in its own transaction that re-checks it is still
+//! Each tick asks the database for the jobs due by the clock and when the next one is (one
+//! query on a partial index, nothing kept in memory), then runs them one by one, each in its own transaction that re-checks it is still
 //! pending: so every instance on one database may run a scheduler, and each job is done once.
-//! A tick comes every `poll` (a second by default, well within the promised 10 s); after
+//! The next tick comes when the next job falls due, or after `poll` (a second by default, well
+//! within the promised 10 s) when that is sooner or unknown (jobs planned meanwhile); after
 //! downtime the first tick catches up on every job that fell due meanwhile (the store drops a
 //! reminder whose work has begun).
 
@@ -12,7 +13,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::Store;
+use crate::domain::Timestamp;
+use crate::store::{Store, StoreError};
 
 /// Jobs read per query; a tick goes on reading until none are due.
 const BATCH: usize = 100;
@@ -26,32 +28,33 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = tick(&store, &shutdown).await {
-                tracing::warn!(error = %e, "could not run scheduled jobs");
-            }
+            let wait = match tick(&store, &shutdown).await {
+                Ok(next) => next
+                    .map(|at| at.since(store.now()).min(poll))
+                    .unwrap_or(poll),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not run scheduled jobs");
+                    poll
+                }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     })
 }
 
-/// Runs every job due now. Returns how many ran.
+/// Runs every job due now. Returns when the next job falls due, if that is known.
 pub async fn tick(
     store: &Store,
     shutdown: &CancellationToken,
-) -> Result<usize, crate::store::StoreError> {
-    let mut ran = 0;
+) -> Result<Option<Timestamp>, StoreError> {
     loop {
-        let now = store.now();
-        let due = store.due_jobs(now, BATCH).await?;
-        if due.is_empty() {
-            return Ok(ran);
-        }
-        for id in &due {
+        let due = store.due_jobs(store.now(), BATCH).await?;
+        for id in &due.ids {
             if shutdown.is_cancelled() {
-                return Ok(ran);
+                return Ok(None);
             }
             if let Some(done) = store.run_due_job(*id, store.now()).await? {
                 tracing::info!(
@@ -61,11 +64,10 @@ pub async fn tick(
                     queued = done.queued,
                     "ran a scheduled job"
                 );
-                ran += 1;
             }
         }
-        if due.len() < BATCH {
-            return Ok(ran);
+        if !due.more {
+            return Ok(due.next);
         }
     }
 }

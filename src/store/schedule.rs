@@ -56,6 +56,17 @@ pub struct PlannedJob {
     pub lead: Option<Duration>,
 }
 
+/// What the scheduler finds at a tick.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DueJobs {
+    /// Jobs due now, soonest first.
+    pub ids: Vec<i64>,
+    /// More are due than were asked for.
+    pub more: bool,
+    /// When the next job not yet due falls due.
+    pub next: Option<Timestamp>,
+}
+
 /// What running one job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RanJob {
@@ -252,17 +263,31 @@ fn scheduled(notify: bool) -> TicketChange {
 }
 
 impl Store {
-    /// The ids of up to `limit` jobs due at `now`, soonest first: the scheduler's query per
-    /// tick, answered from the index `scheduled_jobs_due` alone.
-    pub async fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM scheduled_jobs WHERE state = 'pending' AND due_at <= $1 \
-             ORDER BY due_at, id LIMIT $2",
+    /// The scheduler's one query per tick, answered from the index `scheduled_jobs_due` alone:
+    /// the ids of up to `limit` jobs due at `now`, soonest first, and when the next one not yet
+    /// due is (if it is among the first `limit` pending).
+    pub async fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<DueJobs, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, due_at FROM scheduled_jobs WHERE state = 'pending' \
+             ORDER BY due_at, id LIMIT $1",
         )
-        .bind(now.ticks())
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        let mut due = DueJobs::default();
+        for (id, at) in rows {
+            let at = Timestamp::from_ticks(at);
+            if at > now {
+                due.next = Some(at);
+                break;
+            }
+            if due.ids.len() == limit {
+                due.more = true;
+                break;
+            }
+            due.ids.push(id);
+        }
+        Ok(due)
     }
 
     /// The jobs of a ticket still to run, soonest first.
