@@ -449,4 +449,90 @@ mod tests {
             assert!(long.is_empty(), "{kind:?} {long:#?}");
         }
     }
+
+    fn planned(kind: EventKind) -> EventContent {
+        let mut c = content(kind, "Database upgrade");
+        c.services = vec!["Mail".into(), "Web".into()];
+        c.planned = true;
+        c.times = TicketTimes {
+            start_time: Some(Timestamp::from_unix_micros(978_350_400_000_000)),
+            end_time: Some(Timestamp::from_unix_micros(978_357_600_000_000)),
+            ..Default::default()
+        };
+        c
+    }
+
+    #[test]
+    fn planned_work_is_named_so_with_its_window_never_a_disruption() {
+        let c = planned(EventKind::Created);
+        assert_eq!(
+            subject(&c),
+            "Planned maintenance: Mail, Web (2001-01-01 12:00 to 14:00 UTC) - Database upgrade"
+        );
+        let mut reminder = planned(EventKind::Reminder);
+        reminder.lead = Some(Duration::from_secs(3600));
+        assert!(subject(&reminder).starts_with("Reminder: planned maintenance in 1 hour: Mail"));
+        let mut closed_early = planned(EventKind::Closed);
+        closed_early.times.closed_time = Some(Timestamp::from_unix_micros(978_340_000_000_000));
+        assert!(subject(&closed_early).starts_with("Planned maintenance cancelled: "));
+        let mut completed = planned(EventKind::Closed);
+        completed.times.closed_time = Some(Timestamp::from_unix_micros(978_357_600_000_000));
+        assert!(subject(&completed).starts_with("Planned maintenance completed: "));
+        for kind in [
+            EventKind::Created,
+            EventKind::Updated,
+            EventKind::Closed,
+            EventKind::Reopened,
+            EventKind::Reminder,
+            EventKind::Deleted,
+        ] {
+            let r = render(&EmailView::new(&planned(kind)), "Ann").unwrap();
+            for text in [&r.subject, &r.text, &r.html] {
+                assert!(
+                    !text.to_lowercase().contains("disruption"),
+                    "{kind:?}: {text}"
+                );
+            }
+            assert!(
+                r.text.contains("2001-01-01 12:00 to 14:00 UTC"),
+                "{kind:?}: {}",
+                r.text
+            );
+            let long: Vec<&str> = r
+                .html
+                .lines()
+                .filter(|l| l.len() > 76 && !l.starts_with("<title>"))
+                .collect();
+            assert!(long.is_empty(), "{kind:?} {long:#?}");
+        }
+    }
+
+    #[test]
+    fn planned_work_carries_an_invitation_and_a_cancellation() {
+        let view =
+            EmailView::new(&planned(EventKind::Updated)).with_base_url("https://s.example.com/");
+        let (method, text) = view.calendar("herald@example.com").expect("an invitation");
+        assert_eq!(method, Method::Request);
+        assert!(text.contains("UID:ticket-7@s.example.com\r\n"), "{text}");
+        assert!(text.contains("DTSTART:20010101T120000Z\r\n"), "{text}");
+        assert!(text.contains("DTEND:20010101T140000Z\r\n"), "{text}");
+        let (method, text) = EmailView::new(&planned(EventKind::Deleted))
+            .calendar("herald@example.com")
+            .unwrap();
+        assert_eq!(method, Method::Cancel);
+        assert!(text.contains("METHOD:CANCEL\r\n"), "{text}");
+        assert!(EmailView::new(&content(EventKind::Created, "d"))
+            .calendar("h@x")
+            .is_none());
+    }
+
+    #[test]
+    fn durations_in_words() {
+        assert_eq!(duration_words(Duration::from_secs(86_400)), "24 hours");
+        assert_eq!(duration_words(Duration::from_secs(2 * 86_400)), "2 days");
+        assert_eq!(duration_words(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(duration_words(Duration::from_secs(90)), "90 seconds");
+        assert_eq!(duration_words(Duration::from_secs(1800)), "30 minutes");
+        assert_eq!(duration_words(Duration::from_secs(5400)), "90 minutes");
+    }
 }

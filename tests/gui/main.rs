@@ -11,6 +11,7 @@ mod flows;
 mod guessing;
 mod instances;
 mod mail_refused;
+mod schedule;
 mod screenshots;
 mod search;
 mod security;
