@@ -39,6 +39,12 @@ enum Command {
         #[command(subcommand)]
         action: OperatorAction,
     },
+    /// Write a checked copy of the SQLite database to FILE while Herald keeps running
+    /// (on PostgreSQL, use pg_dump).
+    Backup {
+        /// The new file to write (never overwritten), e.g. herald-2026-12-01.db
+        file: std::path::PathBuf,
+    },
     /// Copy a SQLite database into a new, empty PostgreSQL database (stop Herald first).
     /// Safe to re-run after an interruption: it resumes where it stopped.
     CopyToPostgres {
@@ -249,6 +255,26 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             set_api_key(&store, &key, &Who::cli()).await?;
             println!("API key stored: {}", key.expose());
             println!("Running instances use it within a few seconds.");
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let url = config.database_url();
+            let target = file.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                crate::store::backup::backup(url.expose(), &target)
+            })
+            .await??;
+            println!(
+                "Backup written to {} and checked (PRAGMA integrity_check: ok):",
+                report.file.display()
+            );
+            for (table, rows) in &report.tables {
+                println!("  {table:<24} {rows:>12}");
+            }
+            println!(
+                "To restore: stop Herald, delete the database file and its -wal and -shm files, \
+                 copy this file in its place, start Herald."
+            );
             Ok(())
         }
         Command::CopyToPostgres {

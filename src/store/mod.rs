@@ -11,6 +11,7 @@
 //! while reads use a pool of their own. On PostgreSQL both are the same pool.
 
 mod audit;
+pub mod backup;
 pub mod copy;
 mod customers;
 mod dialect;

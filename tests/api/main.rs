@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod backup;
 mod bad_input;
 mod concurrency;
 mod connections;

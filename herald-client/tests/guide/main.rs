@@ -27,7 +27,7 @@ mod notifications;
 mod operators;
 #[path = "12_patching.rs"]
 mod patching;
-#[path = "13_retrying.rs"]
+#[path = "14_retrying.rs"]
 mod retrying;
 #[path = "02_services.rs"]
 mod services;

@@ -1,4 +1,4 @@
-//! Step 13: retrying a create. `create_idempotent` sends an `Idempotency-Key`: a retry with
+//! Step 14: retrying a create. `create_idempotent` sends an `Idempotency-Key`: a retry with
 //! the same key gets the first answer and creates nothing.
 
 use herald_client::Service;
