@@ -31,6 +31,7 @@ pub enum Key {
     TrustedProxies,
     RequireTwoFactor,
     MaintenanceReminders,
+    AuditRetention,
 }
 
 /// The declaration of one setting.
@@ -190,6 +191,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: Some("24h,1h"),
         label: "Maintenance reminders",
         help: "How long before planned maintenance begins its followers are reminded, e.g. 24h,1h or 90s (empty or none: no reminders)",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::AuditRetention,
+        flag: "audit-retention",
+        env: "HERALD_AUDIT_RETENTION",
+        stored_as: Some("audit_retention"),
+        default: Some("365d"),
+        label: "Audit log retention",
+        help: "How long the audit log keeps an entry, e.g. 365d (the default), 90d, 12h; older entries are deleted",
         secret: false,
     },
 ];

@@ -25,6 +25,7 @@ pub mod live_settings;
 pub mod notify;
 pub mod openapi;
 pub mod progress;
+pub mod retention;
 pub mod scheduler;
 pub mod secret;
 pub mod serve;

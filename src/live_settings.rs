@@ -60,6 +60,8 @@ pub struct Snapshot {
     pub mail_refused: Option<(String, String)>,
     /// Every operator must sign in with a second factor.
     pub require_two_factor: bool,
+    /// How long the audit log keeps an entry.
+    pub audit_retention: Duration,
 }
 
 /// The default of a setting that has one, parsed.
@@ -85,6 +87,7 @@ impl Default for Snapshot {
             ),
             mail_refused: None,
             require_two_factor: default_of(Key::RequireTwoFactor, values::switch),
+            audit_retention: default_of(Key::AuditRetention, values::audit_retention),
         }
     }
 }
@@ -163,6 +166,9 @@ impl LiveSettings {
             require_two_factor: resolve(Key::RequireTwoFactor)
                 .and_then(|v| values::switch(&v).ok())
                 .unwrap_or(defaults.require_two_factor),
+            audit_retention: resolve(Key::AuditRetention)
+                .and_then(|v| values::audit_retention(&v).ok())
+                .unwrap_or(defaults.audit_retention),
         };
         *self
             .current

@@ -177,6 +177,11 @@ impl Application {
             .settings
             .spawn_refresher(state.store.clone(), shutdown.clone());
         let delivery_poll = delivery.idle_poll;
+        crate::retention::spawn(
+            state.store.clone(),
+            state.settings.clone(),
+            shutdown.clone(),
+        );
         let workers = crate::notify::spawn(
             state.store.clone(),
             state.settings.clone(),

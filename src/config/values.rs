@@ -42,6 +42,15 @@ pub fn maintenance_reminders(text: &str) -> Result<Vec<Duration>, String> {
     Ok(leads)
 }
 
+/// How long the audit log keeps an entry: at least an hour.
+pub fn audit_retention(text: &str) -> Result<Duration, String> {
+    parse_duration(text)
+        .filter(|d| *d >= Duration::from_secs(3600))
+        .ok_or_else(|| {
+            format!("Give a duration of at least an hour such as 365d, 90d or 12h, not {text:?}.")
+        })
+}
+
 /// The most database connections of this instance: 1 to 10,000.
 pub fn db_max_connections(text: &str) -> Result<u32, String> {
     text.trim()
@@ -135,6 +144,7 @@ pub fn check(key: Key, text: &str) -> Result<(), String> {
         Key::TrustedProxies => trusted_proxies(text).map(drop),
         Key::RequireTwoFactor => switch(text).map(drop),
         Key::MaintenanceReminders => maintenance_reminders(text).map(drop),
+        Key::AuditRetention => audit_retention(text).map(drop),
         // Any address `bind` accepts, any format (not `json` is text): checked where used.
         Key::Database | Key::Bind | Key::LogFormat => Ok(()),
     }
@@ -222,6 +232,14 @@ mod tests {
         }
         assert!(retry_window("soon").unwrap_err().contains("soon"));
         assert!(retry_window("0s").is_err());
+        assert_eq!(
+            audit_retention("365d"),
+            Ok(Duration::from_secs(365 * 86400))
+        );
+        assert!(audit_retention("59m")
+            .unwrap_err()
+            .contains("at least an hour"));
+        assert!(audit_retention("forever").is_err());
         assert_eq!(db_max_connections("32"), Ok(32));
         assert!(check(Key::TrustedProxies, "10.0.0.0/8, proxy.example").is_err());
     }

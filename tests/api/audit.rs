@@ -195,4 +195,29 @@ herald_test_support::backend_tests! {
         let log = entries(&app.store, AuditEntity::Service).await;
         assert_eq!(log[0].client_address.as_deref(), Some("203.0.113.7"));
     }
+
+    async fn the_server_prunes_entries_past_the_retention_setting() {
+        let app = TestApp::spawn().await;
+        app.create_service("Mail").await;
+        app.create_service("Web").await;
+        // The first entry is 40 days old; the retention setting keeps 30.
+        let old = Timestamp::now().minus(std::time::Duration::from_secs(40 * 86_400));
+        sqlx::query("UPDATE audit_log SET at = $1 WHERE id IN (SELECT id FROM audit_log WHERE entity = 'Service' ORDER BY id LIMIT 1)")
+            .bind(old.ticks()).execute(app.store.writer()).await.unwrap();
+        // A value that is not a duration is refused at start (checked like every setting).
+        let bad = herald::config::values::check(herald::config::Key::AuditRetention, "a while");
+        assert!(bad.is_err());
+        // Another instance starting prunes by its setting; the entries of the default year stay.
+        let other = app.second_instance().setting(herald::config::Key::AuditRetention, "30d").spawn().await;
+        let store = app.store.clone();
+        let pruned = poll_until(std::time::Duration::from_secs(20), || {
+            let store = store.clone();
+            async move { entries(&store, AuditEntity::Service).await.len() == 1 }
+        })
+        .await;
+        assert!(pruned, "the old entry was pruned");
+        let left = entries(&app.store, AuditEntity::Service).await;
+        assert_eq!(left[0].new_values.as_ref().unwrap()["Name"], "Web");
+        other.stop().await;
+    }
 }
