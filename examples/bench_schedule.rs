@@ -55,7 +55,7 @@ async fn seed(app: &TestApp) -> i64 {
         app,
         &format!(
             "{} INSERT INTO tickets (description, start_time, created_time, is_closed) \
-             SELECT 'Planned ' || i, {start} + i * 600000000, {now}, 0 FROM n",
+             SELECT 'Planned ' || i, {start} + CAST(i AS BIGINT) * 600000000, {now}, 0 FROM n",
             numbers(TICKETS)
         ),
     )
@@ -143,7 +143,9 @@ async fn run(backend: Backend) {
     println!("plan:\n{}", plan(&app, backend).await);
 
     // A reminder for 100,000 followers falls due.
-    let start = Timestamp::now().plus(Duration::from_secs(3600));
+    // In whole seconds, as the API is given it (the job is planned for exactly this start).
+    let now = Timestamp::now().plus(Duration::from_secs(3600)).ticks();
+    let start = Timestamp::from_ticks(now - now % 10_000_000);
     let ticket = app
         .create(
             "/api/Tickets?DoNotSendEmail=true",
