@@ -11,6 +11,7 @@
 
 mod assets;
 mod auth;
+mod customer_csv;
 mod customers;
 mod deliveries;
 mod form;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(resource::router::<Operator>())
         .merge(settings::router())
         .merge(two_factor::router())
+        .merge(customer_csv::router())
         .layer(middleware::from_fn(session::require_csrf))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -190,6 +190,28 @@ pub async fn require_csrf(request: Request, next: Next) -> Response {
         Some(s) => Some(s.csrf.clone()),
         None => cookie_value(request.headers(), CSRF_COOKIE),
     };
+    // A file upload (multipart, larger than other forms) is not read here: its form carries
+    // the token in its action's query string instead.
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if multipart {
+        let given = request.uri().query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(name, _)| name == CSRF_FIELD)
+                .map(|(_, v)| v.into_owned())
+        });
+        if !csrf_matches(expected, given) {
+            return GuiError::BadCsrf.into_response();
+        }
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     let bytes = match to_bytes(body, crate::limits::BODY_LIMIT).await {
         Ok(b) => b,
@@ -198,15 +220,18 @@ pub async fn require_csrf(request: Request, next: Next) -> Response {
     let given = form_urlencoded::parse(&bytes)
         .find(|(name, _)| name == CSRF_FIELD)
         .map(|(_, v)| v.into_owned());
-    let valid = match (expected, given) {
-        (Some(e), Some(g)) if !e.is_empty() => bool::from(e.as_bytes().ct_eq(g.as_bytes())),
-        _ => false,
-    };
-    if !valid {
+    if !csrf_matches(expected, given) {
         return GuiError::BadCsrf.into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+fn csrf_matches(expected: Option<String>, given: Option<String>) -> bool {
+    match (expected, given) {
+        (Some(e), Some(g)) if !e.is_empty() => bool::from(e.as_bytes().ct_eq(g.as_bytes())),
+        _ => false,
+    }
 }
 
 impl FromRequestParts<AppState> for Session {

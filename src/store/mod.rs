@@ -13,6 +13,7 @@
 mod audit;
 pub mod backup;
 pub mod copy;
+mod customer_import;
 mod customers;
 mod dialect;
 mod entity;
@@ -42,6 +43,7 @@ use sqlx::AnyPool;
 
 use crate::domain::Timestamp;
 pub use audit::{AuditFilter, AuditOrder};
+pub use customer_import::{ImportAction, ImportRow, ImportState, ImportSummary, StagedRow};
 pub use customers::CustomerFilter;
 pub use dialect::Backend;
 use dialect::Engine;

@@ -5,6 +5,7 @@
 mod browser;
 mod web;
 
+mod customer_csv;
 mod edits;
 mod flood;
 mod flows;

@@ -142,6 +142,25 @@ impl Web {
         self.read(r).await
     }
 
+    /// Uploads `bytes` as the file field `file` of a multipart form (the CSRF token in the
+    /// query string, as the GUI's upload forms send it).
+    pub async fn upload(&self, path: &str, csrf: &str, file_name: &str, bytes: Vec<u8>) -> Page {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str("text/csv")
+            .unwrap();
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let r = self
+            .client
+            .post(format!("{}{path}?csrf={csrf}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.read(r).await
+    }
+
     /// GETs `form_page`, then POSTs `fields` to `action` with that page's CSRF token.
     pub async fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let token = self.get(form_page).await.csrf();
