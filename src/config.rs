@@ -32,6 +32,9 @@ pub enum Key {
     RequireTwoFactor,
     MaintenanceReminders,
     AuditRetention,
+    StatusPage,
+    OrganisationName,
+    SelfSubscription,
 }
 
 /// The declaration of one setting.
@@ -201,6 +204,36 @@ pub const SETTINGS: &[SettingSpec] = &[
         default: Some("365d"),
         label: "Audit log retention",
         help: "How long the audit log keeps an entry, e.g. 365d (the default), 90d, 12h; older entries are deleted",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::StatusPage,
+        flag: "status-page",
+        env: "HERALD_STATUS_PAGE",
+        stored_as: Some("status_page"),
+        default: Some("on"),
+        label: "Public status page",
+        help: "on or off: the public status page /status and its feeds (off: every public page is a 404)",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::OrganisationName,
+        flag: "organisation-name",
+        env: "HERALD_ORGANISATION_NAME",
+        stored_as: Some("organisation_name"),
+        default: None,
+        label: "Organisation name",
+        help: "Your organisation's name, shown on every public page and in every message footer, e.g. Acme Hosting",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::SelfSubscription,
+        flag: "self-subscription",
+        env: "HERALD_SELF_SUBSCRIPTION",
+        stored_as: Some("self_subscription"),
+        default: Some("off"),
+        label: "Self-subscription",
+        help: "on or off: people may subscribe from the status page (with a confirmation email)",
         secret: false,
     },
 ];

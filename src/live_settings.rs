@@ -62,6 +62,12 @@ pub struct Snapshot {
     pub require_two_factor: bool,
     /// How long the audit log keeps an entry.
     pub audit_retention: Duration,
+    /// The public status page and its feeds are served (`off`: they are 404s).
+    pub status_page: bool,
+    /// The organisation's name on the public pages and in message footers.
+    pub organisation_name: Option<String>,
+    /// People may subscribe from the status page.
+    pub self_subscription: bool,
 }
 
 /// The default of a setting that has one, parsed.
@@ -88,6 +94,9 @@ impl Default for Snapshot {
             mail_refused: None,
             require_two_factor: default_of(Key::RequireTwoFactor, values::switch),
             audit_retention: default_of(Key::AuditRetention, values::audit_retention),
+            status_page: default_of(Key::StatusPage, values::switch),
+            organisation_name: None,
+            self_subscription: default_of(Key::SelfSubscription, values::switch),
         }
     }
 }
@@ -169,6 +178,14 @@ impl LiveSettings {
             audit_retention: resolve(Key::AuditRetention)
                 .and_then(|v| values::audit_retention(&v).ok())
                 .unwrap_or(defaults.audit_retention),
+            status_page: resolve(Key::StatusPage)
+                .and_then(|v| values::switch(&v).ok())
+                .unwrap_or(defaults.status_page),
+            organisation_name: resolve(Key::OrganisationName)
+                .and_then(|v| values::organisation_name(&v).ok()),
+            self_subscription: resolve(Key::SelfSubscription)
+                .and_then(|v| values::switch(&v).ok())
+                .unwrap_or(defaults.self_subscription),
         };
         *self
             .current
@@ -214,5 +231,7 @@ mod tests {
         assert!(!shown.contains("pa55"), "{shown}");
         assert!(shown.contains("status@example.com"), "{shown}");
         assert_eq!(snapshot.retry_window, Duration::from_secs(24 * 3600));
+        assert!(snapshot.status_page);
+        assert!(!snapshot.self_subscription);
     }
 }

@@ -27,6 +27,10 @@ pub struct Service {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// Shown on the public status page and in its feeds. A property Herald adds: `None` is not
+    /// sent, so the server keeps the stored value (`true` for a new service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_public: Option<bool>,
 }
 
 impl Service {
@@ -40,6 +44,12 @@ impl Service {
 
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
+        self
+    }
+
+    /// Shown on the public status page (`true`) or kept off it (`false`).
+    pub fn public(mut self, is_public: bool) -> Self {
+        self.is_public = Some(is_public);
         self
     }
 

@@ -213,7 +213,8 @@ mod tests {
             vec![Service {
                 id: 4,
                 name: "Mail".into(),
-                description: None
+                description: None,
+                is_public: None
             }]
         );
         let c: Customer =

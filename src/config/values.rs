@@ -130,6 +130,17 @@ pub fn switch(text: &str) -> Result<bool, String> {
     }
 }
 
+/// The organisation's name on the public pages and in message footers: one line of at most
+/// 200 characters.
+pub fn organisation_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        Err("The organisation name must be one line of 1 to 200 characters.".into())
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
 /// Checks a value given for `key` with that setting's parser.
 pub fn check(key: Key, text: &str) -> Result<(), String> {
     match key {
@@ -145,6 +156,8 @@ pub fn check(key: Key, text: &str) -> Result<(), String> {
         Key::RequireTwoFactor => switch(text).map(drop),
         Key::MaintenanceReminders => maintenance_reminders(text).map(drop),
         Key::AuditRetention => audit_retention(text).map(drop),
+        Key::StatusPage | Key::SelfSubscription => switch(text).map(drop),
+        Key::OrganisationName => organisation_name(text).map(drop),
         // Any address `bind` accepts, any format (not `json` is text): checked where used.
         Key::Database | Key::Bind | Key::LogFormat => Ok(()),
     }
@@ -242,6 +255,17 @@ mod tests {
         assert!(audit_retention("forever").is_err());
         assert_eq!(db_max_connections("32"), Ok(32));
         assert!(check(Key::TrustedProxies, "10.0.0.0/8, proxy.example").is_err());
+        assert_eq!(switch("ON"), Ok(true));
+        assert_eq!(switch(" off "), Ok(false));
+        assert!(switch("maybe").unwrap_err().contains("maybe"));
+        assert!(check(Key::StatusPage, "sometimes").is_err());
+        assert!(check(Key::SelfSubscription, "on").is_ok());
+        assert_eq!(
+            organisation_name(" Acme Hosting "),
+            Ok("Acme Hosting".into())
+        );
+        assert!(organisation_name("two\nlines").is_err());
+        assert!(organisation_name(&"x".repeat(201)).is_err());
     }
 
     #[test]

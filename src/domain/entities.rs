@@ -1,5 +1,6 @@
 //! The four entities as the rest of Herald sees them, and their validated inputs.
 
+use super::extension::Extension;
 use super::ticket::{Lifecycle, TicketTimes};
 use super::{CellPhone, Description, EmailAddress, Name, Password, Timestamp};
 
@@ -8,12 +9,20 @@ pub struct Service {
     pub id: i64,
     pub name: String,
     pub description: Option<String>,
+    /// Shown on the public status page and in its feeds (an extension property).
+    pub is_public: bool,
+}
+
+impl Service {
+    /// What `IsPublic` is when a service is created without it, or when it is erased (`null`).
+    pub const PUBLIC_BY_DEFAULT: bool = true;
 }
 
 #[derive(Debug, Clone)]
 pub struct NewService {
     pub name: Name,
     pub description: Option<String>,
+    pub is_public: Extension<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ pub mod calendar;
 mod contact;
 mod delivery;
 mod entities;
+mod extension;
 mod hashing;
 mod history;
 mod password;
@@ -25,6 +26,7 @@ pub use entities::{
     Actor, Customer, NewCustomer, NewOperator, NewService, NewTicket, Operator, OperatorRef,
     Service, Ticket, TicketUpdate,
 };
+pub use extension::Extension;
 pub use hashing::{Admitted, Busy, Hashing, Occupied};
 pub use history::{diff, FieldChange, FieldValue, TicketChange, TicketEvent, TicketField};
 pub use password::{Password, PasswordHash};

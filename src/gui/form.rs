@@ -70,6 +70,11 @@ impl FormData {
             .unwrap_or("")
     }
 
+    /// Nothing submitted (a new form, before anything was typed).
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
     /// Is a checkbox ticked?
     pub fn checked(&self, name: &str) -> bool {
         self.pairs.iter().any(|(n, _)| n == name)
@@ -234,6 +239,7 @@ mod tests {
             id: 7,
             name: "42".into(),
             description: None,
+            is_public: true,
         };
         let bob = Customer {
             id: 3,

@@ -1,4 +1,5 @@
-//! Services: the list with follower counts, and the form (name, description). The pages
+//! Services: the list with follower counts, and the form (name, description, shown on the
+//! public status page or not). The pages
 //! themselves are [`super::resource`]'s.
 
 use askama::Template;
@@ -8,7 +9,7 @@ use super::form::FormData;
 use super::page::{Chrome, GuiError, Kind, Nav};
 use super::resource::{form_page, ListQuery, Resource};
 use super::session::Session;
-use crate::domain::Service;
+use crate::domain::{Extension, NewService, Service};
 use crate::state::AppState;
 use crate::store::Page;
 use crate::wire::model::parse_service;
@@ -20,6 +21,7 @@ pub struct Row {
     name: String,
     description: String,
     followers: i64,
+    is_public: bool,
 }
 
 #[derive(Template)]
@@ -39,7 +41,11 @@ impl Resource for Service {
     type FormPage = FormPage;
 
     fn parse(form: &FormData, _creating: bool) -> Result<Self::New, ModelState> {
-        parse_service(&form.doc(&[])).map(|(new, _)| new)
+        // The form always shows the checkbox: not ticked is not public.
+        parse_service(&form.doc(&[])).map(|(new, _)| NewService {
+            is_public: Extension::Set(form.checked("IsPublic")),
+            ..new
+        })
     }
 
     async fn list_page(
@@ -57,6 +63,7 @@ impl Resource for Service {
                 id: s.id,
                 name: s.name,
                 description: s.description.unwrap_or_default(),
+                is_public: s.is_public,
             })
             .try_collect()
             .await?;

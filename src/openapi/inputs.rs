@@ -33,6 +33,11 @@ pub struct ServiceInput {
     pub name: String,
     #[schema(nullable = false, max_length = 2000)]
     pub description: Option<String>,
+    /// Shown on the public status page and in its feeds; `true` when created without it. A
+    /// property Herald adds: a PUT that omits it keeps the stored value, `null` sets it back to
+    /// `true`.
+    #[schema(nullable = true)]
+    pub is_public: Option<bool>,
 }
 
 /// A customer to create (POST) or the full replacement of one (PUT): properties left out

@@ -250,6 +250,7 @@ fn examples(namespace: &str) -> Vec<(&'static str, String, String)> {
         id: 1,
         name: "Mail".into(),
         description: Some("IMAP, SMTP and webmail".into()),
+        is_public: true,
     };
     let ticket = Ticket {
         id: 2,

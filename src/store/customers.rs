@@ -14,7 +14,7 @@ use crate::domain::{Customer, NewCustomer, Who};
 /// Customers with their followed services, one row per (customer, service), ordered by
 /// customer then service so a list can be assembled while streaming.
 const SELECT: &str = "SELECT c.id, c.name, c.email, c.cell_phone, \
-       s.id AS s_id, s.name AS s_name, s.description AS s_description \
+       s.id AS s_id, s.name AS s_name, s.description AS s_description, s.is_public AS s_is_public \
      FROM {FROM} c \
      LEFT JOIN customer_services cs ON cs.customer_id = c.id \
      LEFT JOIN services s ON s.id = cs.service_id \

@@ -48,17 +48,20 @@ pub(super) fn flag(row: &impl Columns, col: &str) -> Result<bool, sqlx::Error> {
     Ok(row.int(col)? != 0)
 }
 
-/// A service from columns `id`, `name`, `description` (or with a prefix, e.g. `s_id`).
+/// A service from columns `id`, `name`, `description`, `is_public` (or with a prefix, e.g.
+/// `s_id`).
 pub(super) fn service(row: &impl Columns, prefix: &str) -> Result<Service, sqlx::Error> {
-    let [id, name, description] = match prefix {
-        "" => ["id", "name", "description"].map(Cow::Borrowed),
-        "s_" => ["s_id", "s_name", "s_description"].map(Cow::Borrowed),
-        _ => ["id", "name", "description"].map(|c| Cow::Owned(format!("{prefix}{c}"))),
+    const COLUMNS: [&str; 4] = ["id", "name", "description", "is_public"];
+    let [id, name, description, is_public] = match prefix {
+        "" => COLUMNS.map(Cow::Borrowed),
+        "s_" => ["s_id", "s_name", "s_description", "s_is_public"].map(Cow::Borrowed),
+        _ => COLUMNS.map(|c| Cow::Owned(format!("{prefix}{c}"))),
     };
     Ok(Service {
         id: row.int(&id)?,
         name: row.text(&name)?,
         description: row.opt_text(&description)?,
+        is_public: flag(row, &is_public)?,
     })
 }
 

@@ -12,7 +12,7 @@ use super::{error::is_unique_violation, Backend, Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
 use crate::domain::{NewService, Service, Timestamp, Who};
 
-const COLUMNS: &str = "id, name, description";
+const COLUMNS: &str = "id, name, description, is_public";
 
 impl Store {
     pub fn list_services(&self, page: Page) -> BoxStream<'static, Result<Service, StoreError>> {
@@ -40,11 +40,13 @@ impl Store {
     pub async fn create_service(&self, new: &NewService, who: &Who) -> Result<Service, StoreError> {
         let mut tx = self.write_tx().await?;
         unique_name(&mut tx, new.name.as_str(), None).await?;
+        let is_public = new.is_public.resolve(None, Service::PUBLIC_BY_DEFAULT);
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO services (name, description) VALUES ($1, $2) RETURNING id",
+            "INSERT INTO services (name, description, is_public) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(new.name.as_str())
         .bind(new.description.as_deref())
+        .bind(i64::from(is_public))
         .fetch_one(&mut *tx)
         .await
         .map_err(name_taken)?;
@@ -52,6 +54,7 @@ impl Store {
             id,
             name: new.name.to_string(),
             description: new.description.clone(),
+            is_public,
         };
         audit::record(&mut tx, who, AuditAction::Created, None, Some(&service)).await?;
         tx.commit().await?;
@@ -69,17 +72,25 @@ impl Store {
         let current = self.service_for_update(&mut tx, id).await?;
         rows::check(precondition, &current)?;
         unique_name(&mut tx, new.name.as_str(), Some(id)).await?;
-        sqlx::query("UPDATE services SET name = $1, description = $2 WHERE id = $3")
-            .bind(new.name.as_str())
-            .bind(new.description.as_deref())
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(name_taken)?;
+        // Extension properties the request omits keep their stored values.
+        let is_public = new
+            .is_public
+            .resolve(Some(current.is_public), Service::PUBLIC_BY_DEFAULT);
+        sqlx::query(
+            "UPDATE services SET name = $1, description = $2, is_public = $3 WHERE id = $4",
+        )
+        .bind(new.name.as_str())
+        .bind(new.description.as_deref())
+        .bind(i64::from(is_public))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(name_taken)?;
         let service = Service {
             id,
             name: new.name.to_string(),
             description: new.description.clone(),
+            is_public,
         };
         let (before, after) = (Some(&current), Some(&service));
         audit::record(&mut tx, who, AuditAction::Updated, before, after).await?;

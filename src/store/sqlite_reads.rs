@@ -177,6 +177,7 @@ mod tests {
             let new = NewService {
                 name: Name::parse(name).unwrap(),
                 description: None,
+                is_public: Default::default(),
             };
             services.push(
                 store
@@ -235,6 +236,11 @@ mod tests {
         locker
             .execute_batch(include_str!(
                 "../../migrations/sqlite/20261127000001_init.sql"
+            ))
+            .unwrap();
+        locker
+            .execute_batch(include_str!(
+                "../../migrations/sqlite/20261201122500_service_is_public.sql"
             ))
             .unwrap();
         locker

@@ -13,7 +13,7 @@ use crate::domain::{OperatorRef, Ticket, Timestamp};
 const SELECT: &str =
     "SELECT t.id, t.description, t.start_time, t.end_time, t.expected_resolution_time, \
        t.next_update_time, t.closed_time, t.reopened_time, t.created_time, t.operator_id, \
-       o.name AS o_name, s.id AS s_id, s.name AS s_name, s.description AS s_description \
+       o.name AS o_name, s.id AS s_id, s.name AS s_name, s.description AS s_description, s.is_public AS s_is_public \
      FROM {FROM} t \
      LEFT JOIN operators o ON o.id = t.operator_id \
      LEFT JOIN ticket_services ts ON ts.ticket_id = t.id \

@@ -68,6 +68,7 @@ mod tests {
             id: 1,
             name: "Mail".into(),
             description: None,
+            is_public: true,
         };
         let tag = of(&s);
         assert!(if_match(&tag).matches(&s));

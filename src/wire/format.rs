@@ -168,6 +168,7 @@ mod tests {
             id: 1,
             name: "Mail".into(),
             description: None,
+            is_public: true,
         };
         let mut w = ListWriter::new(Format::Json, "Service", "NS");
         let mut body = w.item(&s);

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::Timestamp;
+use crate::domain::{Extension, Timestamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -437,6 +437,23 @@ impl<'a> Fields<'a> {
             }
         }
         ids
+    }
+
+    /// An extension property (`spec/api.md`, "Properties Herald adds"): omitted, erased by an
+    /// explicit `null`, blank text or an empty list, or a value read by `read` (which records
+    /// its own errors; a bad value counts as omitted, and the errors refuse the request).
+    pub fn extension<T>(
+        &mut self,
+        field: &str,
+        read: impl FnOnce(&mut Self, &str) -> Option<T>,
+    ) -> Extension<T> {
+        match self.doc.get(field) {
+            None => Extension::Omitted,
+            Some(Value::Null) => Extension::Erased,
+            Some(Value::Text(s)) if s.trim().is_empty() => Extension::Erased,
+            Some(Value::List(items)) if items.is_empty() => Extension::Erased,
+            Some(_) => read(self, field).map_or(Extension::Omitted, Extension::Set),
+        }
     }
 
     pub fn finish<T>(self, value: Option<T>) -> Result<T, ModelState> {

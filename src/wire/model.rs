@@ -38,6 +38,9 @@ pub struct ServiceDto {
     /// Unique ignoring case, 1–200 characters.
     pub name: String,
     pub description: Option<String>,
+    /// Shown on the public status page and in its feeds (a property Herald adds: a PUT that
+    /// omits it keeps the stored value, `null` sets it back to the default, `true`).
+    pub is_public: bool,
 }
 
 impl WireEntity for Service {
@@ -49,6 +52,7 @@ impl WireEntity for Service {
             id: self.id,
             name: self.name.clone(),
             description: self.description.clone(),
+            is_public: self.is_public,
         }
     }
 }
@@ -214,8 +218,18 @@ pub fn parse_service(doc: &Doc) -> Result<(NewService, Envelope), ModelState> {
             "The Description must be at most 2000 characters long.",
         );
     }
+    let is_public = f.extension("IsPublic", |f, field| f.bool(field));
     let env = envelope(&mut f);
-    let value = name.map(|name| (NewService { name, description }, env));
+    let value = name.map(|name| {
+        (
+            NewService {
+                name,
+                description,
+                is_public,
+            },
+            env,
+        )
+    });
     f.finish(value)
 }
 
@@ -355,6 +369,7 @@ mod tests {
                 id: 1,
                 name: "Mail".into(),
                 description: None,
+                is_public: true,
             }],
             operator: None,
         };
@@ -380,6 +395,7 @@ mod tests {
                 id: 1,
                 name: "Mail".into(),
                 description: None,
+                is_public: true,
             }],
             operator: None,
         };
@@ -391,7 +407,7 @@ mod tests {
             "Herald.Models",
         );
         // The framework's own output, less the DoNotSendEmail property Herald leaves out.
-        let expected = r#"<Ticket xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.datacontract.org/2004/07/Herald.Models"><ClosedTime i:nil="true" /><CreatedTime>2026-11-27T20:41:20.253767Z</CreatedTime><Description>down</Description><EndTime i:nil="true" /><ExpectedResolutionTime i:nil="true" /><Id>2</Id><IsClosed>false</IsClosed><NextUpdateTime i:nil="true" /><Operator i:nil="true" /><ReopenedTime i:nil="true" /><Services><Service><Description i:nil="true" /><Id>1</Id><Name>Mail</Name></Service></Services><StartTime>2001-01-01T12:00:00Z</StartTime></Ticket>"#;
+        let expected = r#"<Ticket xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.datacontract.org/2004/07/Herald.Models"><ClosedTime i:nil="true" /><CreatedTime>2026-11-27T20:41:20.253767Z</CreatedTime><Description>down</Description><EndTime i:nil="true" /><ExpectedResolutionTime i:nil="true" /><Id>2</Id><IsClosed>false</IsClosed><NextUpdateTime i:nil="true" /><Operator i:nil="true" /><ReopenedTime i:nil="true" /><Services><Service><Description i:nil="true" /><Id>1</Id><IsPublic>true</IsPublic><Name>Mail</Name></Service></Services><StartTime>2001-01-01T12:00:00Z</StartTime></Ticket>"#;
         assert_eq!(out, expected);
     }
 
@@ -415,6 +431,33 @@ mod tests {
             .contains_key("operator.Password"));
         let (op, _) = parse_operator(&doc, false).unwrap();
         assert!(op.password.is_none());
+    }
+
+    #[test]
+    fn is_public_follows_the_extension_rule() {
+        let read = |v: serde_json::Value| {
+            parse_service(&Doc::from_json(v).unwrap())
+                .map(|(s, _)| s.is_public)
+                .map_err(|e| e.0.into_keys().collect::<Vec<_>>())
+        };
+        use crate::domain::Extension;
+        assert_eq!(read(json!({"Name": "Mail"})), Ok(Extension::Omitted));
+        assert_eq!(
+            read(json!({"Name": "Mail", "IsPublic": null})),
+            Ok(Extension::Erased)
+        );
+        assert_eq!(
+            read(json!({"Name": "Mail", "isPublic": false})),
+            Ok(Extension::Set(false))
+        );
+        assert_eq!(
+            read(json!({"Name": "Mail", "IsPublic": "true"})),
+            Ok(Extension::Set(true))
+        );
+        assert_eq!(
+            read(json!({"Name": "Mail", "IsPublic": "sometimes"})),
+            Err(vec!["service.IsPublic".to_owned()])
+        );
     }
 
     #[test]

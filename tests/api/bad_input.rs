@@ -20,7 +20,7 @@ async fn send(
 async fn assert_nothing_changed(app: &TestApp) {
     assert_eq!(
         json(app.get("/api/Services").await, 200).await,
-        json!([{"Id": 1, "Name": "Mail", "Description": null}])
+        json!([{"Id": 1, "Name": "Mail", "Description": null, "IsPublic": true}])
     );
     assert_eq!(json(app.get("/api/Tickets").await, 200).await, json!([]));
     assert_eq!(json(app.get("/api/Customers").await, 200).await, json!([]));

@@ -9,6 +9,7 @@ mod concurrency;
 mod connections;
 mod copy;
 mod disk_full;
+mod extension;
 mod id_lists;
 mod idempotency;
 mod instances;

@@ -12,12 +12,12 @@ herald_test_support::backend_tests! {
         assert_eq!(location, format!("{}/api/Services/1", app.address));
         assert!(r.headers().contains_key("etag"));
         let created = json(r, 201).await;
-        assert_eq!(created, json!({"Id": 1, "Name": "Mail", "Description": "SMTP and IMAP"}));
+        assert_eq!(created, json!({"Id": 1, "Name": "Mail", "Description": "SMTP and IMAP", "IsPublic": true}));
 
         // PUT replaces: the omitted Description is erased.
         let r = app.put_json("/api/Services/1", &json!({"Id": 1, "Name": "E-mail"})).await;
         assert_eq!(r.status(), 204);
-        assert_eq!(json(app.get("/api/Services/1").await, 200).await, json!({"Id": 1, "Name": "E-mail", "Description": null}));
+        assert_eq!(json(app.get("/api/Services/1").await, 200).await, json!({"Id": 1, "Name": "E-mail", "Description": null, "IsPublic": true}));
 
         app.create_service("Web").await;
         let list = json(app.get("/api/Services").await, 200).await;
@@ -56,7 +56,7 @@ herald_test_support::backend_tests! {
         let got = json(app.get(&format!("/api/Customers/{id}")).await, 200).await;
         assert_eq!(got["CellPhone"], "+47 22 33 44 55");
         assert_eq!(got["Email"], serde_json::Value::Null);
-        assert_eq!(got["Services"], json!([{"Id": web, "Name": "Web", "Description": null}]));
+        assert_eq!(got["Services"], json!([{"Id": web, "Name": "Web", "Description": null, "IsPublic": true}]));
 
         // Deleting a service: the customer stops following it.
         app.delete(&format!("/api/Services/{web}")).await;

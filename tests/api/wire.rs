@@ -13,7 +13,7 @@ herald_test_support::backend_tests! {
         assert_eq!(r.status(), 201);
         assert_eq!(r.headers()["content-type"], "application/xml; charset=utf-8");
         let body = text(r, 201).await;
-        assert_eq!(body, format!(r#"<Service {NS}><Description i:nil="true" /><Id>1</Id><Name>Mail &amp; co</Name></Service>"#));
+        assert_eq!(body, format!(r#"<Service {NS}><Description i:nil="true" /><Id>1</Id><IsPublic>true</IsPublic><Name>Mail &amp; co</Name></Service>"#));
 
         // Lenient input: another namespace, any order, prefixes, a declaration.
         let customer = r#"<?xml version="1.0" encoding="utf-8"?>
@@ -22,7 +22,7 @@ herald_test_support::backend_tests! {
               <c:Name>Ann</c:Name><c:Email>ann@example.com</c:Email><c:CellPhone i:nil="true"/>
             </c:Customer>"#;
         let body = text(app.send_xml(Method::POST, "/api/Customers", customer).await, 201).await;
-        assert_eq!(body, format!(r#"<Customer {NS}><CellPhone i:nil="true" /><Email>ann@example.com</Email><Id>1</Id><Name>Ann</Name><Services><Service><Description i:nil="true" /><Id>1</Id><Name>Mail &amp; co</Name></Service></Services></Customer>"#));
+        assert_eq!(body, format!(r#"<Customer {NS}><CellPhone i:nil="true" /><Email>ann@example.com</Email><Id>1</Id><Name>Ann</Name><Services><Service><Description i:nil="true" /><Id>1</Id><IsPublic>true</IsPublic><Name>Mail &amp; co</Name></Service></Services></Customer>"#));
 
         let op = "<Operator><Name>Ada</Name><Email>ada@example.com</Email><IsAdmin>true</IsAdmin><Password>correct horse</Password></Operator>";
         let body = text(app.send_xml(Method::POST, "/api/Operators", op).await, 201).await;
@@ -32,7 +32,7 @@ herald_test_support::backend_tests! {
         let body = text(app.send_xml(Method::POST, "/api/Tickets", ticket).await, 201).await;
         assert!(body.starts_with(&format!("<Ticket {NS}><ClosedTime i:nil=\"true\" /><CreatedTime>")), "{body}");
         assert!(body.contains("<Operator><Id>1</Id><Name>Ada</Name></Operator>"), "{body}");
-        assert!(body.ends_with("<Services><Service><Description i:nil=\"true\" /><Id>1</Id><Name>Mail &amp; co</Name></Service></Services><StartTime>2001-01-01T12:00:00Z</StartTime></Ticket>"), "{body}");
+        assert!(body.ends_with("<Services><Service><Description i:nil=\"true\" /><Id>1</Id><IsPublic>true</IsPublic><Name>Mail &amp; co</Name></Service></Services><StartTime>2001-01-01T12:00:00Z</StartTime></Ticket>"), "{body}");
         assert!(!app.store.ticket_events(1).await.unwrap()[0].notify, "DoNotSendEmail read from XML");
 
         // PUT in XML, then the list in XML.

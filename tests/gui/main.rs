@@ -12,6 +12,7 @@ mod flows;
 mod guessing;
 mod instances;
 mod mail_refused;
+mod public_settings;
 mod schedule;
 mod screenshots;
 mod search;

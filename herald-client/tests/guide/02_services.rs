@@ -59,6 +59,26 @@ crate::guide! {
         Ok(())
     }
 
+    /// `IsPublic` (a property Herald adds) says whether the public status page shows the
+    /// service; it is `true` unless set. An update that leaves it out (`None`, as a client of
+    /// the original product does) keeps what is stored.
+    async fn keep_a_service_off_the_status_page(herald, server) {
+        let made = herald.services().create(&Service::new("Billing")).await?;
+        assert_eq!(made.is_public, Some(true));
+        let internal = herald
+            .services()
+            .create(&Service::new("Backups").public(false))
+            .await?;
+        assert_eq!(internal.is_public, Some(false));
+        let mut renamed = Service::new("Nightly backups");
+        renamed.id = internal.id;
+        herald.services().update(&renamed).await?;
+        let read = herald.services().get(internal.id).await?;
+        assert_eq!(read.name, "Nightly backups");
+        assert_eq!(read.is_public, Some(false), "omitted: kept");
+        Ok(())
+    }
+
     /// Delete answers with the entity as it was; afterwards it is [`Error::NotFound`].
     async fn delete_a_service(herald, server) {
         let fax = herald.services().create(&Service::new("Fax")).await?;

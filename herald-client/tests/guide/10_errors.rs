@@ -48,7 +48,7 @@ crate::guide! {
             Err(Error::NotFound(message)) => assert!(message.contains("41"), "{message}"),
             other => panic!("expected 404, got {other:?}"),
         }
-        let ghost = Service { id: 41, name: "Ghost".into(), description: None };
+        let ghost = Service { id: 41, name: "Ghost".into(), description: None, is_public: None };
         assert_eq!(herald.services().update(&ghost).await.unwrap_err().status(), Some(404));
         assert_eq!(herald.tickets().delete(41).await.unwrap_err().status(), Some(404));
         Ok(())

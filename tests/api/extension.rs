@@ -1,0 +1,55 @@
+//! The properties Herald adds (spec/api.md, "Properties Herald adds"), here `IsPublic` on
+//! Service: a PUT that omits one keeps the stored value, an explicit null erases it (for
+//! `IsPublic`: back to its default, `true`), a value sets it; a bad value is a 400 that changes
+//! nothing. In JSON and in XML.
+
+use herald_test_support::*;
+use reqwest::Method;
+use serde_json::json;
+
+herald_test_support::backend_tests! {
+    async fn is_public_is_kept_when_omitted_and_reset_by_null() {
+        let app = TestApp::spawn().await;
+        let created = app.create("/api/Services", &json!({"Name": "Mail"})).await;
+        assert_eq!(created["IsPublic"], true, "public by default");
+        let made = app.create("/api/Services", &json!({"Name": "Backups", "IsPublic": false})).await;
+        assert_eq!(made["IsPublic"], false);
+        let id = made["Id"].as_i64().unwrap();
+        let path = format!("/api/Services/{id}");
+        let read = || async { json(app.get(&path).await, 200).await };
+
+        // A client of the original product PUTs the whole entity as it knows it.
+        let r = app.put_json(&path, &json!({"Id": id, "Name": "Nightly backups", "Description": "d"})).await;
+        assert_eq!(r.status(), 204);
+        let now = read().await;
+        assert_eq!((now["Name"].as_str(), now["IsPublic"].as_bool()), (Some("Nightly backups"), Some(false)));
+
+        // The same in XML.
+        let xml = format!("<Service><Id>{id}</Id><Name>Backups</Name></Service>");
+        assert_eq!(app.send_xml(Method::PUT, &path, &xml).await.status(), 204);
+        assert_eq!(read().await["IsPublic"], false, "omitted in XML: kept");
+
+        // A bad value: 400 naming the field, nothing changed.
+        let r = app.put_json(&path, &json!({"Id": id, "Name": "Renamed", "IsPublic": "sometimes"})).await;
+        let problem = json(r, 400).await;
+        assert!(problem.to_string().contains("service.IsPublic"), "{problem}");
+        assert_eq!(read().await["Name"], "Backups");
+
+        // An explicit null erases the value: back to the default, public.
+        assert_eq!(app.put_json(&path, &json!({"Id": id, "Name": "Backups", "IsPublic": null})).await.status(), 204);
+        assert_eq!(read().await["IsPublic"], true);
+
+        // XML's nil likewise; a value sets it.
+        let set = format!("<Service><Id>{id}</Id><Name>Backups</Name><IsPublic>false</IsPublic></Service>");
+        assert_eq!(app.send_xml(Method::PUT, &path, &set).await.status(), 204);
+        assert_eq!(read().await["IsPublic"], false);
+        let nil = format!(r#"<Service xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><Id>{id}</Id><Name>Backups</Name><IsPublic i:nil="true"/></Service>"#);
+        assert_eq!(app.send_xml(Method::PUT, &path, &nil).await.status(), 204);
+        assert_eq!(read().await["IsPublic"], true);
+
+        // Services inside customers and tickets carry it too.
+        let mail = created["Id"].as_i64().unwrap();
+        let ticket = app.create_ticket("Mail is slow", &[mail]).await;
+        assert_eq!(ticket["Services"][0]["IsPublic"], true);
+    }
+}
