@@ -47,6 +47,13 @@ herald_test_support::backend_tests! {
         assert_eq!(app.send_xml(Method::PUT, &path, &nil).await.status(), 204);
         assert_eq!(read().await["IsPublic"], true);
 
+        // PATCH names it or keeps it.
+        let patch = |body: serde_json::Value| app.request(Method::PATCH, &path)
+            .header("Content-Type", "application/merge-patch+json").body(body.to_string()).send();
+        assert_eq!(patch(json!({"IsPublic": false})).await.unwrap().status(), 204);
+        assert_eq!(patch(json!({"Name": "Backups 2"})).await.unwrap().status(), 204);
+        assert_eq!(read().await["IsPublic"], false);
+
         // Services inside customers and tickets carry it too.
         let mail = created["Id"].as_i64().unwrap();
         let ticket = app.create_ticket("Mail is slow", &[mail]).await;

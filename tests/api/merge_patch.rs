@@ -49,11 +49,11 @@ herald_test_support::backend_tests! {
         let now = app.get(&path).await;
         assert_eq!(now.headers()["etag"].to_str().unwrap(), tag, "the answer's ETag is the entity's");
         let now = json(now, 200).await;
-        assert_eq!(now, json!({"Id": svc["Id"], "Name": "Mail", "Description": "SMTP and IMAP"}));
+        assert_eq!(now, json!({"Id": svc["Id"], "Name": "Mail", "Description": "SMTP and IMAP", "IsPublic": true}));
 
         // null erases; Prefer gives the entity back, as for PUT.
         let r = patch_with(&app, &path, &json!({"Description": null, "Id": svc["Id"]}), ("Prefer", "return=representation")).await;
-        assert_eq!(json(r, 200).await, json!({"Id": svc["Id"], "Name": "Mail", "Description": null}));
+        assert_eq!(json(r, 200).await, json!({"Id": svc["Id"], "Name": "Mail", "Description": null, "IsPublic": true}));
 
         // Stale If-Match: 412, nothing changes; the current tag works; * works.
         let r = patch_with(&app, &path, &json!({"Name": "Lost"}), ("If-Match", &tag)).await;
