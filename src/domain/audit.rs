@@ -187,6 +187,7 @@ impl Audited for Service {
         AuditView::from([
             ("Name", json!(self.name)),
             ("Description", json!(self.description)),
+            ("IsPublic", json!(self.is_public)),
         ])
     }
 }
@@ -260,6 +261,7 @@ mod tests {
             id: 3,
             name: name.into(),
             description: description.map(str::to_owned),
+            is_public: true,
         }
     }
 
@@ -278,7 +280,10 @@ mod tests {
         let view = service("Mail", None).audit_view();
         let (old, new) = changed_values(None, Some(&view)).unwrap();
         assert_eq!(old, None);
-        assert_eq!(new, Some(json!({"Name": "Mail", "Description": null})));
+        assert_eq!(
+            new,
+            Some(json!({"Name": "Mail", "Description": null, "IsPublic": true}))
+        );
         let (old, new) = changed_values(Some(&view), None).unwrap();
         assert_eq!(new, None);
         assert!(old.is_some());

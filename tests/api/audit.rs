@@ -65,10 +65,10 @@ herald_test_support::backend_tests! {
             assert_eq!(e.client_address.as_deref(), Some("127.0.0.1"));
         }
         assert_eq!(log[0].old_values, None);
-        assert_eq!(log[0].new_values, Some(json!({"Name": "Mail", "Description": null})));
+        assert_eq!(log[0].new_values, Some(json!({"Name": "Mail", "Description": null, "IsPublic": true})));
         assert_eq!(log[1].old_values, Some(json!({"Description": null})));
         assert_eq!(log[1].new_values, Some(json!({"Description": "SMTP"})));
-        assert_eq!(log[3].old_values, Some(json!({"Name": "Mail", "Description": "SMTP"})));
+        assert_eq!(log[3].old_values, Some(json!({"Name": "Mail", "Description": "SMTP", "IsPublic": true})));
         assert_eq!(log[3].new_values, None);
     }
 
