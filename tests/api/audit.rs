@@ -149,7 +149,7 @@ herald_test_support::backend_tests! {
         assert_eq!(all[0]["Actor"], "API key");
         assert_eq!(all[0]["ClientAddress"], "127.0.0.1");
         assert_eq!(all[0]["OldValues"], serde_json::Value::Null);
-        assert_eq!(all[0]["NewValues"], json!({"Name": "Mail", "Description": null}));
+        assert_eq!(all[0]["NewValues"], json!({"Name": "Mail", "Description": null, "IsPublic": true}));
 
         let page = json(app.get("/api/AuditLog?entity=service&$top=1&$skip=1").await, 200).await;
         assert_eq!(page, json!([all[1]]));
@@ -168,7 +168,7 @@ herald_test_support::backend_tests! {
         let xml = text(app.get_xml("/api/AuditLog?entity=Service&$top=1").await, 200).await;
         assert!(xml.starts_with("<ArrayOfAuditEntry xmlns:i="), "{xml}");
         assert!(xml.contains("<Action>Created</Action><Actor>API key</Actor>"), "{xml}");
-        assert!(xml.contains("<NewValues><Description i:nil=\"true\" /><Name>Mail</Name></NewValues>"), "{xml}");
+        assert!(xml.contains("<NewValues><Description i:nil=\"true\" /><IsPublic>true</IsPublic><Name>Mail</Name></NewValues>"), "{xml}");
         assert!(xml.contains("<OldValues i:nil=\"true\" />"), "{xml}");
 
         for bad in ["entity=Spaceship", "entityId=0", "entityId=x", "from=yesterday", "to=2026-13-01", "$top=-1"] {
