@@ -10,6 +10,7 @@
 //! [`session::Admin`] in its arguments.
 
 mod assets;
+mod audit_log;
 mod auth;
 mod customer_csv;
 mod customers;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(resource::router::<Service>())
         .merge(resource::router::<Operator>())
         .merge(settings::router())
+        .merge(audit_log::router())
         .merge(two_factor::router())
         .merge(customer_csv::router())
         .layer(middleware::from_fn(session::require_csrf))

@@ -220,4 +220,54 @@ herald_test_support::backend_tests! {
         assert_eq!(left[0].new_values.as_ref().unwrap()["Name"], "Web");
         other.stop().await;
     }
+
+    async fn the_command_line_records_its_changes_without_the_secrets() {
+        let app = TestApp::spawn().await;
+        let password = "cli-Secret-Password-31337";
+        let key = "cli-Secret-Api-Key-0123456789";
+        let run = |args: Vec<String>| {
+            let url = app.database_url.clone();
+            async move {
+                let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+                    .args(&args)
+                    .arg("--database")
+                    .arg(url)
+                    .env_remove("HERALD_DATABASE_URL")
+                    .env("HERALD_OPERATOR_PASSWORD", password)
+                    .output()
+                    .await
+                    .expect("herald runs");
+                assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        };
+        let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        run(s(&["operator", "create", "--name", "Cleo", "--email", "cleo@example.com", "--admin"])).await;
+        run(s(&["operator", "set-password", "--email", "cleo@example.com"])).await;
+        run(s(&["api-key", "set", key])).await;
+        // A refused change (no such operator) records nothing.
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(["operator", "set-password", "--email", "nobody@example.com", "--database", &app.database_url])
+            .env_remove("HERALD_DATABASE_URL")
+            .env("HERALD_OPERATOR_PASSWORD", password)
+            .output().await.unwrap();
+        assert!(!out.status.success());
+
+        let operators = entries(&app.store, AuditEntity::Operator).await;
+        let actions: Vec<_> = operators.iter().map(|e| (e.action, e.actor.as_str(), e.client_address.clone())).collect();
+        assert_eq!(actions, [
+            (AuditAction::Created, "command line", None),
+            (AuditAction::Updated, "command line", None),
+        ]);
+        assert_eq!(operators[1].new_values, Some(json!({"Password": "changed"})));
+        let settings = entries(&app.store, AuditEntity::Settings).await;
+        let last = settings.last().expect("the key change is recorded");
+        assert_eq!(last.actor, "command line");
+        assert_eq!(last.new_values, Some(json!({"api_key_sha256": "changed"})));
+        let hash: String = sqlx::query_scalar("SELECT password_hash FROM operators WHERE email = 'cleo@example.com'")
+            .fetch_one(app.store.reader()).await.unwrap();
+        let stored = all_stored_text(&app.store).await;
+        for secret in [password, key, hash.as_str()] {
+            assert!(!stored.contains(secret), "the audit log holds a secret: {stored}");
+        }
+    }
 }

@@ -5,6 +5,7 @@
 mod browser;
 mod web;
 
+mod audit;
 mod customer_csv;
 mod edits;
 mod flood;

@@ -19,6 +19,7 @@ pub enum Nav {
     Services,
     Operators,
     Settings,
+    Audit,
     Account,
 }
 
@@ -70,6 +71,7 @@ impl Chrome {
             Nav::Services => "services",
             Nav::Operators => "operators",
             Nav::Settings => "settings",
+            Nav::Audit => "audit",
             Nav::Account => "account",
         }
     }
