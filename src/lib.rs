@@ -6,6 +6,7 @@
 //! - [`startup`] builds the [`startup::Application`] that tests and `herald serve` both run;
 //! - [`api`] is the REST API (one router per resource), [`wire`] its JSON/XML formats;
 //! - [`gui`] is the operator GUI (server-rendered pages, sessions, CSRF protection);
+//! - [`public`] is the public wing: the pages of the people Herald notifies (no sign-in);
 //! - [`domain`] holds the types that can only contain valid values and the ticket rules;
 //! - [`store`] is the storage layer over SQLite or PostgreSQL ([`store::copy`] moves data
 //!   from one to the other, with a [`progress`] bar);
@@ -27,6 +28,7 @@ pub mod openapi;
 pub mod progress;
 pub mod retention;
 pub mod scheduler;
+pub mod public;
 pub mod secret;
 pub mod serve;
 pub mod startup;

@@ -143,6 +143,7 @@ impl Application {
             .merge(crate::health::router(state.clone()))
             .merge(crate::openapi::router(state.clone()))
             .merge(api::router(state.clone()))
+            .merge(crate::public::router(state.clone()))
             .merge(crate::gui::router(state))
             .layer(middleware::from_fn(api::error::render_errors))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -186,6 +187,7 @@ impl Application {
             state.store.clone(),
             state.settings.clone(),
             delivery,
+            local_url(&listener),
             shutdown.clone(),
         );
         let scheduler =
@@ -241,6 +243,15 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+/// `http://` and the address the listener is bound to (`localhost` for every address).
+fn local_url(listener: &TcpListener) -> String {
+    match listener.local_addr() {
+        Ok(addr) if addr.ip().is_unspecified() => format!("http://localhost:{}", addr.port()),
+        Ok(addr) => format!("http://{addr}"),
+        Err(_) => "http://localhost".to_owned(),
     }
 }
 

@@ -18,9 +18,25 @@ pub fn init(format: &str) {
     drop(result);
 }
 
-/// The path and query of a URI with the API key's value replaced: `key=REDACTED`.
+/// Paths whose next segment is a secret (a customer's link token).
+const SECRET_SEGMENT_AFTER: [&str; 2] = ["/my/", "/unsubscribe/"];
+
+/// The path with the token of a customer link replaced: `/my/REDACTED`.
+fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in SECRET_SEGMENT_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}REDACTED{tail}").into();
+        }
+    }
+    path.into()
+}
+
+/// The path and query of a URI with the API key's value replaced (`key=REDACTED`), and the
+/// token of a customer's link (`/my/REDACTED`).
 pub fn redact_uri(uri: &Uri) -> String {
-    let path = uri.path();
+    let path = redact_path(uri.path());
+    let path = path.as_ref();
     let Some(query) = uri.query() else {
         return path.to_owned();
     };
@@ -66,5 +82,15 @@ mod tests {
         let shown = redact_uri(&uri);
         assert_eq!(shown, "/api/Tickets?KEY=REDACTED&$top=5&k%65y=REDACTED");
         assert!(!shown.contains("secret"));
+    }
+
+    #[test]
+    fn customer_link_tokens_are_redacted() {
+        let uri: Uri = "/my/0123abcd?done=saved".parse().unwrap();
+        assert_eq!(redact_uri(&uri), "/my/REDACTED?done=saved");
+        let uri: Uri = "/unsubscribe/0123abcd".parse().unwrap();
+        assert_eq!(redact_uri(&uri), "/unsubscribe/REDACTED");
+        let uri: Uri = "/tickets/3".parse().unwrap();
+        assert_eq!(redact_uri(&uri), "/tickets/3");
     }
 }

@@ -77,6 +77,11 @@ pub struct Customer {
     /// The services followed; on input only each item's `Id` counts.
     #[serde(default, with = "crate::xml::list")]
     pub services: Vec<Service>,
+    /// When the customer's email address opted out of every message (null when it has not).
+    /// Set by the server; never sent. An opt-out belongs to the address: updating the customer
+    /// with all its services does not undo it.
+    #[serde(default, skip_serializing)]
+    pub opted_out_time: Option<DateTime<Utc>>,
 }
 
 impl Customer {

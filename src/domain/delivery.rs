@@ -69,6 +69,8 @@ pub struct Claimed {
     pub id: i64,
     pub event_id: i64,
     pub ticket_id: i64,
+    /// The customer the message is addressed to (its personal link is theirs), if they exist.
+    pub customer_id: Option<i64>,
     pub email: String,
     pub name: String,
     pub state: DeliveryState,

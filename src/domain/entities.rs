@@ -32,6 +32,9 @@ pub struct Customer {
     pub email: Option<String>,
     pub cell_phone: Option<String>,
     pub services: Vec<Service>,
+    /// When the customer's email address opted out of every message (it belongs to the
+    /// address, not to this record: see `store::opt_outs`); `None` when it has not.
+    pub opted_out_time: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]

@@ -247,6 +247,7 @@ mod tests {
             email: Some("bob@example.com".into()),
             cell_phone: None,
             services: vec![mail],
+            opted_out_time: None,
         };
         let f = FormData::of_entity(&bob);
         assert_eq!(f.get("Name"), "Bob");

@@ -47,6 +47,9 @@ pub struct Recipient<'a> {
     pub message_id: &'a str,
     /// The thread's first message, when this is a later one (In-Reply-To and References).
     pub in_reply_to: Option<&'a str>,
+    /// The one-click unsubscribe URL (RFC 8058): `List-Unsubscribe` and
+    /// `List-Unsubscribe-Post` when there is one.
+    pub unsubscribe: Option<&'a str>,
 }
 
 /// What every recipient's message of one event shares: the sender and subject headers,
@@ -95,6 +98,15 @@ impl Layout {
         );
         if let Some(root) = to.in_reply_to {
             let _ = write!(out, "In-Reply-To: {root}\r\nReferences: {root}\r\n");
+        }
+        if let Some(url) = to.unsubscribe {
+            // Folded before the URL, so the line stays short unless the URL itself is long
+            // (a URL is never broken: RFC 2369 asks for it whole).
+            let _ = write!(
+                out,
+                "List-Unsubscribe:\r\n <{url}>\r\n\
+                 List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+            );
         }
         let _ = write!(
             out,
@@ -220,6 +232,7 @@ mod tests {
                 address: &address,
                 message_id: "<herald.t1.e2.ab@example.com>",
                 in_reply_to: reply,
+                unsubscribe: Some("https://status.example.com/unsubscribe/0123456789abcdef"),
             },
             text,
             html,
@@ -260,6 +273,11 @@ mod tests {
         assert_eq!(m.message_id(), Some("herald.t1.e2.ab@example.com"));
         assert_eq!(m.in_reply_to().as_text(), Some("herald.t1.ab@example.com"));
         assert_eq!(m.references().as_text(), Some("herald.t1.ab@example.com"));
+        assert!(m.header("List-Unsubscribe").is_some());
+        assert!(s.contains(
+            "\r\nList-Unsubscribe:\r\n <https://status.example.com/unsubscribe/0123456789abcdef>\r\n\
+             List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        ));
         assert!(m.date().is_some());
         assert_eq!(
             m.body_text(0).unwrap().replace("\r\n", "\n"),

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::compose::{Layout, RawMessage, Recipient};
 use super::smtp::Connections;
 pub use super::smtp::SendError;
-use super::templates::{self, EmailView, Rendered};
+use super::templates::{self, EmailView, Links, Rendered};
 use crate::domain::ticket::EventKind;
 use crate::domain::EventContent;
 use crate::domain::Timestamp;
@@ -117,11 +117,12 @@ impl Mailer {
         layout: &Layout,
         email: &str,
         name: &str,
+        links: Option<&Links>,
     ) -> Result<RawMessage, SendError> {
         let address: Address = email.parse().map_err(|_| {
             SendError::Permanent(format!("{email} is not an address that can be mailed"))
         })?;
-        let rendered: Rendered = templates::render(view, name)
+        let rendered: Rendered = templates::render(view, name, links)
             .map_err(|e| SendError::Permanent(format!("the message could not be rendered: {e}")))?;
         let threading = Threading::of(content, email, self.config.domain());
         let recipient = Recipient {
@@ -129,6 +130,7 @@ impl Mailer {
             address: &address,
             message_id: &threading.message_id,
             in_reply_to: threading.in_reply_to.as_deref(),
+            unsubscribe: links.map(|l| l.unsubscribe.as_str()),
         };
         Ok(layout.message(&recipient, &rendered.text, &rendered.html))
     }

@@ -56,6 +56,31 @@ struct Invitation {
     host: String,
 }
 
+/// A recipient's own links: their personal page and the one-click unsubscribe (the same
+/// token; see [`crate::domain::LinkToken`]). Only ever in a message to that one recipient.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Links {
+    pub personal: String,
+    pub unsubscribe: String,
+}
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Links(REDACTED)")
+    }
+}
+
+impl Links {
+    /// The links of `token` under `base` (the public URL, without a trailing `/`).
+    pub fn new(base: &str, token: &crate::domain::LinkToken) -> Links {
+        let base = base.trim_end_matches('/');
+        Links {
+            personal: format!("{base}/my/{}", token.expose()),
+            unsubscribe: format!("{base}/unsubscribe/{}", token.expose()),
+        }
+    }
+}
+
 /// A rendered message, ready to be addressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -265,6 +290,7 @@ macro_rules! email_templates {
             struct $name<'a> {
                 m: &'a EmailView,
                 name: &'a str,
+                links: Option<&'a Links>,
             }
         )*
     };
@@ -295,13 +321,20 @@ email_templates! {
     OverdueHtml => "email/overdue.html",
 }
 
-/// Renders an event's message for one recipient, greeted by `name`.
-pub fn render(view: &EmailView, name: &str) -> Result<Rendered, askama::Error> {
+/// Renders an event's message for one recipient, greeted by `name`, with their own `links`.
+pub fn render(
+    view: &EmailView,
+    name: &str,
+    links: Option<&Links>,
+) -> Result<Rendered, askama::Error> {
     let m = view;
     let name = &*isolate_bidi(name);
     macro_rules! pair {
         ($text:ident, $html:ident) => {
-            ($text { m, name }.render()?, $html { m, name }.render()?)
+            (
+                $text { m, name, links }.render()?,
+                $html { m, name, links }.render()?,
+            )
         };
     }
     let (text, html) = match (view.kind, view.planned) {
@@ -362,6 +395,27 @@ mod tests {
         }
     }
 
+    fn links() -> Links {
+        Links::new("http://h/", &crate::domain::LinkToken::generate())
+    }
+
+    #[test]
+    fn every_message_links_the_personal_page_in_both_bodies() {
+        let links = links();
+        let r = render(
+            &EmailView::new(&content(EventKind::Updated, "d")),
+            "Ann",
+            Some(&links),
+        )
+        .unwrap();
+        assert!(links.personal.starts_with("http://h/my/"), "{links:?}");
+        for body in [&r.text, &r.html] {
+            assert!(body.contains(&links.personal), "{body}");
+        }
+        assert!(r.html.contains(&format!("href=\"{}\"", links.personal)));
+        assert!(!format!("{links:?}").contains(&links.personal));
+    }
+
     #[test]
     fn subjects_name_event_services_and_description_start() {
         let c = content(EventKind::Created, "Mail is down\nmore");
@@ -380,7 +434,7 @@ mod tests {
     #[test]
     fn html_escapes_every_value_and_text_does_not() {
         let c = content(EventKind::Closed, "<script>alert(1)</script> & \"x\"");
-        let r = render(&EmailView::new(&c), "Ann <admin>").unwrap();
+        let r = render(&EmailView::new(&c), "Ann <admin>", None).unwrap();
         assert!(!r.html.contains("<script>"), "{}", r.html);
         assert!(r.html.contains("&lt;script&gt;"), "{}", r.html);
         assert!(r.html.contains("Ann &lt;admin&gt;"));
@@ -402,7 +456,7 @@ mod tests {
             view.subject,
             "New disruption: \u{2068}Web\u{202E}\u{2069}, Mail - \u{2068}Mail \u{202E}nwod si\u{2069}"
         );
-        let r = render(&view, "Ann\u{202E}").unwrap();
+        let r = render(&view, "Ann\u{202E}", None).unwrap();
         for body in [&r.text, &r.html] {
             assert!(
                 body.contains("Hello \u{2068}Ann\u{202E}\u{2069},"),
@@ -423,7 +477,11 @@ mod tests {
 
     #[test]
     fn each_event_has_its_own_wording() {
-        let intro = |k| render(&EmailView::new(&content(k, "d")), "A").unwrap().text;
+        let intro = |k| {
+            render(&EmailView::new(&content(k, "d")), "A", None)
+                .unwrap()
+                .text
+        };
         assert!(intro(EventKind::Created).contains("new disruption"));
         assert!(intro(EventKind::Updated).contains("an update"));
         assert!(intro(EventKind::Closed).contains("is resolved"));
@@ -442,7 +500,7 @@ mod tests {
         ] {
             let mut c = content(kind, "Mail is down");
             c.services = vec!["Mail".into(), "Web".into()];
-            let r = render(&EmailView::new(&c), "Ann").unwrap();
+            let r = render(&EmailView::new(&c), "Ann", Some(&links())).unwrap();
             let long: Vec<&str> = r.html.lines().filter(|l| l.len() > 72).collect();
             assert!(long.is_empty(), "{kind:?} {long:#?}");
             let long: Vec<&str> = r.text.lines().filter(|l| l.len() > 72).collect();

@@ -23,9 +23,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::mailer::{MailConfig, Mailer, SendError};
-use super::templates::EmailView;
-use crate::domain::Timestamp;
+use super::templates::{EmailView, Links};
 use crate::domain::{Claimed, EventContent, Outcome};
+use crate::domain::{LinkToken, Timestamp};
 use crate::live_settings::{LiveSettings, MAIL_REFUSED_SETTING};
 use crate::store::Store;
 
@@ -91,6 +91,8 @@ struct Delivery {
     store: Store,
     settings: LiveSettings,
     options: DeliveryOptions,
+    /// Where this instance listens, for the links in messages when no public URL is set.
+    local_url: String,
     /// This process's claim owner id.
     instance: i64,
     /// Until when the last successful renewal extended this instance's leases (ticks).
@@ -114,16 +116,19 @@ struct Prepared {
 }
 
 /// Starts the workers and the lease keeper; the returned task ends once `shutdown` is
-/// cancelled and every message in hand is finished and recorded.
+/// cancelled and every message in hand is finished and recorded. `local_url` is where this
+/// instance listens (the base of the links in messages while no public URL is set).
 pub fn spawn(
     store: Store,
     settings: LiveSettings,
     options: DeliveryOptions,
+    local_url: String,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let delivery = Arc::new(Delivery {
         store,
         settings,
+        local_url,
         instance: rand::thread_rng().gen_range(1..i64::MAX),
         renewed_until: AtomicI64::new(0),
         active: AtomicUsize::new(0),
@@ -338,6 +343,39 @@ impl Delivery {
         found
     }
 
+    /// A fresh personal link for each message of the batch addressed to a customer (message id
+    /// → links), their tokens' digests recorded in one write before anything is sent; `None`
+    /// when that write fails.
+    async fn issue_links(&self, batch: &[Claimed]) -> Option<HashMap<i64, Links>> {
+        let base = self
+            .settings
+            .get()
+            .public_url
+            .clone()
+            .unwrap_or_else(|| self.local_url.clone());
+        let mut links = HashMap::new();
+        let mut digests = Vec::new();
+        for message in batch {
+            if let Some(customer) = message.customer_id {
+                let token = LinkToken::generate();
+                digests.push((customer, token.digest()));
+                links.insert(message.id, Links::new(&base, &token));
+            }
+        }
+        let result = self
+            .store
+            .issue_link_tokens(&digests, Timestamp::now())
+            .await;
+        self.store.note_write(&result);
+        match result {
+            Ok(()) => Some(links),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not record the personal links of a batch; it waits");
+                None
+            }
+        }
+    }
+
     /// Is the lease on a batch claimed at `claimed_at` still safely ours?
     fn lease_holds(&self, claimed_at: Timestamp) -> bool {
         let margin = self.options.lease / 5;
@@ -376,6 +414,16 @@ impl Delivery {
         parallel: usize,
         shutdown: &CancellationToken,
     ) -> bool {
+        let Some(links) = self.issue_links(&batch).await else {
+            // The links could not be recorded: nothing goes out without working links.
+            let next = later(Timestamp::now(), self.options.idle_poll);
+            let released = batch
+                .into_iter()
+                .map(|m| (m, Outcome::Released { next }))
+                .collect();
+            self.record(released).await;
+            return false;
+        };
         let events = self.events(&batch).await;
         let layouts: HashMap<i64, _> = events
             .iter()
@@ -388,6 +436,7 @@ impl Delivery {
             .map(|message| {
                 let event = events.get(&message.event_id).cloned();
                 let layout = layouts.get(&message.event_id);
+                let links = links.get(&message.id);
                 let unreachable = &unreachable;
                 let refused = &refused;
                 async move {
@@ -412,6 +461,7 @@ impl Delivery {
                         layout,
                         &message.email,
                         &message.name,
+                        links,
                     );
                     let sent = match built {
                         Ok(m) => mailer.send(&m).await,

@@ -273,6 +273,7 @@ fn examples(namespace: &str) -> Vec<(&'static str, String, String)> {
         email: Some("ann@example.com".into()),
         cell_phone: None,
         services: vec![mail.clone()],
+        opted_out_time: None,
     };
     let operator = Operator {
         id: 3,

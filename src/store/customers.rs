@@ -13,9 +13,11 @@ use crate::domain::{Customer, NewCustomer, Who};
 
 /// Customers with their followed services, one row per (customer, service), ordered by
 /// customer then service so a list can be assembled while streaming.
-const SELECT: &str = "SELECT c.id, c.name, c.email, c.cell_phone, \
+const SELECT: &str = "SELECT c.id, c.name, c.email, c.cell_phone, o.opted_out_at, \
        s.id AS s_id, s.name AS s_name, s.description AS s_description, s.is_public AS s_is_public \
      FROM {FROM} c \
+     LEFT JOIN opt_outs o ON o.channel = 'email' AND o.address = lower(c.email) \
+       AND o.lifted_at IS NULL \
      LEFT JOIN customer_services cs ON cs.customer_id = c.id \
      LEFT JOIN services s ON s.id = cs.service_id \
      ORDER BY c.id, s.id";
@@ -31,7 +33,16 @@ fn customer_head(row: &AnyRow) -> Result<Customer, sqlx::Error> {
         email: row.try_get("email")?,
         cell_phone: row.try_get("cell_phone")?,
         services: Vec::new(),
+        opted_out_time: rows::ts(row, "opted_out_at")?,
     })
+}
+
+/// Who a ticket about some services would email: distinct addresses, ignoring case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recipients {
+    pub emailed: i64,
+    /// Followers whose address opted out (they are not emailed).
+    pub opted_out: i64,
 }
 
 /// Filters of the customer list (the GUI's search box and service filter).
@@ -177,11 +188,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM customer_services WHERE customer_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        follow(&mut tx, id, &new.services).await?;
+        replace_followed(&mut tx, id, &new.services).await?;
         let customer = load(&mut tx, id).await?;
         let (before, after) = (Some(&current), Some(&customer));
         audit::record(&mut tx, who, AuditAction::Updated, before, after).await?;
@@ -229,22 +236,41 @@ impl Store {
         Ok(())
     }
 
-    /// How many distinct email addresses follow at least one of these services.
-    pub async fn count_recipients(&self, service_ids: &[i64]) -> Result<i64, StoreError> {
+    /// How many distinct email addresses follow at least one of these services: those that
+    /// will be emailed, and those left out because they opted out.
+    pub async fn count_recipients(&self, service_ids: &[i64]) -> Result<Recipients, StoreError> {
         if service_ids.is_empty() {
-            return Ok(0);
+            return Ok(Recipients::default());
         }
         let sql = format!(
-            "SELECT COUNT(DISTINCT lower(c.email)) FROM customers c \
+            "SELECT COUNT(DISTINCT CASE WHEN o.address IS NULL THEN lower(c.email) END), \
+               COUNT(DISTINCT CASE WHEN o.address IS NOT NULL THEN lower(c.email) END) \
+             FROM customers c \
              JOIN customer_services cs ON cs.customer_id = c.id \
-             WHERE c.email IS NOT NULL AND cs.service_id IN ({})",
+             LEFT JOIN opt_outs o ON o.channel = 'email' AND o.address = lower(c.email) \
+               AND o.lifted_at IS NULL \
+             WHERE c.email IS NOT NULL AND c.email <> '' AND cs.service_id IN ({})",
             self.backend().ids_in(1)
         );
-        Ok(sqlx::query_scalar::<_, i64>(&sql)
+        let (emailed, opted_out) = sqlx::query_as::<_, (i64, i64)>(&sql)
             .bind(super::ids_param(service_ids))
             .fetch_one(&self.pool)
-            .await?)
+            .await?;
+        Ok(Recipients { emailed, opted_out })
     }
+}
+
+/// The customer follows exactly `services` (which the caller checked exist).
+pub(super) async fn replace_followed(
+    tx: &mut sqlx::AnyConnection,
+    customer: i64,
+    services: &[i64],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM customer_services WHERE customer_id = $1")
+        .bind(customer)
+        .execute(&mut *tx)
+        .await?;
+    follow(tx, customer, services).await
 }
 
 async fn follow(

@@ -206,7 +206,9 @@ pub(super) async fn enqueue_to_operators(
 }
 
 /// Queues the messages of `event` for every distinct address (ignoring case) of a customer
-/// following at least one of the ticket's services, in the change's transaction: one
+/// following at least one of the ticket's services, except the addresses that opted out (see
+/// [`super::opt_outs`]: this is the one place that chooses customers to tell, reminders
+/// included), in the change's transaction: one
 /// `INSERT … SELECT`, however many followers. Returns how many were queued. `lead` is a
 /// reminder's lead time.
 pub(super) async fn enqueue(
@@ -255,7 +257,8 @@ pub(super) async fn enqueue(
            FROM customers c \
            WHERE c.email IS NOT NULL AND c.email <> '' AND c.id IN ( \
              SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services})) \
-         ) r WHERE r.rn = 1"
+         ) r WHERE r.rn = 1 AND lower(r.email) NOT IN ( \
+           SELECT o.address FROM opt_outs o WHERE o.channel = 'email' AND o.lifted_at IS NULL)"
     );
     let mut q = sqlx::query(&sql)
         .bind(event.id)
@@ -323,6 +326,7 @@ fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
         id: row.try_get("id")?,
         event_id: row.try_get("event_id")?,
         ticket_id: row.try_get("ticket_id")?,
+        customer_id: row.try_get("customer_id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
         state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Queued),
@@ -436,7 +440,7 @@ impl Store {
              WHERE id IN (SELECT id FROM notifications \
                WHERE state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
                ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
-             RETURNING id, event_id, ticket_id, email, name, state, attempts, queued_at"
+             RETURNING id, event_id, ticket_id, customer_id, email, name, state, attempts, queued_at"
         );
         let rows = sqlx::query(&sql)
             .bind(instance)

@@ -70,6 +70,11 @@ pub struct CustomerDto {
     /// The services followed.
     #[schema(xml(name = "Service", wrapped(name = "Services")))]
     pub services: Vec<ServiceDto>,
+    /// When the customer's email address opted out of every message (one-click unsubscribe or
+    /// the personal page); null when it has not. Read-only: ignored on input, and a PUT with
+    /// all the services does not undo it.
+    #[schema(format = DateTime, read_only)]
+    pub opted_out_time: Option<String>,
 }
 
 impl WireEntity for Customer {
@@ -83,6 +88,7 @@ impl WireEntity for Customer {
             email: self.email.clone(),
             cell_phone: self.cell_phone.clone(),
             services: self.services.iter().map(Service::to_wire).collect(),
+            opted_out_time: time(self.opted_out_time),
         }
     }
 }

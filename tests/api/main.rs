@@ -18,6 +18,7 @@ mod migrations;
 mod notifications;
 mod notify_crash;
 mod openapi;
+mod opt_outs;
 mod parity;
 mod pipelining;
 mod process;

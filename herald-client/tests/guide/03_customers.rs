@@ -50,6 +50,33 @@ crate::guide! {
         Ok(())
     }
 
+    /// `OptedOutTime` says when the customer's address opted out (their one-click unsubscribe
+    /// or personal page). It is read-only: the client never sends it, and an update with every
+    /// service, as above, does not undo the opt-out, which belongs to the address.
+    async fn opted_out_customers_stay_opted_out_through_an_update(herald, server) {
+        let mail = herald.services().create(&Service::new("Mail")).await?;
+        let ann = herald
+            .customers()
+            .create(&Customer::new("Ann").with_email("ann@example.com").following(mail.id))
+            .await?;
+        assert_eq!(ann.opted_out_time, None);
+        server
+            .store
+            .opt_out_email("ann@example.com", herald::domain::Timestamp::now())
+            .await
+            .unwrap();
+        let read = herald.customers().get(ann.id).await?;
+        let since = read.opted_out_time.expect("opted out");
+        let mut put = read.clone();
+        put.opted_out_time = None;
+        put.services = vec![Service::by_id(mail.id)];
+        herald.customers().update(&put).await?;
+        let after = herald.customers().get(ann.id).await?;
+        assert_eq!(after.opted_out_time, Some(since));
+        assert_eq!(after.services, vec![mail]);
+        Ok(())
+    }
+
     async fn delete_a_customer(herald, server) {
         let cy = herald.customers().create(&Customer::new("Cy")).await?;
         assert_eq!(herald.customers().delete(cy.id).await?.name, "Cy");

@@ -15,6 +15,8 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, Clone, serde::Serialize)]
 pub(super) struct Recipients {
     pub count: i64,
+    /// Followers left out because their address opted out.
+    pub opted_out: i64,
     /// What `recipients_seen` must say for a post to go ahead.
     pub key: String,
     pub text: String,
@@ -27,19 +29,58 @@ pub(super) async fn recipients_of(
     let mut ids = services.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let count = store.count_recipients(&ids).await?;
+    let found = store.count_recipients(&ids).await?;
+    let count = found.emailed;
     let joined: Vec<String> = ids.iter().map(i64::to_string).collect();
-    let text = match (ids.len(), count) {
-        (0, _) => "No service is selected, so nobody will be emailed.".to_owned(),
-        (_, 0) => "Nobody with an email address follows these services yet.".to_owned(),
+    Ok(Recipients {
+        count,
+        key: format!("{}:{count}:{}", joined.join(","), found.opted_out),
+        text: recipients_text(ids.len(), found),
+        opted_out: found.opted_out,
+    })
+}
+
+/// What the form says about who will be emailed; followers who opted out are not counted, and
+/// said apart.
+fn recipients_text(services: usize, found: crate::store::Recipients) -> String {
+    let emailed = match (services, found.emailed) {
+        (0, _) => return "No service is selected, so nobody will be emailed.".to_owned(),
+        (_, 0) if found.opted_out == 0 => {
+            return "Nobody with an email address follows these services yet.".to_owned()
+        }
+        (_, 0) => "Nobody will be emailed.".to_owned(),
         (_, 1) => "1 customer will be emailed.".to_owned(),
         (_, n) => format!("{n} customers will be emailed."),
     };
-    Ok(Recipients {
-        count,
-        key: format!("{}:{count}", joined.join(",")),
-        text,
-    })
+    match found.opted_out {
+        0 => emailed,
+        1 => format!("{emailed} 1 follower opted out and is left out."),
+        n => format!("{emailed} {n} followers opted out and are left out."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Recipients as Found;
+
+    #[test]
+    fn opted_out_followers_are_said_apart() {
+        let text = |emailed, opted_out| recipients_text(1, Found { emailed, opted_out });
+        assert_eq!(text(2, 0), "2 customers will be emailed.");
+        assert_eq!(
+            text(1, 1),
+            "1 customer will be emailed. 1 follower opted out and is left out."
+        );
+        assert_eq!(
+            text(0, 3),
+            "Nobody will be emailed. 3 followers opted out and are left out."
+        );
+        assert_eq!(
+            text(0, 0),
+            "Nobody with an email address follows these services yet."
+        );
+    }
 }
 
 #[derive(Deserialize)]

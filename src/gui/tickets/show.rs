@@ -191,7 +191,11 @@ async fn deliveries_of(
     let mail = MailStatus::of(&state.settings.get());
     Ok(DeliveriesSection {
         id: ticket.id,
-        recipients: state.store.count_recipients(&service_ids(ticket)).await?,
+        recipients: state
+            .store
+            .count_recipients(&service_ids(ticket))
+            .await?
+            .emailed,
         deliveries: Deliveries::of_ticket(&state.store, ticket.id, &mail, now).await?,
     })
 }

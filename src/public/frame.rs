@@ -1,0 +1,119 @@
+//! What every customer page shares: the organisation's name, the error and notice pages, and
+//! the mapping of store errors to them.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::live_settings::Snapshot;
+use crate::store::StoreError;
+
+/// The organisation the pages speak for.
+pub fn organisation(_settings: &Snapshot) -> String {
+    // The `organisation_name` setting is the status page's; until it exists, Herald's own name.
+    "Herald".to_owned()
+}
+
+/// A page that says what went wrong (or right), with its status.
+#[derive(Template)]
+#[template(path = "public/notice.html")]
+pub struct Notice {
+    pub organisation: String,
+    pub title: String,
+    pub message: String,
+    /// A link back to the personal page, when there is one to go back to.
+    pub back: Option<String>,
+}
+
+/// Why a customer page did not do what was asked.
+#[derive(Debug)]
+pub enum PublicError {
+    /// Unknown, revoked or malformed link: nothing was changed.
+    LinkInvalid,
+    /// The form's CSRF token is missing or wrong.
+    Forbidden,
+    /// The form asked for something that cannot be (an unknown service).
+    BadRequest(String),
+    /// The database cannot be reached (or is full): try again later.
+    Unavailable,
+    Internal(anyhow::Error),
+}
+
+impl From<StoreError> for PublicError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => PublicError::LinkInvalid,
+            StoreError::Invalid(problems) => PublicError::BadRequest(
+                problems
+                    .into_iter()
+                    .map(|(_, m)| m)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            StoreError::Unavailable(_) | StoreError::StorageFull(_) => PublicError::Unavailable,
+            e => PublicError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<askama::Error> for PublicError {
+    fn from(e: askama::Error) -> Self {
+        PublicError::Internal(e.into())
+    }
+}
+
+impl PublicError {
+    /// The error page, naming `organisation`.
+    pub fn page(self, organisation: String) -> Response {
+        let (status, title, message) = match self {
+            PublicError::LinkInvalid => (
+                StatusCode::NOT_FOUND,
+                "This link is no longer valid",
+                "Nothing was changed. The newest email you received has a link that works."
+                    .to_owned(),
+            ),
+            PublicError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "The form had expired",
+                "Nothing was changed. Open the page again from your email and try once more."
+                    .to_owned(),
+            ),
+            PublicError::BadRequest(why) => (
+                StatusCode::BAD_REQUEST,
+                "That could not be saved",
+                format!("Nothing was changed. {why}"),
+            ),
+            PublicError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again in a moment",
+                "Nothing was changed: the service is briefly unavailable.".to_owned(),
+            ),
+            PublicError::Internal(e) => {
+                tracing::error!(error = %crate::telemetry::error_chain(e.as_ref()), "customer page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Nothing was changed. Please try again later.".to_owned(),
+                )
+            }
+        };
+        let notice = Notice {
+            organisation,
+            title: title.to_owned(),
+            message,
+            back: None,
+        };
+        (status, render(&notice)).into_response()
+    }
+}
+
+/// A template as an HTML answer (a page that cannot render is a plain 500).
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "customer page could not be rendered");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! A customer's personal links: the tokens in them (only their SHA-256 kept, see
+//! [`crate::domain::LinkToken`]), and what the personal page and the one-click unsubscribe
+//! change through them.
+//!
+//! Each message carries a token of its own, issued by the delivery worker as it sends
+//! ([`Store::issue_link_tokens`]); so the plain token never rests in the database. They all
+//! lead to their customer until an operator issues the customer a new link
+//! ([`Store::revoke_links`]), which ends every earlier one.
+
+use super::{opt_outs, Store, StoreError};
+use crate::domain::{Customer, Timestamp};
+
+/// Parameters per row of [`Store::issue_link_tokens`]'s `VALUES` list.
+const TOKEN_PARAMS: usize = 2;
+/// Rows per statement (well under both engines' parameter limits).
+const TOKEN_CHUNK: usize = 500;
+
+impl Store {
+    /// Records issued tokens: (customer id, token digest) pairs. A customer deleted meanwhile
+    /// is skipped (their message's link leads nowhere, as it should).
+    pub async fn issue_link_tokens(
+        &self,
+        tokens: &[(i64, String)],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let param = |n: usize| self.backend().param(n);
+        let mut tx = self.write_tx().await?;
+        for chunk in tokens.chunks(TOKEN_CHUNK) {
+            // Numbered in the order they appear (SQLite's are positional): the time, then the rows.
+            let values = (0..chunk.len())
+                .map(|row| {
+                    let first = 2 + row * TOKEN_PARAMS;
+                    format!("({}, {})", param(first), param(first + 1))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO customer_tokens (token_sha256, customer_id, created_at) \
+                 SELECT v.column1, c.id, {} FROM (VALUES {values}) AS v \
+                 JOIN customers c ON c.id = v.column2",
+                param(1)
+            );
+            let mut q = sqlx::query(&sql).bind(at.ticks());
+            for (customer, digest) in chunk {
+                q = q.bind(digest.clone()).bind(*customer);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The customer a link token (by its digest) leads to; `None` for an unknown or revoked one.
+    pub async fn customer_by_link(&self, digest: &str) -> Result<Option<Customer>, StoreError> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT customer_id FROM customer_tokens WHERE token_sha256 = $1")
+                .bind(digest)
+                .fetch_optional(&self.pool)
+                .await?;
+        match id {
+            None => Ok(None),
+            Some(id) => match self.get_customer(id).await {
+                Ok(c) => Ok(Some(c)),
+                Err(StoreError::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Ends every link issued to the customer so far (the next message carries a new one).
+    /// Returns how many there were.
+    pub async fn revoke_links(&self, customer_id: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM customer_tokens WHERE customer_id = $1")
+            .bind(customer_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Opts out the address of the customer a link leads to; `None` when the link leads
+    /// nowhere (nothing changed). Idempotent.
+    pub async fn opt_out_by_link(
+        &self,
+        digest: &str,
+        at: Timestamp,
+    ) -> Result<Option<Customer>, StoreError> {
+        self.by_link(digest, |tx, email| {
+            Box::pin(async move { opt_outs::opt_out(tx, opt_outs::EMAIL, &email, at).await })
+        })
+        .await
+    }
+
+    /// The customer opts back in from their personal page.
+    pub async fn opt_in_by_link(
+        &self,
+        digest: &str,
+        at: Timestamp,
+    ) -> Result<Option<Customer>, StoreError> {
+        self.by_link(digest, |tx, email| {
+            Box::pin(async move {
+                opt_outs::lift(tx, opt_outs::EMAIL, &email, opt_outs::BY_CUSTOMER, at)
+                    .await
+                    .map(drop)
+            })
+        })
+        .await
+    }
+
+    /// The customer a link leads to follows exactly these services (each must exist: a 400
+    /// naming `Services` otherwise, and nothing changes). `None` when the link leads nowhere.
+    pub async fn set_followed_by_link(
+        &self,
+        digest: &str,
+        services: &[i64],
+    ) -> Result<Option<Customer>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let Some(id) = link_customer(&mut tx, digest, self.for_update()).await? else {
+            return Ok(None);
+        };
+        self.existing_services(&mut tx, services, "Services")
+            .await?;
+        super::customers::replace_followed(&mut tx, id, services).await?;
+        tx.commit().await?;
+        Ok(Some(self.get_customer(id).await?))
+    }
+
+    /// Runs `change` on the email address of the customer a link leads to, in one transaction.
+    async fn by_link<F>(&self, digest: &str, change: F) -> Result<Option<Customer>, StoreError>
+    where
+        F: for<'c> FnOnce(
+            &'c mut sqlx::AnyConnection,
+            String,
+        ) -> futures::future::BoxFuture<'c, Result<(), StoreError>>,
+    {
+        let mut tx = self.write_tx().await?;
+        let Some(id) = link_customer(&mut tx, digest, self.for_update()).await? else {
+            return Ok(None);
+        };
+        let email: Option<String> = sqlx::query_scalar("SELECT email FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if let Some(email) = email.filter(|e| !e.is_empty()) {
+            change(&mut tx, email).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(self.get_customer(id).await?))
+    }
+}
+
+/// The id of the customer a link leads to, locked for the change.
+async fn link_customer(
+    conn: &mut sqlx::AnyConnection,
+    digest: &str,
+    lock: &str,
+) -> Result<Option<i64>, StoreError> {
+    let sql = format!(
+        "SELECT c.id FROM customers c JOIN customer_tokens t ON t.customer_id = c.id \
+         WHERE t.token_sha256 = $1{lock}"
+    );
+    Ok(sqlx::query_scalar(&sql)
+        .bind(digest)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
