@@ -260,6 +260,21 @@ herald_test_support::backend_tests! {
         let count: serde_json::Value = serde_json::from_str(&count.body).unwrap();
         assert_eq!(count["count"], 2);
         assert_eq!(count["key"], seen);
+
+        // Carl opts out: he is not counted, and the form says so before posting.
+        app.store.opt_out_email("Carl@example.com", herald::domain::Timestamp::now()).await.unwrap();
+        let asked = web.submit("/tickets/new", "/tickets", &fields).await;
+        assert!(
+            asked.body.contains("1 customer will be emailed. 1 follower opted out and is left out."),
+            "{}",
+            asked.body
+        );
+        assert!(asked.body.contains("name=\"recipients_seen\" value=\"1:1:1\""));
+        let mut confirmed = fields.to_vec();
+        confirmed.push(("recipients_seen", "1:1:1"));
+        let done = web.submit("/tickets/new", "/tickets", &confirmed).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(app.store.delivery_counts(Some(3)).await.unwrap().queued, 1);
     }
 
     async fn deleting_a_ticket_asks_first_then_cancels_its_unsent_messages() {

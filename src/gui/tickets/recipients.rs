@@ -34,7 +34,11 @@ pub(super) async fn recipients_of(
     let joined: Vec<String> = ids.iter().map(i64::to_string).collect();
     Ok(Recipients {
         count,
-        key: format!("{}:{count}:{}", joined.join(","), found.opted_out),
+        // The opted-out count too, when there is one: an opt-out meanwhile changes what was shown.
+        key: match found.opted_out {
+            0 => format!("{}:{count}", joined.join(",")),
+            n => format!("{}:{count}:{n}", joined.join(",")),
+        },
         text: recipients_text(ids.len(), found),
         opted_out: found.opted_out,
     })
