@@ -60,8 +60,8 @@ enum Kind {
 impl Kind {
     fn of(pg_type: &str) -> Option<Kind> {
         Some(match pg_type {
-            // Herald's integers are all BIGINT (see the migrations).
-            "bigint" => Kind::Integer,
+            // Herald's integers are BIGINT, a few INTEGER (read and written as i64).
+            "bigint" | "integer" | "smallint" => Kind::Integer,
             "double precision" | "real" => Kind::Real,
             "text" | "character varying" | "character" => Kind::Text,
             "bytea" => Kind::Bytes,
