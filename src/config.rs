@@ -35,6 +35,7 @@ pub enum Key {
     StatusPage,
     OrganisationName,
     SelfSubscription,
+    MetricsToken,
 }
 
 /// The declaration of one setting.
@@ -235,6 +236,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         label: "Self-subscription",
         help: "on or off: people may subscribe from the status page (with a confirmation email)",
         secret: false,
+    },
+    SettingSpec {
+        key: Key::MetricsToken,
+        flag: "metrics-token",
+        env: "HERALD_METRICS_TOKEN",
+        stored_as: Some("metrics_token"),
+        default: None,
+        label: "Metrics token",
+        help: "Bearer token Prometheus sends to scrape GET /metrics (at least 16 visible characters); unset: /metrics answers 404",
+        secret: true,
     },
 ];
 

@@ -68,6 +68,8 @@ pub struct Snapshot {
     pub organisation_name: Option<String>,
     /// People may subscribe from the status page.
     pub self_subscription: bool,
+    /// The bearer token of `GET /metrics` (none: it answers 404).
+    pub metrics_token: Option<crate::secret::Secret<String>>,
 }
 
 /// The default of a setting that has one, parsed.
@@ -97,6 +99,7 @@ impl Default for Snapshot {
             status_page: default_of(Key::StatusPage, values::switch),
             organisation_name: None,
             self_subscription: default_of(Key::SelfSubscription, values::switch),
+            metrics_token: None,
         }
     }
 }
@@ -186,6 +189,7 @@ impl LiveSettings {
             self_subscription: resolve(Key::SelfSubscription)
                 .and_then(|v| values::switch(&v).ok())
                 .unwrap_or(defaults.self_subscription),
+            metrics_token: resolve(Key::MetricsToken).and_then(|v| values::metrics_token(&v).ok()),
         };
         *self
             .current

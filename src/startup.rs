@@ -144,7 +144,8 @@ impl Application {
             .merge(crate::openapi::router(state.clone()))
             .merge(api::router(state.clone()))
             .merge(crate::public::router(state.clone()))
-            .merge(crate::gui::router(state))
+            .merge(crate::scrape::router(state.clone()))
+            .merge(crate::gui::router(state.clone()))
             .layer(middleware::from_fn(api::error::render_errors))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(TimeoutLayer::with_status_code(
@@ -162,6 +163,12 @@ impl Application {
                     })
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )
+            // Outermost, so a request's time includes every layer; per route (Router::layer
+            // wraps each), so the route's pattern is known.
+            .layer(middleware::from_fn_with_state(
+                state.metrics.clone(),
+                crate::scrape::track,
+            ))
     }
 
     /// Serves until SIGTERM, Ctrl-C or the shutdown token; requests in flight finish first.
@@ -188,6 +195,7 @@ impl Application {
             state.settings.clone(),
             delivery,
             local_url(&listener),
+            state.metrics.deliveries.clone(),
             shutdown.clone(),
         );
         let scheduler =

@@ -20,6 +20,8 @@ pub struct Shared {
     /// What time it is for two-factor codes, and (the same clock, held by the store) for ticket
     /// writes, the scheduler and delivery (a manual clock in tests).
     pub clock: Clock,
+    /// What `/metrics` reports (see [`crate::metrics`]).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             settings,
             trusted_proxies,
             clock: Clock::system(),
+            metrics: Default::default(),
         }))
     }
 

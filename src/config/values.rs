@@ -141,6 +141,18 @@ pub fn organisation_name(text: &str) -> Result<String, String> {
     }
 }
 
+/// The bearer token of `GET /metrics`: 16 to 200 visible ASCII characters.
+pub fn metrics_token(text: &str) -> Result<Secret<String>, String> {
+    let token = text.trim();
+    if token.len() < 16 || token.len() > 200 {
+        return Err("The metrics token must be 16 to 200 characters long.".into());
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("The metrics token must be visible ASCII characters, without spaces.".into());
+    }
+    Ok(Secret::new(token.to_owned()))
+}
+
 /// Checks a value given for `key` with that setting's parser.
 pub fn check(key: Key, text: &str) -> Result<(), String> {
     match key {
@@ -158,6 +170,7 @@ pub fn check(key: Key, text: &str) -> Result<(), String> {
         Key::AuditRetention => audit_retention(text).map(drop),
         Key::StatusPage | Key::SelfSubscription => switch(text).map(drop),
         Key::OrganisationName => organisation_name(text).map(drop),
+        Key::MetricsToken => metrics_token(text).map(drop),
         // Any address `bind` accepts, any format (not `json` is text): checked where used.
         Key::Database | Key::Bind | Key::LogFormat => Ok(()),
     }

@@ -88,6 +88,8 @@ impl DeliveryOptions {
 
 /// One process's delivery machinery, shared by its workers.
 struct Delivery {
+    /// Outcomes recorded, for `/metrics`.
+    counted: crate::metrics::Deliveries,
     store: Store,
     settings: LiveSettings,
     options: DeliveryOptions,
@@ -123,9 +125,11 @@ pub fn spawn(
     settings: LiveSettings,
     options: DeliveryOptions,
     local_url: String,
+    counted: crate::metrics::Deliveries,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let delivery = Arc::new(Delivery {
+        counted,
         store,
         settings,
         local_url,
@@ -539,6 +543,29 @@ impl Delivery {
         }
     }
 
+    /// Counts recorded outcomes for `/metrics`.
+    fn count(&self, outcomes: &[(Claimed, Outcome)]) {
+        let (mut sent, mut retry, mut failed, mut released) = (0, 0, 0, 0);
+        for (_, outcome) in outcomes {
+            match outcome {
+                Outcome::Sent { .. } => sent += 1,
+                Outcome::Retry { .. } => retry += 1,
+                Outcome::Failed { .. } => failed += 1,
+                Outcome::Released { .. } => released += 1,
+            }
+        }
+        for (name, n) in [
+            ("sent", sent),
+            ("retry", retry),
+            ("failed", failed),
+            ("released", released),
+        ] {
+            if n > 0 {
+                self.counted.count(name, n);
+            }
+        }
+    }
+
     /// Records outcomes; when that fails, keeps them to be written again and stalls the
     /// instance (see [`Delivery::flush_unrecorded`]).
     async fn record(&self, outcomes: Vec<(Claimed, Outcome)>) {
@@ -550,6 +577,9 @@ impl Delivery {
             .record_outcomes(self.instance, self.store.now(), &outcomes)
             .await;
         self.store.note_write(&result);
+        if result.is_ok() {
+            self.count(&outcomes);
+        }
         if let Err(e) = result {
             let mut unrecorded = self.unrecorded.lock().await;
             unrecorded.extend(outcomes);
@@ -578,6 +608,7 @@ impl Delivery {
             if result.is_err() {
                 return false;
             }
+            self.count(&unrecorded);
             tracing::info!(
                 count = unrecorded.len(),
                 "recorded the delivery outcomes that had waited; sending again"

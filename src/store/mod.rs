@@ -34,6 +34,7 @@ mod services;
 mod sessions;
 mod settings;
 mod sqlite_reads;
+mod stats;
 mod ticket_rows;
 mod tickets;
 mod two_factor;

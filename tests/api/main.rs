@@ -14,6 +14,7 @@ mod id_lists;
 mod idempotency;
 mod instances;
 mod merge_patch;
+mod metrics;
 mod migrations;
 mod notifications;
 mod notify_crash;
