@@ -4,9 +4,11 @@
 //!
 //! - [`personal`]: the personal page `/my/{token}` (followed services, opt out, opt back in).
 //! - [`unsubscribe`]: the one-click unsubscribe of RFC 8058 (`/unsubscribe/{token}`).
+//! - [`calendar`]: the public calendar of planned work (`/status/calendar.ics`, per service).
 //!
-//! Every answer here is `no-store` and sends no `Referer` (the links carry secrets).
+//! Every answer of the personal pages is `no-store` and sends no `Referer` (the links carry secrets).
 
+mod calendar;
 mod frame;
 mod personal;
 mod unsubscribe;
@@ -25,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(personal::router())
         .merge(unsubscribe::router())
         .layer(middleware::from_fn(customer_headers))
+        .merge(calendar::router())
         .with_state(state)
 }
 

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod backup;
 mod bad_input;
+mod calendar_feed;
 mod concurrency;
 mod connections;
 mod copy;
