@@ -9,6 +9,7 @@
 use sqlx::Row;
 
 use super::{flag, Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntity, AuditView, Who};
 use crate::domain::totp::TotpSecret;
 use crate::domain::Timestamp;
 
@@ -140,7 +141,7 @@ impl Store {
         &self,
         operator_id: i64,
         step: u64,
-        confirm_with_recovery: Option<&[String]>,
+        confirm_with_recovery: Option<(&[String], &Who)>,
     ) -> Result<bool, StoreError> {
         let step = i64::try_from(step).unwrap_or(i64::MAX);
         let mut tx = self.write_tx().await?;
@@ -163,7 +164,8 @@ impl Store {
         if !accepted {
             return Ok(false);
         }
-        if let Some(digests) = confirm_with_recovery {
+        if let Some((digests, who)) = confirm_with_recovery {
+            record_two_factor(&mut tx, who, operator_id, false, true).await?;
             sqlx::query("DELETE FROM operator_recovery_codes WHERE operator_id = $1")
                 .bind(operator_id)
                 .execute(&mut *tx)
@@ -202,7 +204,7 @@ impl Store {
     /// Turns two-factor sign-in off for an operator (their own choice, or an administrator's
     /// reset): the secret and the recovery codes are gone, and so are the sign-ins waiting for
     /// a code. True when there was something to turn off.
-    pub async fn reset_two_factor(&self, operator_id: i64) -> Result<bool, StoreError> {
+    pub async fn reset_two_factor(&self, operator_id: i64, who: &Who) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM operator_recovery_codes WHERE operator_id = $1")
             .bind(operator_id)
@@ -217,6 +219,9 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if removed > 0 {
+            record_two_factor(&mut tx, who, operator_id, true, false).await?;
+        }
         tx.commit().await?;
         Ok(removed > 0)
     }
@@ -285,4 +290,31 @@ impl Store {
             password_ok: password_ok != 0,
         }))
     }
+}
+
+/// Records in the audit log that an operator's two-factor sign-in went from `was` to `is`
+/// (on or off; never the key or the codes).
+async fn record_two_factor(
+    conn: &mut sqlx::AnyConnection,
+    who: &Who,
+    operator_id: i64,
+    was: bool,
+    is: bool,
+) -> Result<(), StoreError> {
+    let view = |on: bool| {
+        AuditView::from([(
+            "TwoFactor",
+            serde_json::Value::from(if on { "on" } else { "off" }),
+        )])
+    };
+    super::audit::record_views(
+        conn,
+        who,
+        AuditEntity::Operator,
+        Some(operator_id),
+        AuditAction::Updated,
+        Some(&view(was)),
+        Some(&view(is)),
+    )
+    .await
 }

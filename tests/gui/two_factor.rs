@@ -323,6 +323,26 @@ herald_test_support::backend_tests! {
         let reset = admin.post(&format!("/operators/{bob_id}/two-factor/reset"), &[("csrf", &page.csrf())]).await;
         assert_eq!(reset.status, 303);
         assert_eq!(app.store.two_factor(bob_id).await.unwrap(), TwoFactor::Off);
+        // Both changes are in the audit log, by who made them, without the key or the codes.
+        let log = app.get(&format!("/api/AuditLog?entity=Operator&entityId={bob_id}")).await;
+        assert_eq!(log.status(), 200);
+        let log: serde_json::Value = log.json().await.unwrap();
+        let two_factor: Vec<(String, serde_json::Value, serde_json::Value)> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["NewValues"].get("TwoFactor").is_some())
+            .map(|e| (e["Actor"].as_str().unwrap().to_owned(), e["OldValues"].clone(), e["NewValues"].clone()))
+            .collect();
+        assert_eq!(
+            two_factor,
+            vec![
+                ("Bob".to_owned(), serde_json::json!({"TwoFactor": "off"}), serde_json::json!({"TwoFactor": "on"})),
+                ("Ann Admin".to_owned(), serde_json::json!({"TwoFactor": "on"}), serde_json::json!({"TwoFactor": "off"})),
+            ],
+            "{log}"
+        );
+        assert!(!log.to_string().contains(&secret.expose_base32()));
         let again = Web::new(&app.address);
         let first = again.sign_in(bob_email, bob_password).await;
         assert!(first.location.unwrap().starts_with("/login/enrol"));

@@ -90,7 +90,7 @@ pub(super) async fn confirm(
 ) -> Result<Response, GuiError> {
     let form = FormData::parse(&body)?;
     let id = session.operator.id;
-    let codes = match confirm_enrolment(&state, id, form.get("code")).await? {
+    let codes = match confirm_enrolment(&state, id, form.get("code"), &session.who()).await? {
         Confirmed::Yes(codes) => codes,
         Confirmed::NotPending => return Ok(see_other("/account/two-factor")),
         Confirmed::WrongCode => {
@@ -157,7 +157,10 @@ pub(super) async fn disable(
             .await
         }
     }
-    state.store.reset_two_factor(session.operator.id).await?;
+    state
+        .store
+        .reset_two_factor(session.operator.id, &session.who())
+        .await?;
     tracing::info!(
         operator = session.operator.id,
         "two-factor sign-in turned off"

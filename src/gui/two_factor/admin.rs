@@ -47,7 +47,11 @@ pub(super) async fn reset(
     Path(id): Path<String>,
 ) -> Result<Response, GuiError> {
     let operator = state.store.get_operator(parse_id(&id)?).await?;
-    if state.store.reset_two_factor(operator.id).await? {
+    if state
+        .store
+        .reset_two_factor(operator.id, &session.who())
+        .await?
+    {
         tracing::info!(
             operator = operator.id,
             by = session.operator.id,

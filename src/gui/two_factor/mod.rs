@@ -24,6 +24,7 @@ use axum::Router;
 
 use super::page::{see_other, urlencode, Chrome, GuiError};
 use super::session;
+use crate::domain::audit::Who;
 use crate::domain::totp::{self, TotpSecret};
 use crate::domain::{Operator, Timestamp};
 use crate::secret::Secret;
@@ -217,6 +218,7 @@ async fn confirm_enrolment(
     state: &AppState,
     operator_id: i64,
     code: &str,
+    who: &Who,
 ) -> Result<Confirmed, GuiError> {
     let Some((secret, false)) = state.store.totp_secret(operator_id).await? else {
         return Ok(Confirmed::NotPending);
@@ -227,7 +229,7 @@ async fn confirm_enrolment(
     let (codes, digests) = new_recovery_codes();
     if state
         .store
-        .accept_totp_step(operator_id, step, Some(&digests))
+        .accept_totp_step(operator_id, step, Some((&digests, who)))
         .await?
     {
         Ok(Confirmed::Yes(codes))

@@ -12,7 +12,9 @@ use super::{
     challenge_removal, confirm_enrolment, typed_code, Confirmed, EnrolPage, RecoveryPage,
     CHALLENGE_COOKIE, WRONG_FIRST_CODE,
 };
+use crate::domain::audit::Who;
 use crate::domain::totp;
+use crate::domain::Actor;
 use crate::domain::Timestamp;
 use crate::gui::auth::{client_address, login_refused, pre_session_csrf, with_cookie};
 use crate::gui::form::FormData;
@@ -251,16 +253,26 @@ pub(super) async fn enrol_submit(
         Ok(s) => s,
         Err(wait) => return Ok(wait),
     };
-    let codes = match confirm_enrolment(&state, challenge.operator_id, form.get("code")).await? {
-        Confirmed::Yes(codes) => codes,
-        Confirmed::NotPending => return Ok(see_other("/login")),
-        Confirmed::WrongCode => {
-            let Some(page) = enrol_form(&state, &parts.headers, &challenge, next).await? else {
-                return Ok(see_other("/login"));
-            };
-            return render_status(StatusCode::BAD_REQUEST, &page.with_error(WRONG_FIRST_CODE));
-        }
-    };
+    // The operator enrols themselves, between the password and their first session.
+    let operator = state.store.get_operator(challenge.operator_id).await?;
+    let who = Who::new(
+        Actor::Operator {
+            id: operator.id,
+            name: operator.name.clone(),
+        },
+        client_address(&state, &parts),
+    );
+    let codes =
+        match confirm_enrolment(&state, challenge.operator_id, form.get("code"), &who).await? {
+            Confirmed::Yes(codes) => codes,
+            Confirmed::NotPending => return Ok(see_other("/login")),
+            Confirmed::WrongCode => {
+                let Some(page) = enrol_form(&state, &parts.headers, &challenge, next).await? else {
+                    return Ok(see_other("/login"));
+                };
+                return render_status(StatusCode::BAD_REQUEST, &page.with_error(WRONG_FIRST_CODE));
+            }
+        };
     // The challenge is done with; the sign-in succeeded.
     challenge_of(&state, &parts.headers, true).await?;
     login_throttle::record_success(&state.store, &subjects).await?;
