@@ -352,16 +352,9 @@ async fn password_submit(
     if form.get("new") != form.get("confirm") {
         errors.add("confirm", "The two new passwords differ.");
     }
-    let hash = state
-        .store
-        .operator_credentials(&session.operator.email)
+    match session
+        .password_matches(&state, form.get("current"))
         .await?
-        .and_then(|(_, h)| h);
-    match state
-        .store
-        .hashing()
-        .verify(hash.as_ref(), form.get("current"))
-        .await
     {
         Ok(true) => {}
         Ok(false) => errors.add("current", "This is not your current password."),

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::page::GuiError;
-use crate::domain::{Actor, Operator, Timestamp, Who};
+use crate::domain::{Actor, Busy, Operator, Timestamp, Who};
 use crate::state::{AppState, ClientAddress};
 use crate::store::{NewSession, Store, StoreError};
 
@@ -50,6 +50,21 @@ impl Session {
             id: self.operator.id,
             name: self.operator.name.clone(),
         }
+    }
+
+    /// Is `typed` this operator's current password (the proof before changing it, or before
+    /// turning two-factor sign-in off)? `Err(Busy)` when the password hashing is at its limit.
+    pub async fn password_matches(
+        &self,
+        state: &AppState,
+        typed: &str,
+    ) -> Result<Result<bool, Busy>, StoreError> {
+        let hash = state
+            .store
+            .operator_credentials(&self.operator.email)
+            .await?
+            .and_then(|(_, h)| h);
+        Ok(state.store.hashing().verify(hash.as_ref(), typed).await)
     }
 
     /// Who makes a change in this session, for the audit log.

@@ -126,16 +126,9 @@ pub(super) async fn disable(
         )
         .await;
     }
-    let hash = state
-        .store
-        .operator_credentials(&session.operator.email)
+    match session
+        .password_matches(&state, form.get("password"))
         .await?
-        .and_then(|(_, h)| h);
-    match state
-        .store
-        .hashing()
-        .verify(hash.as_ref(), form.get("password"))
-        .await
     {
         Ok(true) => {}
         Ok(false) => {
