@@ -6,12 +6,15 @@
 //! The key is claimed in the database before the work ([`Store::claim_idempotency_key`]):
 //! of two identical requests at once, on one instance or several, one does the work and the
 //! other waits for its answer. A request that fails (any answer but 2xx) releases its claim,
-//! so a retry does the work again.
+//! so a retry does the work again. The handler runs [`holding`] the claim: the create links
+//! its entity to the key in its own transaction, so a retry whose first request created the
+//! entity but never kept the answer (its instance died in between) answers with that entity
+//! ([`Claim::Created`]) instead of creating another.
 
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -19,10 +22,11 @@ use sha2::{Digest, Sha256};
 
 use super::auth::presented_key;
 use super::error::{error_response, ApiError};
-use super::AppState;
-use crate::domain::Timestamp;
+use super::resource::{created_again, Crud, Ctx};
+use super::{tickets, AppState};
+use crate::domain::{Customer, Operator, Service, Timestamp};
 use crate::limits::{BODY_LIMIT, REQUEST_TIMEOUT};
-use crate::store::{Claim, IdempotencyKey, StoredAnswer};
+use crate::store::{holding, Claim, HeldClaim, IdempotencyKey, StoredAnswer};
 use crate::wire::ModelState;
 
 pub const HEADER: &str = "idempotency-key";
@@ -131,8 +135,9 @@ async fn idempotent(state: AppState, request: Request, next: Next) -> Result<Res
             claim = store.idempotency_key(id).await.map_err(from_store)?;
         }
         match claim {
-            Claim::Claimed => return work(&state, id, request, next).await,
+            Claim::Claimed(held) => return work(&state, id, held, request, next).await,
             Claim::Answered(answer) => return Ok(replay(answer)),
+            Claim::Created(entity) => return created(&state, id, request, entity).await,
             Claim::OtherRequest => {
                 return Ok(error_response(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -159,21 +164,63 @@ async fn idempotent(state: AppState, request: Request, next: Next) -> Result<Res
 async fn work(
     state: &AppState,
     id: IdempotencyKey<'_>,
+    held: HeldClaim,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let response = next.run(request).await;
+    let response = holding(held.clone(), next.run(request)).await;
     if !response.status().is_success() {
-        if let Err(e) = state.store.release_idempotency_key(id).await {
+        if let Err(e) = state.store.release_idempotency_key(&held).await {
             tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not release an idempotency key");
         }
         return Ok(response);
     }
+    keep(state, id, response).await
+}
+
+/// Answers a retry whose first request created `entity` but did not keep its answer: the
+/// create's answer, rebuilt from the entity, is kept now and given.
+async fn created(
+    state: &AppState,
+    id: IdempotencyKey<'_>,
+    request: Request,
+    entity: i64,
+) -> Result<Response, ApiError> {
+    let (mut parts, _) = request.into_parts();
+    let ctx = Ctx::from_request_parts(&mut parts, state).await?;
+    let path = parts.uri.path().trim_end_matches('/');
+    let is = |collection: &str| path.eq_ignore_ascii_case(&format!("/api/{collection}"));
+    let response = if is(tickets::TICKETS) {
+        tickets::created_again(state, &ctx, entity).await?
+    } else if is(Customer::COLLECTION) {
+        created_again::<Customer>(state, &ctx, entity).await?
+    } else if is(Service::COLLECTION) {
+        created_again::<Service>(state, &ctx, entity).await?
+    } else if is(Operator::COLLECTION) {
+        created_again::<Operator>(state, &ctx, entity).await?
+    } else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "an idempotency key links an entity to {path}, which creates none"
+        )));
+    };
+    let mut response = keep(state, id, response).await?;
+    response
+        .headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+/// Keeps a successful answer for the key's retries, and gives it.
+async fn keep(
+    state: &AppState,
+    id: IdempotencyKey<'_>,
+    response: Response,
+) -> Result<Response, ApiError> {
     let (parts, body) = response.into_parts();
     let bytes: Bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => {
-            let _ = state.store.release_idempotency_key(id).await;
+            // A retry finds the claim (and the entity, when one was created).
             return Err(ApiError::Internal(anyhow::anyhow!(
                 "reading an answer: {e}"
             )));
@@ -194,7 +241,7 @@ async fn work(
         body: String::from_utf8_lossy(&bytes).into_owned(),
     };
     // The work is done: if its answer cannot be kept, the answer still goes out (a retry
-    // then finds the claim in progress, never a second entity).
+    // then finds the entity the key links to, never creates a second one).
     if let Err(e) = state.store.complete_idempotency_key(id, &answer).await {
         tracing::error!(error = %crate::telemetry::error_chain(&e), "could not keep the answer of an idempotent request");
     }

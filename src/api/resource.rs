@@ -246,6 +246,20 @@ async fn post<R: Crud>(
     Ok(ctx.created(R::COLLECTION, created.id(), &created))
 }
 
+/// The answer of a create whose answer was not kept ([`crate::store::Claim::Created`]):
+/// rebuilt from the entity it created, as it is now.
+pub(super) async fn created_again<R: Crud>(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+) -> Result<Response, ApiError> {
+    let entity = R::get(&state.store, id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found(R::MODEL, id),
+        e => store_error::<R>(e),
+    })?;
+    Ok(ctx.created(R::COLLECTION, id, &entity))
+}
+
 async fn put<R: Crud>(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -88,6 +88,21 @@ async fn post(
     Ok(ctx.created(TICKETS, ticket.id, &ticket))
 }
 
+/// The answer of a create whose answer was not kept ([`crate::store::Claim::Created`]):
+/// rebuilt from the ticket it created, as it is now.
+pub(super) async fn created_again(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+) -> Result<Response, ApiError> {
+    let ticket = state
+        .store
+        .get_ticket(id)
+        .await
+        .map_err(|e| store_error(Some(id), e))?;
+    Ok(ctx.created(TICKETS, id, &ticket))
+}
+
 async fn put(
     State(state): State<AppState>,
     ctx: Ctx,

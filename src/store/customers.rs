@@ -5,8 +5,8 @@ use futures::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::audit;
 use super::rows::{self, Check};
+use super::{audit, idempotency};
 use super::{Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
 use crate::domain::{Customer, NewCustomer, Who};
@@ -161,6 +161,7 @@ impl Store {
         .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
         .fetch_one(&mut *tx)
         .await?;
+        idempotency::link_created(&mut tx, idempotency::held().as_ref(), id).await?;
         follow(&mut tx, id, &new.services).await?;
         let customer = load(&mut tx, id).await?;
         audit::record(&mut tx, who, AuditAction::Created, None, Some(&customer)).await?;

@@ -5,11 +5,81 @@
 //! does the work; the other waits for the answer. The claim is completed with the answer, or
 //! released when the work failed, so a retry can try again. Expired rows are forgotten by every
 //! claim, and an expired key can be claimed anew.
+//!
+//! A create links its entity to the claim in the create's own transaction
+//! ([`link_created`]), so no crash point allows a duplicate: once the entity is committed, the
+//! key points to it (a retry answers with it, [`Claim::Created`], even when the instance died
+//! before it kept the answer), and an abandoned claim is taken over only when nothing was
+//! created. Each claim has its own token; a create whose claim was taken over meanwhile (its
+//! request ran longer than [`Store::claim_idempotency_key`]'s `abandoned_before`) is refused
+//! and rolled back, so the request that took over is the only one that creates.
 
-use sqlx::Row;
+use std::future::Future;
+
+use sqlx::{AnyConnection, Row};
 
 use super::{Store, StoreError};
 use crate::domain::Timestamp;
+
+tokio::task_local! {
+    /// The claim of the request this task is working on (see [`holding`]).
+    static HELD: HeldClaim;
+}
+
+/// A claim this request holds: its key and its own token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldClaim {
+    scope: String,
+    key: String,
+    request_sha256: String,
+    token: String,
+}
+
+/// Runs `work` (the handler of the request that holds `claim`): a create it makes is linked to
+/// the claim in the create's transaction.
+pub async fn holding<F: Future>(claim: HeldClaim, work: F) -> F::Output {
+    HELD.scope(claim, work).await
+}
+
+/// The claim the current request holds, if any. A create reads it before its work moves to
+/// another task (the group commit's writer).
+pub(super) fn held() -> Option<HeldClaim> {
+    HELD.try_with(Clone::clone).ok()
+}
+
+/// In a create's transaction: links the created entity `id` to the claim the request holds
+/// (none: nothing to do). Refused, so the create is rolled back, when the claim is no longer
+/// this request's: it was taken over as abandoned, or its key expired.
+pub(super) async fn link_created(
+    conn: &mut AnyConnection,
+    held: Option<&HeldClaim>,
+    id: i64,
+) -> Result<(), StoreError> {
+    let Some(held) = held else {
+        return Ok(());
+    };
+    let linked = sqlx::query(
+        "UPDATE idempotency_keys SET created_id = $5 \
+         WHERE scope = $1 AND idem_key = $2 AND request_sha256 = $3 AND claim_token = $4 \
+           AND status IS NULL AND created_id IS NULL",
+    )
+    .bind(&held.scope)
+    .bind(&held.key)
+    .bind(&held.request_sha256)
+    .bind(&held.token)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if linked == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(
+            "This request took too long: another request with its Idempotency-Key took over."
+                .into(),
+        ))
+    }
+}
 
 /// A request's key: whose (the API key's digest), which, and what it asked (a digest of the
 /// request).
@@ -33,10 +103,14 @@ pub struct StoredAnswer {
 /// What claiming a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This request holds the key: do the work, then complete or release it.
-    Claimed,
+    /// This request holds the key: do the work ([`holding`] the claim), then complete or
+    /// release it.
+    Claimed(HeldClaim),
     /// A request with this key and body was answered: answer the same.
     Answered(StoredAnswer),
+    /// A request with this key and body created this entity, but its answer was not kept (its
+    /// instance stopped in between, or is about to keep it): answer with the entity.
+    Created(i64),
     /// A request with this key and body is still being worked on.
     InProgress,
     /// The key was used for another request.
@@ -61,36 +135,48 @@ impl Store {
             .bind(expired_before.ticks())
             .execute(&mut *tx)
             .await?;
+        let held = HeldClaim {
+            scope: key.scope.to_owned(),
+            key: key.key.to_owned(),
+            request_sha256: key.request_sha256.to_owned(),
+            token: uuid::Uuid::new_v4().simple().to_string(),
+        };
         let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (scope, idem_key) DO NOTHING",
+            "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, created_at, claim_token) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, idem_key) DO NOTHING",
         )
         .bind(key.scope)
         .bind(key.key)
         .bind(key.request_sha256)
         .bind(now.ticks())
+        .bind(&held.token)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 1 {
             tx.commit().await?;
-            return Ok(Claim::Claimed);
+            return Ok(Claim::Claimed(held));
         }
+        // An abandoned claim is taken over only when its request created nothing (a create
+        // links itself in its own transaction): the new token makes a late create of the old
+        // request fail.
         let taken_over = sqlx::query(
-            "UPDATE idempotency_keys SET request_sha256 = $3, created_at = $4 \
-             WHERE scope = $1 AND idem_key = $2 AND status IS NULL AND created_at < $5",
+            "UPDATE idempotency_keys SET request_sha256 = $3, created_at = $4, claim_token = $5 \
+             WHERE scope = $1 AND idem_key = $2 AND status IS NULL AND created_id IS NULL \
+               AND created_at < $6",
         )
         .bind(key.scope)
         .bind(key.key)
         .bind(key.request_sha256)
         .bind(now.ticks())
+        .bind(&held.token)
         .bind(abandoned_before.ticks())
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if taken_over == 1 {
             tx.commit().await?;
-            return Ok(Claim::Claimed);
+            return Ok(Claim::Claimed(held));
         }
         let found = find(&mut tx, key).await?;
         tx.commit().await?;
@@ -108,7 +194,8 @@ impl Store {
         find(&mut conn, key).await
     }
 
-    /// Records the answer of the request that claimed `key`.
+    /// Records the answer of the request that claimed `key` (or of one that answered with the
+    /// entity it created: [`Claim::Created`]).
     pub async fn complete_idempotency_key(
         &self,
         key: IdempotencyKey<'_>,
@@ -118,7 +205,7 @@ impl Store {
         sqlx::query(
             "UPDATE idempotency_keys SET status = $4, content_type = $5, location = $6, \
                etag = $7, body = $8 \
-             WHERE scope = $1 AND idem_key = $2 AND request_sha256 = $3",
+             WHERE scope = $1 AND idem_key = $2 AND request_sha256 = $3 AND status IS NULL",
         )
         .bind(key.scope)
         .bind(key.key)
@@ -134,16 +221,18 @@ impl Store {
         Ok(())
     }
 
-    /// Gives up a claim whose request failed, so a retry does the work again.
-    pub async fn release_idempotency_key(&self, key: IdempotencyKey<'_>) -> Result<(), StoreError> {
+    /// Gives up a claim whose request failed, so a retry does the work again: only while this
+    /// request still holds it and created nothing.
+    pub async fn release_idempotency_key(&self, held: &HeldClaim) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "DELETE FROM idempotency_keys \
-             WHERE scope = $1 AND idem_key = $2 AND request_sha256 = $3 AND status IS NULL",
+             WHERE scope = $1 AND idem_key = $2 AND claim_token = $3 \
+               AND status IS NULL AND created_id IS NULL",
         )
-        .bind(key.scope)
-        .bind(key.key)
-        .bind(key.request_sha256)
+        .bind(&held.scope)
+        .bind(&held.key)
+        .bind(&held.token)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -151,12 +240,9 @@ impl Store {
     }
 }
 
-async fn find(
-    conn: &mut sqlx::AnyConnection,
-    key: IdempotencyKey<'_>,
-) -> Result<Claim, StoreError> {
+async fn find(conn: &mut AnyConnection, key: IdempotencyKey<'_>) -> Result<Claim, StoreError> {
     let row = sqlx::query(
-        "SELECT request_sha256, status, content_type, location, etag, body \
+        "SELECT request_sha256, status, content_type, location, etag, body, created_id \
          FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
     )
     .bind(key.scope)
@@ -172,7 +258,8 @@ async fn find(
     }
     let status: Option<i64> = row.try_get("status")?;
     let Some(status) = status else {
-        return Ok(Claim::InProgress);
+        let created: Option<i64> = row.try_get("created_id")?;
+        return Ok(created.map_or(Claim::InProgress, Claim::Created));
     };
     Ok(Claim::Answered(StoredAnswer {
         status: u16::try_from(status).unwrap_or(500),

@@ -54,7 +54,7 @@ use dialect::Engine;
 pub use entity::Entity;
 pub use error::StoreError;
 pub use health::STORAGE_FULL;
-pub use idempotency::{Claim, IdempotencyKey, StoredAnswer};
+pub use idempotency::{holding, Claim, HeldClaim, IdempotencyKey, StoredAnswer};
 pub use opt_outs::OptOut;
 pub use overview::{TicketListFilter, TicketState};
 pub use planned_work::PublicPlannedWork;

@@ -4,8 +4,8 @@ use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use sqlx::{Any, Row, Transaction};
 
-use super::audit;
 use super::rows::{self, Check};
+use super::{audit, idempotency};
 use super::{error::is_unique_violation, flag, Page, Store, StoreError};
 use crate::domain::audit::{password_changed, AuditAction, AuditEntity, Audited};
 use crate::domain::{Actor, NewOperator, Operator, Password, PasswordHash, Timestamp, Who};
@@ -84,6 +84,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(email_taken)?;
+        idempotency::link_created(&mut tx, idempotency::held().as_ref(), id).await?;
         let operator = operator_from(id, new);
         record_created(&mut tx, who, &operator).await?;
         tx.commit().await?;

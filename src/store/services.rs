@@ -6,8 +6,8 @@ use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use sqlx::{Any, AnyConnection, Transaction};
 
-use super::audit;
 use super::rows::{self, Check};
+use super::{audit, idempotency};
 use super::{error::is_unique_violation, Backend, Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
 use crate::domain::{NewService, Service, Timestamp, Who};
@@ -50,6 +50,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(name_taken)?;
+        idempotency::link_created(&mut tx, idempotency::held().as_ref(), id).await?;
         let service = Service {
             id,
             name: new.name.to_string(),

@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 use super::history::record_event;
 use super::rows::{self, Check};
 use super::ticket_rows::{load, load_locked, select, ticket_head};
-use super::{audit, flag, outbox, schedule, services, Page, Store, StoreError};
+use super::{audit, flag, idempotency, outbox, schedule, services, Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{
@@ -90,9 +90,15 @@ impl Store {
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
         let (new, change, lock, now) = (new.clone(), change.clone(), self.for_share(), self.now());
+        // Read here: the work runs in the group commit's task.
+        let held = idempotency::held();
         let (ticket, event, queued) = self
             .write(move |conn| {
-                Box::pin(async move { insert(conn, &new, &change, lock, now).await })
+                Box::pin(async move {
+                    let created = insert(conn, &new, &change, lock, now).await?;
+                    idempotency::link_created(conn, held.as_ref(), created.0.id).await?;
+                    Ok(created)
+                })
             })
             .await?;
         self.outbox_changed(queued);

@@ -144,6 +144,109 @@ herald_test_support::backend_tests! {
         assert_eq!(keys, ["old"]);
     }
 
+    async fn a_create_that_committed_before_its_instance_died_is_answered_not_repeated() {
+        let app = TestApp::spawn().await;
+        let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
+        let bodies = [
+            ("/api/Services", json!({"Name": "Web"})),
+            ("/api/Customers", json!({"Name": "Ann", "Email": "ann@example.com", "Services": [{"Id": mail}]})),
+            ("/api/Operators", json!({"Name": "Op", "Email": "op@example.com", "Password": "correct horse battery"})),
+            ("/api/Tickets", json!({"Description": "Down", "Services": [{"Id": mail}]})),
+        ];
+        for (path, body) in &bodies {
+            let key = format!("crash {path}");
+            let first = answer(post(&app, path, &key, body).await).await;
+            assert_eq!(first.0, 201, "{path}");
+            let id = first.2["Id"].as_i64().unwrap();
+            // The create linked its entity to the key in its own transaction.
+            let linked: Option<i64> = sqlx::query_scalar("SELECT created_id FROM idempotency_keys WHERE idem_key = $1")
+                .bind(&key)
+                .fetch_one(app.store.reader())
+                .await
+                .unwrap();
+            assert_eq!(linked, Some(id), "{path}");
+            // The instance died after the create's commit, before it kept the answer, long ago
+            // (another instance's claim token).
+            sqlx::query(
+                "UPDATE idempotency_keys SET status = NULL, content_type = NULL, location = NULL, \
+                 etag = NULL, body = NULL, claim_token = 'dead', created_at = created_at - $1 WHERE idem_key = $2",
+            )
+            .bind(3_600 * 10_000_000_i64)
+            .bind(&key)
+            .execute(app.store.writer())
+            .await
+            .unwrap();
+
+            let retry = post(&app, path, &key, body).await;
+            assert!(retry.headers().get("etag").is_some(), "{path}");
+            let retry = answer(retry).await;
+            assert_eq!((retry.0, &retry.1, &retry.2), (201, &first.1, &first.2), "{path}: the entity created");
+            assert!(retry.3, "{path}: marked as a replay");
+            // The answer is kept now; the same key with another body is still a 422.
+            let status: Option<i64> = sqlx::query_scalar("SELECT status FROM idempotency_keys WHERE idem_key = $1")
+                .bind(&key)
+                .fetch_one(app.store.reader())
+                .await
+                .unwrap();
+            assert_eq!(status, Some(201), "{path}");
+            assert_eq!(answer(post(&app, path, &key, body).await).await.2, first.2, "{path}");
+            assert_eq!(post(&app, path, &key, &json!({"Name": "else"})).await.status(), 422, "{path}");
+        }
+        assert_eq!(count(&app, "/api/Services").await, 2);
+        assert_eq!(count(&app, "/api/Customers").await, 1);
+        assert_eq!(count(&app, "/api/Operators").await, 1);
+        assert_eq!(count(&app, "/api/Tickets").await, 1);
+    }
+
+    async fn a_claim_abandoned_before_its_create_committed_is_taken_over() {
+        let app = TestApp::spawn().await;
+        let first = answer(post(&app, "/api/Services", "lost", &json!({"Name": "Mail"})).await).await;
+        let id = first.2["Id"].as_i64().unwrap();
+        // The state a dead instance leaves when its create did not commit: a claim, no entity.
+        assert_eq!(app.delete(&format!("/api/Services/{id}")).await.status(), 200);
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = NULL, body = NULL, created_id = NULL, \
+             claim_token = 'dead', created_at = created_at - $1",
+        )
+        .bind(3_600 * 10_000_000_i64)
+        .execute(app.store.writer())
+        .await
+        .unwrap();
+        let retry = answer(post(&app, "/api/Services", "lost", &json!({"Name": "Mail"})).await).await;
+        assert_eq!(retry.0, 201);
+        assert!(!retry.3, "done anew");
+        assert_ne!(retry.2["Id"], first.2["Id"]);
+        assert_eq!(count(&app, "/api/Services").await, 1);
+    }
+
+    async fn a_create_whose_claim_was_taken_over_is_rolled_back() {
+        use herald::domain::{Extension, Name, NewService, Timestamp, Who};
+        use herald::store::{holding, Claim, IdempotencyKey, StoreError};
+        let app = TestApp::spawn().await;
+        let key = IdempotencyKey { scope: "s", key: "slow", request_sha256: "r" };
+        let now = Timestamp::now();
+        let day = std::time::Duration::from_secs(86_400);
+        let claim = |abandoned_before| app.store.claim_idempotency_key(key, now, now.minus(day), abandoned_before);
+        let Claim::Claimed(slow) = claim(now).await.unwrap() else { panic!("claimed") };
+        assert_eq!(claim(now).await.unwrap(), Claim::InProgress);
+        // The slow request is taken for dead: another takes over the claim.
+        let Claim::Claimed(taker) = claim(now.plus_millis(1)).await.unwrap() else { panic!("taken over") };
+        let new = |name: &str| NewService { name: Name::parse(name).unwrap(), description: None, is_public: Extension::Omitted };
+        // The slow request's create comes late: refused, nothing created.
+        let late = holding(slow.clone(), app.store.create_service(&new("Late"), &Who::cli())).await;
+        assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+        assert_eq!(count(&app, "/api/Services").await, 0);
+        // Nor can it release the claim it lost.
+        app.store.release_idempotency_key(&slow).await.unwrap();
+        assert_eq!(claim(now).await.unwrap(), Claim::InProgress);
+        // The request that took over creates, once; its claim cannot be taken over any more.
+        let made = holding(taker.clone(), app.store.create_service(&new("Taker"), &Who::cli())).await.unwrap();
+        assert_eq!(claim(now.plus_millis(2)).await.unwrap(), Claim::Created(made.id));
+        let again = holding(taker, app.store.create_service(&new("Twice"), &Who::cli())).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        assert_eq!(count(&app, "/api/Services").await, 1);
+    }
+
     async fn keys_belong_to_their_api_key_which_is_not_stored() {
         let app = TestApp::spawn().await;
         assert_eq!(post(&app, "/api/Services", "shared", &json!({"Name": "Mail"})).await.status(), 201);
