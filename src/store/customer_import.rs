@@ -17,8 +17,9 @@ use std::collections::BTreeSet;
 use futures::TryStreamExt;
 use sqlx::Row;
 
-use super::{Store, StoreError};
-use crate::domain::Timestamp;
+use super::{audit, Backend, Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntity};
+use crate::domain::{Timestamp, Who};
 
 /// Rows classified per statement while finishing.
 const PAGE: i64 = 1000;
@@ -415,8 +416,9 @@ impl Store {
 
     /// Applies a ready import in one transaction: (created, updated). Refused with a conflict
     /// when it was applied already, or when customers or services changed since the preview
-    /// in a way it relied on (then nothing is changed).
-    pub async fn apply_import(&self, import_id: i64) -> Result<(i64, i64), StoreError> {
+    /// in a way it relied on (then nothing is changed). Each customer created or updated is
+    /// in the audit log as changed by `who`, written set-wise in the same transaction.
+    pub async fn apply_import(&self, import_id: i64, who: &Who) -> Result<(i64, i64), StoreError> {
         let mut tx = self.write_tx().await?;
         let state: Option<String> = sqlx::query_scalar(&format!(
             "SELECT state FROM customer_imports WHERE id = $1{}",
@@ -455,6 +457,16 @@ impl Store {
                 "Customers or services changed since this preview ({stale} rows are affected). Upload the file again."
             )));
         }
+        // Before the updates: the old values are the customers' as they are.
+        audit::record_rows(
+            &mut tx,
+            who,
+            AuditEntity::Customer,
+            AuditAction::Updated,
+            &updates_audited(self.backend()),
+            import_id,
+        )
+        .await?;
         let updated = sqlx::query(
             "UPDATE customers SET \
                name = (SELECT r.name FROM customer_import_rows r WHERE r.import_id = $1 AND r.action = 'update' AND r.customer_id = customers.id), \
@@ -498,6 +510,15 @@ impl Store {
         .bind(import_id)
         .execute(&mut *tx)
         .await?;
+        audit::record_rows(
+            &mut tx,
+            who,
+            AuditEntity::Customer,
+            AuditAction::Created,
+            &creations_audited(self.backend()),
+            import_id,
+        )
+        .await?;
         sqlx::query("UPDATE customer_imports SET state = 'applied' WHERE id = $1")
             .bind(import_id)
             .execute(&mut *tx)
@@ -508,4 +529,74 @@ impl Store {
             i64::try_from(updated).unwrap_or(i64::MAX),
         ))
     }
+}
+
+/// The services an import's row `r` names, as the audit view's `Services` (ids, ascending).
+fn row_service_ids(b: Backend) -> String {
+    b.json_ids(
+        "s.service_id",
+        "FROM customer_import_services s WHERE s.import_id = r.import_id AND s.line = r.line",
+    )
+}
+
+/// The audit entries (see [`audit::record_rows`], import id `$6`) of the customers an import
+/// creates, once created: the customer's audit view (`domain::audit`) built in SQL.
+fn creations_audited(b: Backend) -> String {
+    let services = b.json(&row_service_ids(b));
+    let new = b.json_text(&b.json_object(&[
+        ("Name", "r.name"),
+        ("Email", "r.email"),
+        ("CellPhone", "r.cell_phone"),
+        ("Services", &services),
+    ]));
+    format!(
+        "SELECT r.customer_id AS entity_id, NULL AS old_values, {new} AS new_values, r.line AS ord \
+         FROM customer_import_rows r WHERE r.import_id = $6 AND r.action = 'create'"
+    )
+}
+
+/// The audit entries of the customers an import updates, before the update: old and new
+/// values of the properties that change (an import keeps the address).
+fn updates_audited(b: Backend) -> String {
+    let pairs = format!(
+        "SELECT r.line, c.id, c.name AS old_name, r.name AS new_name, \
+           c.cell_phone AS old_phone, r.cell_phone AS new_phone, \
+           {} AS old_services, {} AS new_services \
+         FROM customer_import_rows r JOIN customers c ON c.id = r.customer_id \
+         WHERE r.import_id = $6 AND r.action = 'update'",
+        b.json_ids(
+            "cs.service_id",
+            "FROM customer_services cs WHERE cs.customer_id = c.id"
+        ),
+        row_service_ids(b),
+    );
+    let same = [
+        ("Name", "d.old_name = d.new_name"),
+        ("CellPhone", "d.old_phone IS NOT DISTINCT FROM d.new_phone"),
+        ("Services", "d.old_services = d.new_services"),
+    ];
+    let view = |side: &str| {
+        let (name, phone, services) = (
+            format!("d.{side}_name"),
+            format!("d.{side}_phone"),
+            b.json(&format!("d.{side}_services")),
+        );
+        let mut object = b.json_object(&[
+            ("Name", &name),
+            ("CellPhone", &phone),
+            ("Services", &services),
+        ]);
+        for (key, unchanged) in same {
+            object = b.json_without(&object, key, unchanged);
+        }
+        b.json_text(&object)
+    };
+    let all_same: Vec<&str> = same.iter().map(|(_, c)| *c).collect();
+    format!(
+        "SELECT d.id AS entity_id, {} AS old_values, {} AS new_values, d.line AS ord \
+         FROM ({pairs}) d WHERE NOT ({})",
+        view("old"),
+        view("new"),
+        all_same.join(" AND ")
+    )
 }

@@ -11,6 +11,7 @@
 //! | claiming due messages | plain sub-select | `FOR UPDATE SKIP LOCKED` |
 //! | parameters of very long statements | positional `?` | `$n` |
 //! | a list of ids as one parameter | `json_each` | `jsonb_array_elements_text` |
+//! | JSON built in SQL (an import's audit entries) | `json_object`, `json_group_array`, `json_remove` | `jsonb_build_object`, `jsonb_agg`, `-` |
 //! | a write transaction begins with | `BEGIN IMMEDIATE` (takes the write lock) | `BEGIN` |
 //! | the first administrator's setup | the write lock suffices | `LOCK TABLE operators` |
 //! | queueing messages wakes | this process's workers | every instance's (`NOTIFY`) |
@@ -126,6 +127,61 @@ impl Backend {
             Backend::Postgres => {
                 format!("SELECT jsonb_array_elements_text(${param}::jsonb)::bigint")
             }
+        }
+    }
+
+    /// A JSON object of `(key, SQL expression)` pairs (keys are Rust literals, never input).
+    /// A value that is JSON already (from [`Backend::json_ids`]) goes through
+    /// [`Backend::json`].
+    pub(super) fn json_object(self, pairs: &[(&str, &str)]) -> String {
+        let args: Vec<String> = pairs
+            .iter()
+            .map(|(key, value)| format!("'{key}', {value}"))
+            .collect();
+        match self {
+            Backend::Sqlite => format!("json_object({})", args.join(", ")),
+            Backend::Postgres => format!("jsonb_build_object({})", args.join(", ")),
+        }
+    }
+
+    /// `object` without `key` where `when` holds (an audit entry names only what changed).
+    pub(super) fn json_without(self, object: &str, key: &str, when: &str) -> String {
+        match self {
+            // A path that names nothing removes nothing.
+            Backend::Sqlite => {
+                format!("json_remove({object}, CASE WHEN {when} THEN '$.{key}' ELSE '$.\"\"' END)")
+            }
+            Backend::Postgres => format!("({object} - CASE WHEN {when} THEN '{key}' ELSE '' END)"),
+        }
+    }
+
+    /// The JSON array, in ascending order, of the integer `column` of the rows of
+    /// `from_where` (`FROM … WHERE …`); `[]` when there are none. Two compare with `=`.
+    pub(super) fn json_ids(self, column: &str, from_where: &str) -> String {
+        match self {
+            Backend::Sqlite => format!(
+                "(SELECT json_group_array(v) FROM (SELECT {column} AS v {from_where} ORDER BY 1))"
+            ),
+            Backend::Postgres => format!(
+                "(SELECT COALESCE(jsonb_agg({column} ORDER BY {column}), '[]'::jsonb) {from_where})"
+            ),
+        }
+    }
+
+    /// A JSON value (text on SQLite, which a subquery or a column leaves untyped) as a value
+    /// of [`Backend::json_object`], not a string.
+    pub(super) fn json(self, json: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("json({json})"),
+            Backend::Postgres => json.to_owned(),
+        }
+    }
+
+    /// A JSON value built in SQL, as the text a column of JSON text holds.
+    pub(super) fn json_text(self, json: &str) -> String {
+        match self {
+            Backend::Sqlite => json.to_owned(),
+            Backend::Postgres => format!("({json})::text"),
         }
     }
 

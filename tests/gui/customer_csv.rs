@@ -103,6 +103,18 @@ async fn signed_in_with_services(app: &TestApp) -> Web {
     web
 }
 
+/// How many audit entries the admin's import wrote, by action.
+async fn audited(app: &TestApp, action: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE entity = 'Customer' AND action = $1 \
+         AND actor = 'Ann Admin' AND actor_operator_id IS NOT NULL",
+    )
+    .bind(action)
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap()
+}
+
 herald_test_support::backend_tests! {
     async fn ten_thousand_rows_with_bad_ones_import_once_and_then_change_nothing() {
         let app = TestApp::spawn().await;
@@ -144,6 +156,8 @@ herald_test_support::backend_tests! {
         let lee = all.iter().find(|c| c.email.as_deref() == Some("row600@example.com")).unwrap();
         assert_eq!(lee.name, "Lee, Ann \"600\"");
         assert_eq!(lee.cell_phone.as_deref(), Some("+44 20 7946 0600"));
+        // Each customer created or updated is in the audit log, as the operator's change.
+        assert_eq!((audited(&app, "Created").await, audited(&app, "Updated").await), (9_993, 1));
         // Confirmed once only.
         let again = web.post(&import_path(&preview), &[("csrf", &preview.csrf())]).await;
         assert_eq!(again.status, 409);
@@ -155,6 +169,56 @@ herald_test_support::backend_tests! {
         let confirm = web.post(&import_path(&second), &[("csrf", &second.csrf())]).await;
         assert_eq!(confirm.status, 303);
         assert_eq!(customers(&app).await, all);
+        assert_eq!((audited(&app, "Created").await, audited(&app, "Updated").await), (9_993, 1));
+    }
+
+    async fn an_import_is_in_the_audit_log_as_each_change_would_be() {
+        let app = TestApp::spawn().await;
+        let web = signed_in_with_services(&app).await;
+        let (mail, web_id) = (1, 2);
+        for (name, email, services) in [("Old name", "Row5@Example.com", json!([{"Id": mail}])), ("Same", "same@example.com", json!([]))] {
+            let r = app.post_json("/api/Customers", &json!({"Name": name, "Email": email, "CellPhone": "+1 555 0100", "Services": services})).await;
+            assert_eq!(r.status(), 201);
+        }
+        let row5 = customers(&app).await[0].id;
+        // What the API's create writes, to compare with.
+        let by_api = json(app.get("/api/AuditLog?entity=Customer&actor=API%20key").await, 200).await;
+        let api_keys: Vec<&String> = by_api[0]["NewValues"].as_object().unwrap().keys().collect();
+
+        let file = "Name,Email,CellPhone,Services\r\n\
+            Bea,bea@example.com,,Web; Mail\r\n\
+            New name,ROW5@example.com,+1 555 0100,Web\r\n\
+            Same,same@example.com,+1 555 0100,\r\n\
+            Bad,not-an-email,,\r\n";
+        let preview = upload(&web, "customers.csv", file.as_bytes().to_vec()).await;
+        assert_eq!(counts(&preview), [1, 1, 1, 1]);
+        // Nothing is recorded before the confirmation.
+        assert_eq!(json(app.get("/api/AuditLog?actor=Ann%20Admin&entity=Customer").await, 200).await, json!([]));
+        let confirm = web.post(&import_path(&preview), &[("csrf", &preview.csrf())]).await;
+        assert_eq!(confirm.status, 303, "{}", confirm.body);
+
+        let log = json(app.get("/api/AuditLog?actor=Ann%20Admin&entity=Customer").await, 200).await;
+        let log = log.as_array().unwrap();
+        assert_eq!(log.len(), 2, "{log:?}");
+        for entry in log {
+            assert_eq!(entry["Actor"], "Ann Admin");
+            assert_eq!(entry["ClientAddress"], "127.0.0.1");
+        }
+        let updated = log.iter().find(|e| e["Action"] == "Updated").unwrap();
+        assert_eq!(updated["EntityId"], row5);
+        // Only what changed: the name and the services; the phone and the address stay.
+        assert_eq!(updated["OldValues"], json!({"Name": "Old name", "Services": [mail]}));
+        assert_eq!(updated["NewValues"], json!({"Name": "New name", "Services": [web_id]}));
+        let created = log.iter().find(|e| e["Action"] == "Created").unwrap();
+        let bea = customers(&app).await.into_iter().find(|c| c.name == "Bea").unwrap();
+        assert_eq!(created["EntityId"], bea.id);
+        assert_eq!(created["OldValues"], serde_json::Value::Null);
+        assert_eq!(created["NewValues"], json!({"Name": "Bea", "Email": "bea@example.com", "CellPhone": null, "Services": [mail, web_id]}));
+        let import_keys: Vec<&String> = created["NewValues"].as_object().unwrap().keys().collect();
+        assert_eq!(import_keys, api_keys, "the same view as a create through the API");
+        // The GUI's audit page shows them too.
+        let page = web.get("/audit?entity=Customer").await;
+        assert!(page.body.contains("New name"), "{}", page.body);
     }
 
     async fn an_export_imports_again_as_it_is() {

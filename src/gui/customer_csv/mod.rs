@@ -293,7 +293,7 @@ async fn confirm(
     Path(id): Path<String>,
 ) -> Result<Response, GuiError> {
     let id = parse_id(&id)?;
-    let (created, updated) = match state.store.apply_import(id).await {
+    let (created, updated) = match state.store.apply_import(id, &session.who()).await {
         Ok(done) => done,
         Err(StoreError::Conflict(why)) => {
             let q = PreviewQuery {
