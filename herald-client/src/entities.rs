@@ -229,8 +229,8 @@ impl Ticket {
     }
 }
 
-/// One recipient of one ticket event, from `GET /api/Tickets/{id}/Notifications`: who was
-/// (or will be) emailed, and what became of the message.
+/// One recipient of one ticket event on one channel, from `GET /api/Tickets/{id}/Notifications`:
+/// who was (or will be) told, how, and what became of the message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Notification {
@@ -244,8 +244,17 @@ pub struct Notification {
     #[serde(default)]
     pub customer_id: Option<i64>,
     pub name: String,
+    /// The email address (email messages only; empty for the other channels: see `address`).
+    #[serde(default)]
     pub email: String,
-    /// `queued`, `sent`, `retrying`, `failed` or `cancelled`.
+    /// `email`, `sms` or `webhook`.
+    #[serde(default)]
+    pub channel: String,
+    /// The email address, the cell phone number (E.164) or the webhook's URL.
+    #[serde(default)]
+    pub address: String,
+    /// `queued`, `sent` (the server took it), `delivered` (the recipient has it: a webhook's
+    /// 2xx, an SMS receipt), `undelivered`, `retrying`, `failed` or `cancelled`.
     pub state: String,
     pub attempts: i64,
     pub queued_time: DateTime<Utc>,
@@ -255,7 +264,7 @@ pub struct Notification {
     pub next_attempt_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub sent_time: Option<DateTime<Utc>>,
-    /// The mail server's reply when it accepted the message.
+    /// The server's reply when it accepted (or delivered) the message.
     #[serde(default)]
     pub reply: Option<String>,
     /// The last failure, while retrying or once failed.

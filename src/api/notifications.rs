@@ -1,5 +1,6 @@
-//! `GET /api/Tickets/{id}/Notifications`: each recipient of each of the ticket's events, with
-//! the state of their email (queued, sent, retrying, failed, cancelled), attempts and times.
+//! `GET /api/Tickets/{id}/Notifications`: each recipient of each of the ticket's events on each
+//! channel (email, sms, webhook), with the state of the message (queued, sent, delivered,
+//! undelivered, retrying, failed, cancelled), attempts and times.
 //! The notifications of a deleted ticket stay visible (they show as cancelled if unsent).
 
 use axum::extract::{Path, State};
@@ -12,7 +13,7 @@ use super::error::ApiError;
 use super::params::parse_id;
 use super::resource::Ctx;
 use super::AppState;
-use crate::domain::{DeliveryState, Notification};
+use crate::domain::{Channel, DeliveryState, Notification};
 use crate::domain::{Ticket, Timestamp};
 use crate::wire::datetime;
 use crate::wire::model::WireEntity;
@@ -21,7 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/tickets/{id}/notifications", get(list))
 }
 
-/// One recipient of one ticket event, and what became of the email.
+/// One recipient of one ticket event on one channel, and what became of the message.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 #[schema(as = Notification)]
@@ -34,8 +35,16 @@ pub struct NotificationDto {
     pub event: &'static str,
     pub customer_id: Option<i64>,
     pub name: String,
-    pub email: String,
-    /// queued, sent, retrying, failed or cancelled.
+    /// The email address (email messages only; see `Address`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// email, sms or webhook.
+    #[schema(value_type = String)]
+    pub channel: &'static str,
+    /// The email address, the cell phone number (E.164) or the webhook's URL.
+    pub address: String,
+    /// queued, sent (the server took it), delivered (the recipient has it: a webhook's 2xx, an
+    /// SMS receipt), undelivered (an SMS receipt said not), retrying, failed or cancelled.
     #[schema(value_type = String)]
     pub state: &'static str,
     pub attempts: i64,
@@ -47,7 +56,7 @@ pub struct NotificationDto {
     pub next_attempt_time: Option<String>,
     #[schema(format = DateTime)]
     pub sent_time: Option<String>,
-    /// The mail server's reply when it accepted the message.
+    /// The server's reply when it accepted (or delivered) the message.
     pub reply: Option<String>,
     /// The last failure, while retrying or once failed.
     pub last_error: Option<String>,
@@ -61,7 +70,9 @@ impl WireEntity for Notification {
     fn to_wire(&self) -> NotificationDto {
         let time = |ts: Option<Timestamp>| ts.map(datetime::format);
         let (reply, last_error) = match self.state {
-            DeliveryState::Sent => (self.reply.clone(), None),
+            DeliveryState::Sent | DeliveryState::Delivered | DeliveryState::Undelivered => {
+                (self.reply.clone(), None)
+            }
             DeliveryState::Retrying | DeliveryState::Failed => (None, self.reply.clone()),
             // A cancelled message may have failed before its ticket was deleted.
             DeliveryState::Queued | DeliveryState::Cancelled => {
@@ -74,7 +85,9 @@ impl WireEntity for Notification {
             event: self.event.as_str(),
             customer_id: self.customer_id,
             name: self.name.clone(),
-            email: self.email.clone(),
+            email: (self.channel == Channel::Email).then(|| self.address.clone()),
+            channel: self.channel.as_str(),
+            address: self.address.clone(),
             state: self.state.as_str(),
             attempts: self.attempts,
             queued_time: datetime::format(self.queued_at),

@@ -22,7 +22,9 @@ pub mod totp;
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use audit::Who;
 pub use contact::{CellPhone, EmailAddress};
-pub use delivery::{Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome};
+pub use delivery::{
+    Channel, Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome,
+};
 pub use entities::{
     Actor, Customer, NewCustomer, NewOperator, NewService, NewTicket, Operator, OperatorRef,
     Service, Ticket, TicketUpdate,

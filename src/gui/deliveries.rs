@@ -1,11 +1,12 @@
-//! What happened to the emails of a ticket, as the ticket page and the list show it.
+//! What happened to the messages of a ticket on every channel, as the ticket page and the list
+//! show it.
 
 use askama::Template;
 use futures::StreamExt;
 
 use super::page::When;
 use crate::domain::Timestamp;
-use crate::domain::{DeliveryCounts, DeliveryState, Notification};
+use crate::domain::{Channel, DeliveryCounts, DeliveryState, Notification};
 use crate::notify::MailStatus;
 use crate::store::{Store, StoreError};
 
@@ -17,7 +18,10 @@ pub const SHOWN: usize = 200;
 #[derive(Debug, Clone)]
 pub struct DeliveryRow {
     pub name: String,
-    pub email: String,
+    /// The channel's name for people (Email, SMS, Webhook).
+    pub channel: &'static str,
+    /// The email address, the number or the webhook's URL.
+    pub address: String,
     pub event: &'static str,
     pub state: &'static str,
     pub state_class: &'static str,
@@ -44,6 +48,8 @@ pub struct DeliveriesSection {
 #[derive(Debug, Clone)]
 pub struct Deliveries {
     pub counts: DeliveryCounts,
+    /// The counts of each channel that has messages (the channel's name for people).
+    pub by_channel: Vec<(&'static str, DeliveryCounts)>,
     pub total: i64,
     pub rows: Vec<DeliveryRow>,
     /// Why queued messages are not going out, when they are not.
@@ -57,20 +63,32 @@ impl Deliveries {
         mail: &MailStatus,
         now: Timestamp,
     ) -> Result<Deliveries, StoreError> {
-        let counts = store.delivery_counts(Some(ticket_id)).await?;
+        let by_channel = store.delivery_counts_by_channel(Some(ticket_id)).await?;
+        let mut counts = DeliveryCounts::default();
+        for (_, c) in &by_channel {
+            counts.merge(c);
+        }
+        // Why the email channel's messages are not going out, when they are not.
+        let emails_pending = by_channel
+            .iter()
+            .any(|(channel, c)| *channel == Channel::Email && c.pending() > 0);
         let mut rows = Vec::new();
         let mut stream = store.ticket_notifications(ticket_id).take(SHOWN);
         while let Some(n) = stream.next().await {
             rows.push(row(n?, now));
         }
-        let total = counts.pending() + counts.sent + counts.failed + counts.cancelled;
+        let total = counts.total();
         let blocked = match mail {
             MailStatus::Ready { .. } => None,
-            other if counts.pending() > 0 => Some(other.describe()),
+            other if emails_pending => Some(other.describe()),
             _ => None,
         };
         Ok(Deliveries {
             counts,
+            by_channel: by_channel
+                .into_iter()
+                .map(|(channel, c)| (channel.label(), c))
+                .collect(),
             total,
             rows,
             blocked,
@@ -88,6 +106,8 @@ pub fn state_label(state: DeliveryState, in_flight: bool) -> (&'static str, &'st
         DeliveryState::Queued => ("queued", "badge-planned"),
         DeliveryState::Retrying => ("retrying", "badge-overdue"),
         DeliveryState::Sent => ("sent", "badge-closed"),
+        DeliveryState::Delivered => ("delivered", "badge-closed"),
+        DeliveryState::Undelivered => ("undelivered", "badge-open"),
         DeliveryState::Failed => ("failed", "badge-open"),
         DeliveryState::Cancelled => ("cancelled", "badge-muted"),
     }
@@ -96,7 +116,7 @@ pub fn state_label(state: DeliveryState, in_flight: bool) -> (&'static str, &'st
 fn row(n: Notification, now: Timestamp) -> DeliveryRow {
     let (state, state_class) = state_label(n.state, n.in_flight);
     let (when_label, when) = match n.state {
-        DeliveryState::Sent => ("sent", n.sent_at),
+        DeliveryState::Sent | DeliveryState::Delivered => (n.state.as_str(), n.sent_at),
         DeliveryState::Queued | DeliveryState::Retrying if n.next_attempt_at.is_some() => {
             ("next attempt", n.next_attempt_at)
         }
@@ -105,7 +125,8 @@ fn row(n: Notification, now: Timestamp) -> DeliveryRow {
     };
     DeliveryRow {
         name: n.name,
-        email: n.email,
+        channel: n.channel.label(),
+        address: n.address,
         event: n.event.as_str(),
         state,
         state_class,

@@ -1,7 +1,8 @@
-//! The delivery workers of `herald serve`.
+//! The delivery workers of `herald serve`: one machinery for every channel.
 //!
-//! Each worker loops: claim a batch of due messages under a lease, send them over the pooled
-//! SMTP transport several at a time, then write the whole batch's outcomes in one statement.
+//! Each channel (a [`Sender`]: email, webhooks, …) gets its own workers, and each worker loops:
+//! claim a batch of the channel's due messages under a lease, send them through the channel
+//! several at a time, then write the whole batch's outcomes in one statement.
 //! A lease keeper renews this instance's leases while it works; if the process dies, the leases
 //! run out and any instance delivers the messages. On shutdown, sends in flight finish and are
 //! recorded; messages not started are released at once.
@@ -22,11 +23,11 @@ use rand::Rng;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::mailer::{MailConfig, Mailer, SendError};
-use super::templates::{EmailView, Links};
+use super::email::EmailSender;
+use super::sender::{Attempt, Sender};
+use crate::domain::Timestamp;
 use crate::domain::{Claimed, EventContent, Outcome};
-use crate::domain::{LinkToken, Timestamp};
-use crate::live_settings::{LiveSettings, MAIL_REFUSED_SETTING};
+use crate::live_settings::LiveSettings;
 use crate::store::Store;
 
 /// Outcomes are written at least this often while a batch is being sent…
@@ -45,7 +46,7 @@ pub struct DeliveryOptions {
     pub workers: usize,
     /// Messages claimed at once by one worker.
     pub batch_size: usize,
-    /// Messages in flight at once over all workers (and pooled SMTP connections).
+    /// Messages in flight at once over all workers of a channel (and pooled SMTP connections).
     pub connections: usize,
     /// How long a claim lasts unless renewed (a crashed instance's messages wait this long).
     pub lease: Duration,
@@ -86,40 +87,32 @@ impl DeliveryOptions {
     }
 }
 
-/// One process's delivery machinery, shared by its workers.
-struct Delivery {
+/// One channel's delivery machinery in this process, shared by its workers.
+struct Delivery<S: Sender> {
+    sender: S,
     /// Outcomes recorded, for `/metrics`.
     counted: crate::metrics::Deliveries,
     store: Store,
     settings: LiveSettings,
     options: DeliveryOptions,
-    /// Where this instance listens, for the links in messages when no public URL is set.
-    local_url: String,
-    /// This process's claim owner id.
+    /// This machinery's claim owner id.
     instance: i64,
     /// Until when the last successful renewal extended this instance's leases (ticks).
     renewed_until: AtomicI64,
     /// Batches in hand right now (the keeper renews only while there are some).
     active: AtomicUsize,
-    mailer: Mutex<Option<(MailConfig, Arc<Mailer>)>>,
-    /// The configuration problem last logged, so it is logged once.
+    /// The problem last logged, so it is logged once.
     last_problem: Mutex<Option<String>>,
-    events: Mutex<HashMap<i64, Arc<Prepared>>>,
+    events: Mutex<HashMap<i64, Arc<EventContent>>>,
     /// Outcomes that could not be written yet; while there are any (`stalled`), nothing is
     /// sent or claimed.
     unrecorded: tokio::sync::Mutex<Vec<(Claimed, Outcome)>>,
     stalled: AtomicBool,
 }
 
-/// An event's content and its rendering view, shared by all its recipients' messages.
-struct Prepared {
-    content: EventContent,
-    view: EmailView,
-}
-
-/// Starts the workers and the lease keeper; the returned task ends once `shutdown` is
-/// cancelled and every message in hand is finished and recorded. `local_url` is where this
-/// instance listens (the base of the links in messages while no public URL is set).
+/// Starts every channel's workers; the returned task ends once `shutdown` is cancelled and
+/// every message in hand is finished and recorded. `local_url` is where this instance listens
+/// (the base of the links in messages while no public URL is set).
 pub fn spawn(
     store: Store,
     settings: LiveSettings,
@@ -128,15 +121,52 @@ pub fn spawn(
     counted: crate::metrics::Deliveries,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    // Messages queued through other instances wake the workers too (PostgreSQL).
+    let relay = tokio::spawn({
+        let (store, shutdown) = (store.clone(), shutdown.clone());
+        async move { store.relay_wakeups(shutdown).await }
+    });
+    let email = EmailSender::new(
+        store.clone(),
+        settings.clone(),
+        local_url,
+        options.connections,
+    );
+    let channels = vec![start(
+        email,
+        store,
+        settings,
+        options,
+        counted,
+        shutdown.clone(),
+    )];
+    tokio::spawn(async move {
+        for channel in channels {
+            if let Err(e) = channel.await {
+                tracing::error!(error = %e, "a channel's delivery failed");
+            }
+        }
+        let _ = relay.await;
+    })
+}
+
+/// Starts one channel's workers and lease keeper (see [`spawn`]).
+fn start<S: Sender>(
+    sender: S,
+    store: Store,
+    settings: LiveSettings,
+    options: DeliveryOptions,
+    counted: crate::metrics::Deliveries,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     let delivery = Arc::new(Delivery {
+        sender,
         counted,
         store,
         settings,
-        local_url,
         instance: rand::thread_rng().gen_range(1..i64::MAX),
         renewed_until: AtomicI64::new(0),
         active: AtomicUsize::new(0),
-        mailer: Mutex::new(None),
         last_problem: Mutex::new(None),
         events: Mutex::new(HashMap::new()),
         unrecorded: Default::default(),
@@ -146,11 +176,6 @@ pub fn spawn(
     tokio::spawn(async move {
         let keeper_stop = CancellationToken::new();
         let keeper = tokio::spawn(lease_keeper(delivery.clone(), keeper_stop.clone()));
-        // Messages queued through other instances wake the workers too (PostgreSQL).
-        let relay = tokio::spawn({
-            let (store, shutdown) = (delivery.store.clone(), shutdown.clone());
-            async move { store.relay_wakeups(shutdown).await }
-        });
         let mut workers = JoinSet::new();
         for _ in 0..delivery.options.workers.max(1) {
             workers.spawn(worker(delivery.clone(), shutdown.clone()));
@@ -164,17 +189,14 @@ pub fn spawn(
             let count = delivery.unrecorded.lock().await.len();
             tracing::error!(
                 count,
+                channel = %delivery.sender.channel(),
                 "could not record delivery outcomes before stopping; these messages will be delivered again"
             );
         }
         // Leases are renewed until the last message in hand is recorded.
         keeper_stop.cancel();
         let _ = keeper.await;
-        let _ = relay.await;
-        let mailer = delivery.mailer.lock().expect("not poisoned").take();
-        if let Some((_, mailer)) = mailer {
-            mailer.shutdown().await;
-        }
+        delivery.sender.shutdown().await;
     })
 }
 
@@ -182,7 +204,7 @@ fn later(at: Timestamp, d: Duration) -> Timestamp {
     at.plus_millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-async fn lease_keeper(d: Arc<Delivery>, stop: CancellationToken) {
+async fn lease_keeper<S: Sender>(d: Arc<Delivery<S>>, stop: CancellationToken) {
     let mut tick = tokio::time::interval(d.options.lease / 4);
     loop {
         tokio::select! {
@@ -214,7 +236,7 @@ async fn idle(
     }
 }
 
-async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
+async fn worker<S: Sender>(d: Arc<Delivery<S>>, shutdown: CancellationToken) {
     let mut wake = d.store.outbox_queued();
     let per_worker = (d.options.connections / d.options.workers.max(1)).max(1);
     let mut stall_wait = STALL_FIRST_WAIT;
@@ -228,10 +250,12 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
             continue;
         }
         stall_wait = STALL_FIRST_WAIT;
-        let Some(mailer) = d.mailer() else {
+        if let Err(problem) = d.sender.ready() {
+            d.problem(&problem);
             idle(&mut wake, d.options.idle_poll, &shutdown).await;
             continue;
-        };
+        }
+        d.no_problem();
         wake.borrow_and_update();
         let now = d.store.now();
         // Counted before claiming, so the keeper cannot miss a batch claimed meanwhile.
@@ -239,6 +263,7 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
         let batch = match d
             .store
             .claim_due(
+                d.sender.channel(),
                 d.instance,
                 now,
                 later(now, d.options.lease),
@@ -249,7 +274,7 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
             Ok(batch) => batch,
             Err(e) => {
                 d.active.fetch_sub(1, Ordering::SeqCst);
-                tracing::warn!(error = %e, "could not claim messages to deliver");
+                tracing::warn!(error = %e, channel = %d.sender.channel(), "could not claim messages to deliver");
                 idle(&mut wake, d.options.idle_poll, &shutdown).await;
                 continue;
             }
@@ -259,7 +284,7 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
             idle(&mut wake, d.options.idle_poll, &shutdown).await;
             continue;
         }
-        let unreachable = d.deliver(batch, &mailer, now, per_worker, &shutdown).await;
+        let unreachable = d.deliver(batch, now, per_worker, &shutdown).await;
         d.active.fetch_sub(1, Ordering::SeqCst);
         if unreachable {
             // The server is down: give it a moment before the next batch.
@@ -271,44 +296,24 @@ async fn worker(d: Arc<Delivery>, shutdown: CancellationToken) {
     }
 }
 
-impl Delivery {
-    /// The mailer for the current settings, rebuilt when they change; `None` (and logged once)
-    /// when no usable mail server is configured: messages then stay queued.
-    fn mailer(&self) -> Option<Arc<Mailer>> {
-        let config = match MailConfig::from_settings(&self.settings.get()) {
-            Ok(Some(config)) => config,
-            Ok(None) => {
-                self.problem("no mail server is configured (set --smtp-url and --mail-from or use the Settings page): notification emails stay queued");
-                return None;
-            }
-            Err(e) => {
-                self.problem(&format!("{e} Notification emails stay queued."));
-                return None;
-            }
-        };
-        let mut current = self.mailer.lock().expect("not poisoned");
-        if let Some((c, m)) = current.as_ref() {
-            if *c == config {
-                return Some(m.clone());
-            }
-        }
-        let m = Arc::new(Mailer::new(config.clone(), self.options.connections));
-        *current = Some((config, m.clone()));
-        *self.last_problem.lock().expect("not poisoned") = None;
-        tracing::info!(from = %m.config().from, "delivering notification emails");
-        Some(m)
-    }
-
+impl<S: Sender> Delivery<S> {
     fn problem(&self, message: &str) {
         let mut last = self.last_problem.lock().expect("not poisoned");
         if last.as_deref() != Some(message) {
-            tracing::warn!("{message}");
+            tracing::warn!(channel = %self.sender.channel(), "{message}");
             *last = Some(message.to_owned());
         }
     }
 
-    /// Each event of the batch, read and prepared once, then cached.
-    async fn events(&self, batch: &[Claimed]) -> HashMap<i64, Arc<Prepared>> {
+    fn no_problem(&self) {
+        let mut last = self.last_problem.lock().expect("not poisoned");
+        if last.take().is_some() {
+            tracing::info!(channel = %self.sender.channel(), "delivering notifications");
+        }
+    }
+
+    /// Each event of the batch, read once, then cached.
+    async fn events(&self, batch: &[Claimed]) -> HashMap<i64, Arc<EventContent>> {
         let mut wanted: Vec<i64> = batch.iter().map(|m| m.event_id).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -326,7 +331,6 @@ impl Delivery {
             }
         }
         if !missing.is_empty() {
-            let base_url = self.settings.base_url();
             match self.store.event_contents(&missing).await {
                 Ok(contents) => {
                     let mut cache = self.events.lock().expect("not poisoned");
@@ -335,49 +339,15 @@ impl Delivery {
                     }
                     for content in contents {
                         let id = content.event_id;
-                        let view = EmailView::new(&content).with_base_url(&base_url);
-                        let prepared = Arc::new(Prepared { content, view });
-                        cache.insert(id, prepared.clone());
-                        found.insert(id, prepared);
+                        let content = Arc::new(content);
+                        cache.insert(id, content.clone());
+                        found.insert(id, content);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read notification contents"),
             }
         }
         found
-    }
-
-    /// A fresh personal link for each message of the batch addressed to a customer (message id
-    /// → links), their tokens' digests recorded in one write before anything is sent; `None`
-    /// when that write fails.
-    async fn issue_links(&self, batch: &[Claimed]) -> Option<HashMap<i64, Links>> {
-        let base = self
-            .settings
-            .get()
-            .public_url
-            .clone()
-            .unwrap_or_else(|| self.local_url.clone());
-        let mut links = HashMap::new();
-        let mut digests = Vec::new();
-        for message in batch {
-            if let Some(customer) = message.customer_id {
-                let token = LinkToken::generate();
-                digests.push((customer, token.digest()));
-                links.insert(message.id, Links::new(&base, &token));
-            }
-        }
-        let result = self
-            .store
-            .issue_link_tokens(&digests, Timestamp::now())
-            .await;
-        self.store.note_write(&result);
-        match result {
-            Ok(()) => Some(links),
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not record the personal links of a batch; it waits");
-                None
-            }
-        }
     }
 
     /// Is the lease on a batch claimed at `claimed_at` still safely ours?
@@ -393,12 +363,14 @@ impl Delivery {
         self.settings.get().retry_window
     }
 
-    /// A temporary failure: retry after the backoff, unless that is past the retry window.
-    fn retry(&self, message: &Claimed, error: String, window: Duration) -> Outcome {
+    /// A temporary failure: retry after the backoff, unless that is past the retry window
+    /// (then the sender hears that it was given up).
+    async fn retry(&self, message: &Claimed, error: String, window: Duration) -> Outcome {
         let now = self.store.now();
         let attempts = message.attempts + 1;
         let next = later(now, self.options.backoff(attempts));
         if next > later(message.queued_at, window) {
+            self.sender.gave_up(message).await;
             Outcome::Failed {
                 error: format!("gave up after {attempts} attempts: {error}"),
             }
@@ -413,13 +385,13 @@ impl Delivery {
     async fn deliver(
         &self,
         batch: Vec<Claimed>,
-        mailer: &Mailer,
         claimed_at: Timestamp,
         parallel: usize,
         shutdown: &CancellationToken,
     ) -> bool {
-        let Some(links) = self.issue_links(&batch).await else {
-            // The links could not be recorded: nothing goes out without working links.
+        let events = self.events(&batch).await;
+        let Some(prepared) = self.sender.prepare(&batch, &events).await else {
+            // Something the batch needs could not be had just now: it waits a little.
             let next = later(Timestamp::now(), self.options.idle_poll);
             let released = batch
                 .into_iter()
@@ -428,21 +400,13 @@ impl Delivery {
             self.record(released).await;
             return false;
         };
-        let events = self.events(&batch).await;
-        let layouts: HashMap<i64, _> = events
-            .iter()
-            .map(|(id, event)| (*id, mailer.layout(&event.view)))
-            .collect();
         let window = self.retry_window();
         let unreachable = AtomicBool::new(false);
         let refused = std::sync::Mutex::new(None::<String>);
         let mut outcomes = futures::stream::iter(batch)
             .map(|message| {
                 let event = events.get(&message.event_id).cloned();
-                let layout = layouts.get(&message.event_id);
-                let links = links.get(&message.id);
-                let unreachable = &unreachable;
-                let refused = &refused;
+                let (unreachable, refused, prepared) = (&unreachable, &refused, &prepared);
                 async move {
                     if shutdown.is_cancelled()
                         || !self.lease_holds(claimed_at)
@@ -454,42 +418,32 @@ impl Delivery {
                         let next = later(self.store.now(), self.options.retry_base);
                         return (message, Outcome::Released { next });
                     }
-                    let (Some(event), Some(layout)) = (event, layout) else {
+                    let Some(event) = event else {
                         // The content could not be read just now: try again soon.
                         let next = later(self.store.now(), self.options.idle_poll);
                         return (message, Outcome::Released { next });
                     };
-                    let built = mailer.message(
-                        &event.content,
-                        &event.view,
-                        layout,
-                        &message.email,
-                        &message.name,
-                        links,
-                    );
-                    let sent = match built {
-                        Ok(m) => mailer.send(&m).await,
-                        Err(e) => Err(e),
-                    };
-                    let outcome = match sent {
-                        Ok(reply) => Outcome::Sent { reply },
-                        Err(SendError::Permanent(error)) => Outcome::Failed { error },
-                        Err(SendError::Configuration(error)) => {
+                    let channel = self.sender.channel();
+                    let outcome = match self.sender.send(prepared, &event, &message).await {
+                        Attempt::Sent(reply) => Outcome::Sent { reply },
+                        Attempt::Delivered(reply) => Outcome::Delivered { reply },
+                        Attempt::Permanent(error) => Outcome::Failed { error },
+                        Attempt::Refused(error) => {
                             // Every message would meet the same refusal: the rest of the batch
                             // waits too, and the problem is shown until the settings change.
                             if !unreachable.swap(true, Ordering::Relaxed) {
-                                tracing::warn!(%error, "the mail server refuses Herald's mail settings; emails wait until they are changed");
+                                tracing::warn!(%error, %channel, "the server refuses Herald's settings; messages wait until they are changed");
                                 refused.lock().expect("not poisoned").get_or_insert(error.clone());
                             }
                             let next = later(self.store.now(), self.options.retry_base);
                             Outcome::Released { next }
                         }
-                        Err(SendError::Temporary(error)) => self.retry(&message, error, window),
-                        Err(SendError::Unreachable(error)) => {
+                        Attempt::Temporary(error) => self.retry(&message, error, window).await,
+                        Attempt::Unreachable(error) => {
                             if !unreachable.swap(true, Ordering::Relaxed) {
-                                tracing::warn!(%error, "the mail server is unreachable; delivery will be retried");
+                                tracing::warn!(%error, %channel, "the server is unreachable; delivery will be retried");
                             }
-                            self.retry(&message, error, window)
+                            self.retry(&message, error, window).await
                         }
                     };
                     (message, outcome)
@@ -500,7 +454,7 @@ impl Delivery {
         let mut flushed = Instant::now();
         let mut any_sent = false;
         while let Some(outcome) = outcomes.next().await {
-            any_sent |= matches!(outcome.1, Outcome::Sent { .. });
+            any_sent |= matches!(outcome.1, Outcome::Sent { .. } | Outcome::Delivered { .. });
             done.push(outcome);
             if done.len() >= FLUSH_MAX || flushed.elapsed() >= FLUSH_EVERY {
                 self.record(std::mem::take(&mut done)).await;
@@ -510,45 +464,19 @@ impl Delivery {
         self.record(done).await;
         drop(outcomes);
         let refused = refused.lock().expect("not poisoned").take();
-        self.note_refusal(mailer, refused, any_sent).await;
+        self.sender.finish(prepared, refused, any_sent).await;
         unreachable.load(Ordering::Relaxed)
-    }
-
-    /// Records that the mail server refused the current settings (shown on the Settings page
-    /// and the ticket pages, on every instance), or that it no longer does.
-    async fn note_refusal(&self, mailer: &Mailer, refused: Option<String>, any_sent: bool) {
-        let fingerprint = mailer.config().fingerprint();
-        let shown = self.settings.get().mail_refused.clone();
-        let value = match (refused, shown) {
-            (Some(problem), shown) => {
-                if shown.is_some_and(|(f, p)| f == fingerprint && p == problem) {
-                    return;
-                }
-                Some(format!("{fingerprint} {problem}"))
-            }
-            (None, Some(_)) if any_sent => None,
-            (None, _) => return,
-        };
-        let stored = self
-            .store
-            .set_setting(MAIL_REFUSED_SETTING, value.as_deref())
-            .await;
-        match stored {
-            Ok(()) => {
-                if let Err(e) = self.settings.refresh(&self.store).await {
-                    tracing::warn!(error = %e, "could not refresh settings");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "could not record the mail server's refusal"),
-        }
     }
 
     /// Counts recorded outcomes for `/metrics`.
     fn count(&self, outcomes: &[(Claimed, Outcome)]) {
-        let (mut sent, mut retry, mut failed, mut released) = (0, 0, 0, 0);
+        let (mut sent, mut delivered, mut undelivered) = (0, 0, 0);
+        let (mut retry, mut failed, mut released) = (0, 0, 0);
         for (_, outcome) in outcomes {
             match outcome {
                 Outcome::Sent { .. } => sent += 1,
+                Outcome::Delivered { .. } => delivered += 1,
+                Outcome::Undelivered { .. } => undelivered += 1,
                 Outcome::Retry { .. } => retry += 1,
                 Outcome::Failed { .. } => failed += 1,
                 Outcome::Released { .. } => released += 1,
@@ -556,6 +484,8 @@ impl Delivery {
         }
         for (name, n) in [
             ("sent", sent),
+            ("delivered", delivered),
+            ("undelivered", undelivered),
             ("retry", retry),
             ("failed", failed),
             ("released", released),

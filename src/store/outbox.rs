@@ -1,8 +1,9 @@
-//! The notification outbox: who is told of an event, and what happened to each message.
+//! The notification outbox, one for every channel: who is told of an event, on which channel
+//! and at which address, and what happened to each message.
 //!
 //! [`enqueue`] writes an event's messages in the transaction of the ticket change (one
-//! statement, however many followers). Delivery workers then [`Store::claim_due`] batches under
-//! an expiring claim, and [`Store::record_outcomes`] writes a whole batch's results in one
+//! statement per channel, however many followers). Each channel's delivery workers then
+//! [`Store::claim_due`] batches of that channel under an expiring claim, and [`Store::record_outcomes`] writes a whole batch's results in one
 //! statement, so throughput is not capped by one commit per message.
 //!
 //! A claim is a lease: claiming sets `claimed_by` to the worker's instance id and pushes
@@ -19,7 +20,7 @@ use super::rows;
 use super::{Backend, Store, StoreError};
 use crate::domain::ticket::{EventKind, TicketTimes};
 use crate::domain::{
-    Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome, Ticket,
+    Channel, Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome, Ticket,
     TicketEvent, Timestamp,
 };
 
@@ -174,9 +175,9 @@ pub(super) async fn enqueue_to_operators(
         },
     )
     .await?;
-    const INSERT: &str = "INSERT INTO notifications (event_id, ticket_id, customer_id, email, \
-         name, state, attempts, queued_at, next_attempt_at) \
-         SELECT $1, $2, NULL, o.email, o.name, 'queued', 0, $3, $3 FROM operators o \
+    const INSERT: &str = "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, \
+         address, name, state, attempts, queued_at, next_attempt_at) \
+         SELECT $1, $2, NULL, 'email', o.email, o.name, 'queued', 0, $3, $3 FROM operators o \
          WHERE o.deleted_at IS NULL AND ";
     let mut queued = 0;
     if let Some(operator) = &ticket.operator {
@@ -205,12 +206,11 @@ pub(super) async fn enqueue_to_operators(
     Ok(queued)
 }
 
-/// Queues the messages of `event` for every distinct address (ignoring case) of a customer
-/// following at least one of the ticket's services, except the addresses that opted out (see
-/// [`super::opt_outs`]: this is the one place that chooses customers to tell, reminders
-/// included), in the change's transaction: one
-/// `INSERT … SELECT`, however many followers. Returns how many were queued. `lead` is a
-/// reminder's lead time.
+/// Queues the messages of `event` on every channel, in the change's transaction, and returns
+/// how many were queued. This is the one place that chooses whom to tell (reminders included):
+/// the addresses and numbers that opted out (see [`super::opt_outs`], held by channel and
+/// address) are left out here, so every kind of message honours them. Each channel is one
+/// `INSERT … SELECT`, however many followers. `lead` is a reminder's lead time.
 pub(super) async fn enqueue(
     tx: &mut AnyConnection,
     ticket: &Ticket,
@@ -227,31 +227,62 @@ pub(super) async fn enqueue(
         },
     )
     .await?;
-    // The followers of the ticket's services, named by their ids in the statement itself: so
-    // PostgreSQL's planner knows how many follow them and joins with one hash, where a join with
-    // `ticket_services` made it guess a few and look up 100,000 customers one by one (the ids
-    // are integers from the database, so writing them in is safe). Up to a bound: a statement
-    // never grows without limit (sqlx logs slow ones whole), so more go as one parameter.
     if ticket.services.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<i64> = ticket.services.iter().map(|s| s.id).collect();
-    let services = if ids.len() <= INLINE_SERVICE_IDS {
-        ids.iter()
-            .map(|id| id.to_string())
+    wake_on_commit(tx).await?;
+    let queued = enqueue_email(tx, ticket, event).await?;
+    // SMS: one row per distinct normalised (E.164) number of the followers with a `CellPhone`,
+    // on the events of the `sms_events` setting, numbers opted out on channel 'sms' left out
+    // (channel 'sms', address the number) — added here by the SMS channel.
+    // Webhooks: one row per active webhook whose services include one of the ticket's (or
+    // that covers all services), on every event (channel 'webhook', address its URL,
+    // `webhook_id` the webhook) — added here by the webhook channel.
+    Ok(queued)
+}
+
+/// The followers of the ticket's services, as SQL to write into a statement: their ids in the
+/// statement itself, so PostgreSQL's planner knows how many follow them and joins with one hash,
+/// where a join with `ticket_services` made it guess a few and look up 100,000 customers one by
+/// one (the ids are integers from the database, so writing them in is safe). Up to a bound: a
+/// statement never grows without limit (sqlx logs slow ones whole), so more go as parameter
+/// `param` (bind [`service_ids_param`] when it returns `Some`).
+pub(super) fn service_ids_sql(tx: &AnyConnection, ticket: &Ticket, param: usize) -> String {
+    if ticket.services.len() <= INLINE_SERVICE_IDS {
+        ticket
+            .services
+            .iter()
+            .map(|s| s.id.to_string())
             .collect::<Vec<_>>()
             .join(", ")
     } else {
-        Backend::of(tx).ids_in(4)
-    };
-    wake_on_commit(tx).await?;
+        Backend::of(tx).ids_in(param)
+    }
+}
+
+/// The parameter [`service_ids_sql`] asked for, if it asked for one.
+pub(super) fn service_ids_param(ticket: &Ticket) -> Option<String> {
+    (ticket.services.len() > INLINE_SERVICE_IDS).then(|| {
+        let ids: Vec<i64> = ticket.services.iter().map(|s| s.id).collect();
+        super::ids_param(&ids)
+    })
+}
+
+/// The email channel: one row per distinct address (ignoring case) of a customer following at
+/// least one of the ticket's services, except the addresses opted out of email.
+async fn enqueue_email(
+    tx: &mut AnyConnection,
+    ticket: &Ticket,
+    event: &TicketEvent,
+) -> Result<u64, StoreError> {
+    let services = service_ids_sql(tx, ticket, 4);
     // One row per address: the first follower (lowest id) of each lower-cased address. A window
     // over the followers is one sort, whatever the planner; a NOT EXISTS lookup per follower
     // looked cheaper but lets SQLite's planner pick a plan quadratic in the followers.
     let sql = format!(
-        "INSERT INTO notifications (event_id, ticket_id, customer_id, email, name, state, \
-           attempts, queued_at, next_attempt_at) \
-         SELECT $1, $2, r.id, r.email, r.name, 'queued', 0, $3, $3 FROM ( \
+        "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, address, name, \
+           state, attempts, queued_at, next_attempt_at) \
+         SELECT $1, $2, r.id, 'email', r.email, r.name, 'queued', 0, $3, $3 FROM ( \
            SELECT c.id, c.email, c.name, \
              ROW_NUMBER() OVER (PARTITION BY lower(c.email) ORDER BY c.id) AS rn \
            FROM customers c \
@@ -264,8 +295,8 @@ pub(super) async fn enqueue(
         .bind(event.id)
         .bind(ticket.id)
         .bind(event.at.ticks());
-    if ids.len() > INLINE_SERVICE_IDS {
-        q = q.bind(super::ids_param(&ids));
+    if let Some(ids) = service_ids_param(ticket) {
+        q = q.bind(ids);
     }
     Ok(q.execute(&mut *tx).await?.rows_affected())
 }
@@ -286,16 +317,20 @@ pub(super) async fn cancel_for_ticket(
 }
 
 const NOTIFICATION_COLUMNS: &str = "n.id, n.event_id, e.kind, n.ticket_id, n.customer_id, \
-     n.email, n.name, n.state, n.attempts, n.queued_at, n.last_attempt_at, n.next_attempt_at, \
+     n.channel, n.address, n.name, n.state, n.attempts, n.queued_at, n.last_attempt_at, n.next_attempt_at, \
      n.sent_at, n.reply, n.claimed_by";
+
+fn channel(row: &AnyRow) -> Result<Channel, StoreError> {
+    let channel: String = row.try_get("channel")?;
+    Channel::parse(&channel).ok_or_else(|| StoreError::Config(format!("unknown channel {channel}")))
+}
 
 fn notification(row: &AnyRow) -> Result<Notification, StoreError> {
     let state: String = row.try_get("state")?;
     let state = DeliveryState::parse(&state)
         .ok_or_else(|| StoreError::Config(format!("unknown delivery state {state}")))?;
     let kind: String = row.try_get("kind")?;
-    let in_flight = row.try_get::<Option<i64>, _>("claimed_by")?.is_some()
-        && matches!(state, DeliveryState::Queued | DeliveryState::Retrying);
+    let in_flight = row.try_get::<Option<i64>, _>("claimed_by")?.is_some() && state.is_pending();
     Ok(Notification {
         id: row.try_get("id")?,
         event_id: row.try_get("event_id")?,
@@ -303,7 +338,8 @@ fn notification(row: &AnyRow) -> Result<Notification, StoreError> {
             .ok_or_else(|| StoreError::Config(format!("unknown event kind {kind}")))?,
         ticket_id: row.try_get("ticket_id")?,
         customer_id: row.try_get("customer_id")?,
-        email: row.try_get("email")?,
+        channel: channel(row)?,
+        address: row.try_get("address")?,
         name: row.try_get("name")?,
         state,
         attempts: row.try_get("attempts")?,
@@ -327,7 +363,9 @@ fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
         event_id: row.try_get("event_id")?,
         ticket_id: row.try_get("ticket_id")?,
         customer_id: row.try_get("customer_id")?,
-        email: row.try_get("email")?,
+        channel: channel(row)?,
+        address: row.try_get("address")?,
+        webhook_id: row.try_get("webhook_id")?,
         name: row.try_get("name")?,
         state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Queued),
         attempts: row.try_get("attempts")?,
@@ -375,32 +413,46 @@ impl Store {
         &self,
         ticket_id: Option<i64>,
     ) -> Result<DeliveryCounts, StoreError> {
-        let rows: Vec<(String, i64)> =
+        let mut total = DeliveryCounts::default();
+        for (_, counts) in self.delivery_counts_by_channel(ticket_id).await? {
+            total.merge(&counts);
+        }
+        Ok(total)
+    }
+
+    /// How many messages of each channel are in each state, overall or for one ticket (the
+    /// channels that have messages, in [`Channel::ALL`]'s order).
+    pub async fn delivery_counts_by_channel(
+        &self,
+        ticket_id: Option<i64>,
+    ) -> Result<Vec<(Channel, DeliveryCounts)>, StoreError> {
+        let rows: Vec<(String, String, i64)> =
             match ticket_id {
-                Some(id) => sqlx::query_as(
-                    "SELECT state, COUNT(*) FROM notifications WHERE ticket_id = $1 GROUP BY state",
+                Some(id) => {
+                    sqlx::query_as(
+                        "SELECT channel, state, COUNT(*) FROM notifications WHERE ticket_id = $1 \
+                     GROUP BY channel, state",
+                    )
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                None => sqlx::query_as(
+                    "SELECT channel, state, COUNT(*) FROM notifications GROUP BY channel, state",
                 )
-                .bind(id)
                 .fetch_all(&self.pool)
                 .await?,
-                None => {
-                    sqlx::query_as("SELECT state, COUNT(*) FROM notifications GROUP BY state")
-                        .fetch_all(&self.pool)
-                        .await?
-                }
             };
-        let mut counts = DeliveryCounts::default();
-        for (state, n) in rows {
-            match DeliveryState::parse(&state) {
-                Some(DeliveryState::Queued) => counts.queued = n,
-                Some(DeliveryState::Retrying) => counts.retrying = n,
-                Some(DeliveryState::Sent) => counts.sent = n,
-                Some(DeliveryState::Failed) => counts.failed = n,
-                Some(DeliveryState::Cancelled) => counts.cancelled = n,
-                None => {}
+        let mut by_channel: std::collections::BTreeMap<Channel, DeliveryCounts> =
+            Default::default();
+        for (channel, state, n) in rows {
+            if let (Some(channel), Some(state)) =
+                (Channel::parse(&channel), DeliveryState::parse(&state))
+            {
+                by_channel.entry(channel).or_default().add(state, n);
             }
         }
-        Ok(counts)
+        Ok(by_channel.into_iter().collect())
     }
 
     /// What the messages of these events say.
@@ -425,10 +477,11 @@ impl Store {
             .collect()
     }
 
-    /// Claims up to `limit` due messages for `instance` until `lease_until`. Several workers
-    /// (and instances, on PostgreSQL) never claim the same row at once.
+    /// Claims up to `limit` due messages of `channel` for `instance` until `lease_until`.
+    /// Several workers (and instances, on PostgreSQL) never claim the same row at once.
     pub async fn claim_due(
         &self,
+        channel: Channel,
         instance: i64,
         now: Timestamp,
         lease_until: Timestamp,
@@ -438,15 +491,17 @@ impl Store {
         let sql = format!(
             "UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 \
              WHERE id IN (SELECT id FROM notifications \
-               WHERE state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
+               WHERE channel = $5 AND state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
                ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
-             RETURNING id, event_id, ticket_id, customer_id, email, name, state, attempts, queued_at"
+             RETURNING id, event_id, ticket_id, customer_id, channel, address, webhook_id, name, \
+               state, attempts, queued_at"
         );
         let rows = sqlx::query(&sql)
             .bind(instance)
             .bind(lease_until.ticks())
             .bind(now.ticks())
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(channel.as_str())
             .fetch_all(&self.writer)
             .await?;
         let mut claimed = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
@@ -470,7 +525,7 @@ impl Store {
     /// Records what happened to claimed messages, many per statement, and releases their
     /// claims. Rows whose claim `instance` no longer holds (it expired and another worker took
     /// them) are left to that worker. A message cancelled meanwhile stays cancelled unless it
-    /// was in fact sent.
+    /// was in fact sent (or delivered).
     pub async fn record_outcomes(
         &self,
         instance: i64,
@@ -491,7 +546,8 @@ impl Store {
             let instance_param = param(1 + chunk.len() * OUTCOME_PARAMS);
             let sql = format!(
                 "UPDATE notifications SET \
-                   state = CASE WHEN notifications.state = 'cancelled' AND v.column2 <> 'sent' \
+                   state = CASE WHEN notifications.state = 'cancelled' \
+                     AND v.column2 NOT IN ('sent', 'delivered') \
                      THEN 'cancelled' ELSE v.column2 END, \
                    attempts = notifications.attempts + v.column3, \
                    reply = CASE WHEN v.column3 = 1 THEN v.column4 ELSE notifications.reply END, \
@@ -499,7 +555,7 @@ impl Store {
                      OR v.column2 NOT IN ('queued', 'retrying') THEN NULL ELSE v.column5 END, \
                    last_attempt_at = CASE WHEN v.column3 = 1 THEN v.column6 \
                      ELSE notifications.last_attempt_at END, \
-                   sent_at = CASE WHEN v.column2 = 'sent' THEN v.column6 \
+                   sent_at = CASE WHEN v.column2 IN ('sent', 'delivered') THEN v.column6 \
                      ELSE notifications.sent_at END, \
                    claimed_by = NULL \
                  FROM (VALUES {values}) AS v \
@@ -509,6 +565,12 @@ impl Store {
             for (message, outcome) in chunk {
                 let (state, attempted, text, next) = match outcome {
                     Outcome::Sent { reply } => (DeliveryState::Sent, 1, reply.as_str(), at),
+                    Outcome::Delivered { reply } => {
+                        (DeliveryState::Delivered, 1, reply.as_str(), at)
+                    }
+                    Outcome::Undelivered { reply } => {
+                        (DeliveryState::Undelivered, 1, reply.as_str(), at)
+                    }
                     Outcome::Retry { error, next } => {
                         (DeliveryState::Retrying, 1, error.as_str(), *next)
                     }

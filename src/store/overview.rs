@@ -142,14 +142,8 @@ impl Store {
         );
         let q = sqlx::query_as::<_, (i64, String, i64)>(&sql).bind(super::ids_param(ticket_ids));
         for (ticket, state, n) in q.fetch_all(&self.pool).await? {
-            let c = counts.entry(ticket).or_default();
-            match DeliveryState::parse(&state) {
-                Some(DeliveryState::Queued) => c.queued = n,
-                Some(DeliveryState::Retrying) => c.retrying = n,
-                Some(DeliveryState::Sent) => c.sent = n,
-                Some(DeliveryState::Failed) => c.failed = n,
-                Some(DeliveryState::Cancelled) => c.cancelled = n,
-                None => {}
+            if let Some(state) = DeliveryState::parse(&state) {
+                counts.entry(ticket).or_default().add(state, n);
             }
         }
         Ok(counts)

@@ -6,13 +6,15 @@ use super::{Store, StoreError};
 use crate::domain::Timestamp;
 
 impl Store {
-    /// Messages by state (every message is an email until other channels exist).
+    /// Messages by channel and state.
     pub async fn message_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT state, count(*) AS n FROM notifications GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT channel, state, count(*) AS n FROM notifications GROUP BY channel, state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|r| Ok(("email".to_owned(), r.try_get("state")?, r.try_get("n")?)))
+            .map(|r| Ok((r.try_get("channel")?, r.try_get("state")?, r.try_get("n")?)))
             .collect()
     }
 

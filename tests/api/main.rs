@@ -6,6 +6,7 @@ mod auth;
 mod backup;
 mod bad_input;
 mod calendar_feed;
+mod channels;
 mod concurrency;
 mod connections;
 mod copy;

@@ -82,7 +82,7 @@ async fn two_instances_deliver_to_ten_thousand_once_and_one_may_die() {
     // had in flight: only these may arrive twice (B sends them once A's leases run out).
     a.kill().await;
     let in_flight: HashSet<String> = sqlx::query_scalar(
-        "SELECT lower(email) FROM notifications \
+        "SELECT lower(address) FROM notifications \
          WHERE claimed_by = $1 AND state IN ('queued', 'retrying')",
     )
     .bind(a_id)

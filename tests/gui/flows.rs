@@ -193,6 +193,11 @@ herald_test_support::backend_tests! {
         b.wait_until_text("#deliveries .counts", "1 sent").await;
         assert!(b.text_now("#deliveries .counts").await.contains("0 waiting"));
         assert!(b.text_now("#deliveries tbody").await.contains("sent"));
+        // Each row names its channel, and the counts are kept by channel.
+        let row = b.text_now("#deliveries tbody tr").await;
+        assert!(row.contains("Email") && row.contains("bob@example.com"), "{row}");
+        let by_channel = b.text_now(r#"#deliveries-by-channel [data-channel="Email"]"#).await;
+        assert!(by_channel.contains("Email") && by_channel.contains("1 sent"), "{by_channel}");
         assert_eq!(count(&b, "#mail-blocked").await, 0);
         let mark = b.client.execute("return window.heraldMark;", vec![]).await.unwrap();
         assert_eq!(mark, json!("still here"), "updated in place, not reloaded");

@@ -81,6 +81,24 @@ crate::guide! {
         Ok(())
     }
 
+    /// Every message names its channel (`email`, `sms`, `webhook`) and its address there.
+    async fn see_each_message_channel_and_address(herald, server) {
+        let mail = mail_with_followers(&herald).await?;
+        let ticket = herald.tickets().create(&Ticket::new("Mail is patchy").about(mail.id)).await?;
+        let list = herald.tickets().notifications(ticket.id).await?;
+        let mut seen: Vec<(String, String)> =
+            list.iter().map(|n| (n.channel.clone(), n.address.clone())).collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                ("email".into(), "ann@example.com".into()),
+                ("email".into(), "bob@example.com".into()),
+            ]
+        );
+        Ok(())
+    }
+
     /// With no mail server configured nothing is lost: the messages wait, `queued`.
     async fn without_a_mail_server_messages_wait(herald, server) {
         let mail = mail_with_followers(&herald).await?;

@@ -10,11 +10,11 @@ use sha2::{Digest, Sha256};
 use super::compose::{Layout, RawMessage, Recipient};
 use super::smtp::Connections;
 pub use super::smtp::SendError;
-use super::templates::{self, EmailView, Links, Rendered};
 use crate::domain::ticket::EventKind;
 use crate::domain::EventContent;
 use crate::domain::Timestamp;
 use crate::live_settings::Snapshot;
+use crate::notify::templates::{self, EmailView, Links, Rendered};
 
 pub use crate::config::values::MailConfig;
 

@@ -1,0 +1,318 @@
+//! The email channel: the mail server settings and what they allow ([`MailStatus`]), building
+//! a message ([`mailer`], [`compose`]), sending it over pooled SMTP connections ([`smtp`]), and
+//! [`EmailSender`], the channel's [`Sender`] for the delivery machinery.
+
+pub mod compose;
+pub mod mailer;
+pub mod smtp;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use compose::Layout;
+use mailer::{MailConfig, Mailer, SendError};
+
+use super::sender::{Attempt, Sender};
+use super::templates::{EmailView, Links};
+use crate::domain::{Channel, Claimed, EventContent, LinkToken, Timestamp};
+use crate::live_settings::{LiveSettings, MAIL_REFUSED_SETTING};
+use crate::store::Store;
+
+use crate::live_settings::Snapshot;
+
+/// Whether notification emails can go out, for `herald serve`'s start message and the GUI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailStatus {
+    /// Delivering through this server (the URL without any password).
+    Ready { server: String, from: String },
+    /// No mail server or sender is configured: messages stay queued.
+    NotConfigured,
+    /// A mail server is configured but cannot be used: messages stay queued.
+    Invalid(String),
+    /// The mail server refuses these settings (seen by a delivery worker): messages wait.
+    Refused { server: String, problem: String },
+}
+
+impl MailStatus {
+    pub fn of(settings: &Snapshot) -> MailStatus {
+        match MailConfig::from_settings(settings) {
+            Ok(Some(config)) => match &settings.mail_refused {
+                Some((refused, problem)) if *refused == config.fingerprint() => {
+                    MailStatus::Refused {
+                        server: redact_url(config.url.expose()),
+                        problem: problem.clone(),
+                    }
+                }
+                _ => MailStatus::Ready {
+                    server: redact_url(config.url.expose()),
+                    from: config.from.to_string(),
+                },
+            },
+            Ok(None) => MailStatus::NotConfigured,
+            Err(e) => MailStatus::Invalid(e),
+        }
+    }
+
+    /// One sentence for people.
+    pub fn describe(&self) -> String {
+        match self {
+            MailStatus::Ready { server, from } => {
+                format!("Notification emails are sent through {server} from {from}.")
+            }
+            MailStatus::NotConfigured => "No mail server is configured: notification emails \
+                 stay queued until one is set (--smtp-url and --mail-from, their environment \
+                 variables, or the Settings page)."
+                .to_owned(),
+            MailStatus::Invalid(e) => {
+                format!("{e} Notification emails stay queued until this is fixed.")
+            }
+            MailStatus::Refused { server, problem } => format!(
+                "The mail server {server} refuses Herald's mail settings: {problem}. \
+                 Notification emails wait, and go out once the settings are fixed."
+            ),
+        }
+    }
+}
+
+/// The URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(invalid URL)".to_owned(),
+    }
+}
+
+/// Sends the Settings page's test email to `to` with the current settings and returns the
+/// server's reply, or why it failed.
+pub async fn send_test_email(settings: &Snapshot, to: &str) -> Result<String, String> {
+    let config = MailConfig::from_settings(settings)?.ok_or_else(|| {
+        "No mail server is configured: set the mail server URL and the sender first.".to_owned()
+    })?;
+    let mailer = Mailer::new(config, 1);
+    let result = mailer.send_test(to).await.map_err(|e| e.to_string());
+    mailer.shutdown().await;
+    result
+}
+
+/// Sends the email channel's messages: each message to a customer carries a fresh personal
+/// link (issued for the whole batch in one write before anything is sent), rendered from the
+/// event's view and sent over the pooled connections of the current mail settings.
+pub struct EmailSender {
+    store: Store,
+    settings: LiveSettings,
+    /// Where this instance listens, for the links in messages when no public URL is set.
+    local_url: String,
+    /// How many SMTP connections to keep open.
+    connections: usize,
+    mailer: Mutex<Option<(MailConfig, Arc<Mailer>)>>,
+    /// Each event's view, rendered once.
+    views: Mutex<HashMap<i64, Arc<EmailView>>>,
+}
+
+/// What the messages of one claimed batch share.
+pub struct EmailBatch {
+    mailer: Arc<Mailer>,
+    /// Message id → its recipient's personal links.
+    links: HashMap<i64, Links>,
+    /// Event id → its view and the headers every recipient's message shares.
+    events: HashMap<i64, (Arc<EmailView>, Layout)>,
+}
+
+impl EmailSender {
+    pub fn new(
+        store: Store,
+        settings: LiveSettings,
+        local_url: String,
+        connections: usize,
+    ) -> EmailSender {
+        EmailSender {
+            store,
+            settings,
+            local_url,
+            connections,
+            mailer: Mutex::new(None),
+            views: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The mailer for the current settings, rebuilt when they change; `Err` says why there is
+    /// no usable mail server.
+    fn mailer(&self) -> Result<Arc<Mailer>, String> {
+        let config = match MailConfig::from_settings(&self.settings.get()) {
+            Ok(Some(config)) => config,
+            Ok(None) => return Err("no mail server is configured (set --smtp-url and --mail-from or use the Settings page): notification emails stay queued".to_owned()),
+            Err(e) => return Err(format!("{e} Notification emails stay queued.")),
+        };
+        let mut current = self.mailer.lock().expect("not poisoned");
+        if let Some((c, m)) = current.as_ref() {
+            if *c == config {
+                return Ok(m.clone());
+            }
+        }
+        let m = Arc::new(Mailer::new(config.clone(), self.connections));
+        *current = Some((config, m.clone()));
+        tracing::info!(from = %m.config().from, "delivering notification emails");
+        Ok(m)
+    }
+
+    /// The view of each event, rendered once.
+    fn view(&self, content: &EventContent) -> Arc<EmailView> {
+        let mut views = self.views.lock().expect("not poisoned");
+        if let Some(view) = views.get(&content.event_id) {
+            return view.clone();
+        }
+        if views.len() > 1024 {
+            views.clear();
+        }
+        let view = Arc::new(EmailView::new(content).with_base_url(&self.settings.base_url()));
+        views.insert(content.event_id, view.clone());
+        view
+    }
+
+    /// A fresh personal link for each message of the batch addressed to a customer (message id
+    /// → links), their tokens' digests recorded in one write before anything is sent; `None`
+    /// when that write fails.
+    async fn issue_links(&self, batch: &[Claimed]) -> Option<HashMap<i64, Links>> {
+        let base = self
+            .settings
+            .get()
+            .public_url
+            .clone()
+            .unwrap_or_else(|| self.local_url.clone());
+        let mut links = HashMap::new();
+        let mut digests = Vec::new();
+        for message in batch {
+            if let Some(customer) = message.customer_id {
+                let token = LinkToken::generate();
+                digests.push((customer, token.digest()));
+                links.insert(message.id, Links::new(&base, &token));
+            }
+        }
+        let result = self
+            .store
+            .issue_link_tokens(&digests, Timestamp::now())
+            .await;
+        self.store.note_write(&result);
+        match result {
+            Ok(()) => Some(links),
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not record the personal links of a batch; it waits");
+                None
+            }
+        }
+    }
+}
+
+impl Sender for EmailSender {
+    type Batch = EmailBatch;
+
+    fn channel(&self) -> Channel {
+        Channel::Email
+    }
+
+    fn ready(&self) -> Result<(), String> {
+        self.mailer().map(|_| ())
+    }
+
+    async fn prepare(
+        &self,
+        batch: &[Claimed],
+        events: &HashMap<i64, Arc<EventContent>>,
+    ) -> Option<EmailBatch> {
+        let mailer = self.mailer().ok()?;
+        // Nothing goes out without working links.
+        let links = self.issue_links(batch).await?;
+        let events = events
+            .iter()
+            .map(|(id, content)| {
+                let view = self.view(content);
+                let layout = mailer.layout(&view);
+                (*id, (view, layout))
+            })
+            .collect();
+        Some(EmailBatch {
+            mailer,
+            links,
+            events,
+        })
+    }
+
+    async fn send(&self, batch: &EmailBatch, event: &EventContent, message: &Claimed) -> Attempt {
+        let Some((view, layout)) = batch.events.get(&event.event_id) else {
+            return Attempt::Temporary("the message's event could not be read".to_owned());
+        };
+        let built = batch.mailer.message(
+            event,
+            view,
+            layout,
+            &message.address,
+            &message.name,
+            batch.links.get(&message.id),
+        );
+        let sent = match built {
+            Ok(m) => batch.mailer.send(&m).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(reply) => Attempt::Sent(reply),
+            Err(SendError::Permanent(error)) => Attempt::Permanent(error),
+            Err(SendError::Configuration(error)) => Attempt::Refused(error),
+            Err(SendError::Temporary(error)) => Attempt::Temporary(error),
+            Err(SendError::Unreachable(error)) => Attempt::Unreachable(error),
+        }
+    }
+
+    /// Records that the mail server refused the current settings (shown on the Settings page
+    /// and the ticket pages, on every instance), or that it no longer does.
+    async fn finish(&self, batch: EmailBatch, refused: Option<String>, any_sent: bool) {
+        let fingerprint = batch.mailer.config().fingerprint();
+        let shown = self.settings.get().mail_refused.clone();
+        let value = match (refused, shown) {
+            (Some(problem), shown) => {
+                if shown.is_some_and(|(f, p)| f == fingerprint && p == problem) {
+                    return;
+                }
+                Some(format!("{fingerprint} {problem}"))
+            }
+            (None, Some(_)) if any_sent => None,
+            (None, _) => return,
+        };
+        let stored = self
+            .store
+            .set_setting(MAIL_REFUSED_SETTING, value.as_deref())
+            .await;
+        match stored {
+            Ok(()) => {
+                if let Err(e) = self.settings.refresh(&self.store).await {
+                    tracing::warn!(error = %e, "could not refresh settings");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record the mail server's refusal"),
+        }
+    }
+
+    async fn shutdown(&self) {
+        let mailer = self.mailer.lock().expect("not poisoned").take();
+        if let Some((_, mailer)) = mailer {
+            mailer.shutdown().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact_url("smtp://user:secret@mail.example.com:587?tls=required"),
+            "smtp://user:***@mail.example.com:587?tls=required"
+        );
+        assert_eq!(redact_url("smtp://mail:25"), "smtp://mail:25");
+    }
+}
