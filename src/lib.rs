@@ -37,4 +37,5 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod when;
 pub mod wire;

@@ -8,10 +8,47 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::live_settings::Snapshot;
 use crate::store::StoreError;
 
-/// The organisation the pages speak for.
-pub fn organisation(_settings: &Snapshot) -> String {
-    // The `organisation_name` setting is the status page's; until it exists, Herald's own name.
-    "Herald".to_owned()
+/// The organisation the pages speak for: the setting `organisation_name`, else Herald's own name.
+pub fn organisation(settings: &Snapshot) -> String {
+    settings
+        .organisation_name
+        .clone()
+        .unwrap_or_else(|| "Herald".to_owned())
+}
+
+/// A feed a status page links to (`<link rel="alternate">` and a link in the footer).
+#[derive(Debug, Clone)]
+pub struct Alternate {
+    /// `application/atom+xml`, `application/rss+xml`, `text/calendar`.
+    pub kind: &'static str,
+    pub title: String,
+    /// What the footer's link says.
+    pub label: &'static str,
+    pub href: String,
+}
+
+/// The Atom, RSS and iCalendar feeds under `base` (`/status` or a service's), about `about`.
+pub fn feeds(base: &str, about: &str) -> Vec<Alternate> {
+    vec![
+        Alternate {
+            kind: "application/atom+xml",
+            title: format!("{about} (Atom)"),
+            label: "Atom feed",
+            href: format!("{base}/feed.atom"),
+        },
+        Alternate {
+            kind: "application/rss+xml",
+            title: format!("{about} (RSS)"),
+            label: "RSS feed",
+            href: format!("{base}/feed.rss"),
+        },
+        Alternate {
+            kind: "text/calendar",
+            title: format!("{about}: planned work (iCalendar)"),
+            label: "Calendar of planned work",
+            href: format!("{base}/calendar.ics"),
+        },
+    ]
 }
 
 /// A page that says what went wrong (or right), with its status.

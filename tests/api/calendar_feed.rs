@@ -13,16 +13,16 @@ use herald_test_support::*;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-fn id(v: &Value) -> i64 {
+pub fn id(v: &Value) -> i64 {
     v["Id"].as_i64().expect("an Id")
 }
 
-fn api_time(at: Timestamp) -> String {
+pub fn api_time(at: Timestamp) -> String {
     at.to_chrono().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Planned work starting `hours` from now on `services`.
-async fn planned(app: &TestApp, description: &str, services: &[i64], hours: u32) -> Value {
+pub async fn planned(app: &TestApp, description: &str, services: &[i64], hours: u32) -> Value {
     let start = Timestamp::now().plus(HOUR * hours);
     let services: Vec<Value> = services.iter().map(|s| json!({ "Id": s })).collect();
     app.create(

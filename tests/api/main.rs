@@ -29,6 +29,7 @@ mod resources;
 mod schedule;
 mod schemathesis_findings;
 mod smoke;
+mod status_page;
 mod test_log;
 mod tickets;
 mod time_precision;
