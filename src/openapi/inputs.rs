@@ -11,6 +11,18 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+// The patterns of text properties (set on the schemas by `openapi::text_patterns`: utoipa's
+// attribute takes a literal only).
+
+/// A name: on one line, not blank, no control characters (`domain::Name`).
+pub const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f\ufffe\uffff]*[^\s\x00-\x1f\x7f-\x9f\ufffe\uffff][^\x00-\x1f\x7f-\x9f\ufffe\uffff]*$";
+/// A ticket's description: lines of text, not blank, no control characters but line breaks
+/// and tabs (`domain::Description`).
+pub const DESCRIPTION_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*[^\s\x00-\x1f\x7f-\x9f\ufffe\uffff][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$";
+/// Any other text: only characters XML can carry (every text field is refused otherwise, so
+/// no stored record can make an XML answer ill-formed).
+pub const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$";
+
 /// A reference to an existing entity by `Id` (the only property the server reads).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]

@@ -26,7 +26,7 @@ use crate::wire::xml::DATACONTRACT_BASE;
 use inputs::{
     CustomerInput, EntityRef, ErrorBody, NewOperatorInput, OperatorInput, ServiceInput, TicketInput,
 };
-use paths::{notification_paths, resource_paths};
+use paths::{notification_paths, resource_paths, Documented};
 
 pub use routes::router;
 
@@ -101,6 +101,74 @@ fn fix_link_names(value: &mut serde_json::Value) {
     }
 }
 
+/// The patterns of the request bodies' text (what the server refuses that lengths cannot say).
+fn text_patterns(components: &mut utoipa::openapi::Components) {
+    let name = |schema: &str| (schema.to_owned(), "Name", inputs::NAME_PATTERN);
+    let patterns = [
+        name(&ServiceInput::name()),
+        name(&CustomerInput::name()),
+        name(&OperatorInput::name()),
+        name(&NewOperatorInput::name()),
+        (
+            ServiceInput::name().into(),
+            "Description",
+            inputs::TEXT_PATTERN,
+        ),
+        (
+            TicketInput::name().into(),
+            "Description",
+            inputs::DESCRIPTION_PATTERN,
+        ),
+        (
+            OperatorInput::name().into(),
+            "Password",
+            inputs::TEXT_PATTERN,
+        ),
+        (
+            NewOperatorInput::name().into(),
+            "Password",
+            inputs::TEXT_PATTERN,
+        ),
+    ];
+    for (schema, property, pattern) in patterns {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&schema) {
+            if let Some(RefOr::T(Schema::Object(p))) = object.properties.get_mut(property) {
+                p.pattern = Some(pattern.to_owned());
+            }
+        }
+    }
+}
+
+/// PUT's body schemas ([`Documented::PUT_BODY`]): the properties of [`Documented::Update`],
+/// with `Id` required and positive, since it must equal the URL's (`0`, which stands for "no
+/// Id" in a POST, is refused on PUT).
+fn put_bodies(components: &mut utoipa::openapi::Components) {
+    fn put_body<R: Documented>(components: &mut utoipa::openapi::Components) {
+        let Some(RefOr::T(Schema::Object(update))) = components
+            .schemas
+            .get(&*<R::Update as ToSchema>::name())
+            .cloned()
+        else {
+            return;
+        };
+        let mut put = update;
+        if let Some(RefOr::T(Schema::Object(id))) = put.properties.get_mut("Id") {
+            id.minimum = Some(1.into());
+            id.description = Some("Equal to the `Id` in the URL.".into());
+        }
+        if !put.required.iter().any(|r| r == "Id") {
+            put.required.insert(0, "Id".to_owned());
+        }
+        components
+            .schemas
+            .insert(R::PUT_BODY.to_owned(), RefOr::T(Schema::Object(put)));
+    }
+    put_body::<Ticket>(components);
+    put_body::<Customer>(components);
+    put_body::<Service>(components);
+    put_body::<Operator>(components);
+}
+
 /// The document as utoipa builds it.
 pub fn openapi(namespace: &str) -> OpenApi {
     let mut paths = resource_paths::<Ticket>();
@@ -141,6 +209,8 @@ pub fn openapi(namespace: &str) -> OpenApi {
         )
         .build();
 
+    text_patterns(&mut components);
+    put_bodies(&mut components);
     // XML element names and namespace: each entity's root element is named after it, request
     // bodies included (`<Ticket>` for a TicketInput), in the DataContract namespace.
     let ns = format!("{DATACONTRACT_BASE}{namespace}");
@@ -154,6 +224,10 @@ pub fn openapi(namespace: &str) -> OpenApi {
         (ServiceInput::name(), Service::NAME),
         (OperatorInput::name(), Operator::NAME),
         (NewOperatorInput::name(), Operator::NAME),
+        (Ticket::PUT_BODY.into(), Ticket::NAME),
+        (Customer::PUT_BODY.into(), Customer::NAME),
+        (Service::PUT_BODY.into(), Service::NAME),
+        (Operator::PUT_BODY.into(), Operator::NAME),
         (OperatorRefDto::name(), "Operator"),
         (NotificationDto::name(), "Notification"),
         (AuditEntryDto::name(), "AuditEntry"),

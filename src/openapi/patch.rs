@@ -13,14 +13,15 @@ fn patch_schema<R: Documented>() -> RefOr<Schema> {
     let mut schema = <R::Update as PartialSchema>::schema();
     if let RefOr::T(Schema::Object(object)) = &mut schema {
         object.required.clear();
-        for field in R::READ_ONLY {
+        // `Id` may be given (equal to the URL's) but changes nothing: not offered.
+        for field in R::READ_ONLY.iter().chain(&["Id"]) {
             object.properties.remove(*field);
         }
         object.title = None;
         object.description = Some(
             "A JSON merge patch (RFC 7396): only the properties named change; `null` erases \
              one (an operator's `Password` and a ticket's `ClosedTime`/`ReopenedTime` are kept, \
-             as on PUT). `Id`, if given, must equal the URL's."
+             as on PUT). `Id` is not needed; if given, it must equal the URL's."
                 .into(),
         );
     }

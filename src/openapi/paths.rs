@@ -38,8 +38,11 @@ pub trait Documented: WireEntity {
     type Output: ToSchema;
     /// The request body schema of POST.
     type Input: ToSchema;
-    /// The request body schema of PUT.
+    /// The properties of PUT's body (the PATCH body is made of them).
     type Update: ToSchema;
+    /// The name of PUT's body schema: [`Documented::Update`]'s with `Id` required and positive
+    /// (see `openapi::put_bodies`).
+    const PUT_BODY: &'static str;
     /// Why a DELETE can be refused with 409, if it can.
     const DELETE_CONFLICT: Option<&'static str> = None;
 
@@ -59,6 +62,7 @@ impl Documented for Service {
     type Output = ServiceDto;
     type Input = ServiceInput;
     type Update = ServiceInput;
+    const PUT_BODY: &'static str = "ServiceUpdate";
 }
 
 impl Documented for Customer {
@@ -66,6 +70,7 @@ impl Documented for Customer {
     type Output = CustomerDto;
     type Input = CustomerInput;
     type Update = CustomerInput;
+    const PUT_BODY: &'static str = "CustomerUpdate";
 }
 
 impl Documented for Operator {
@@ -73,6 +78,7 @@ impl Documented for Operator {
     type Output = OperatorDto;
     type Input = NewOperatorInput;
     type Update = OperatorInput;
+    const PUT_BODY: &'static str = "OperatorUpdate";
     const DELETE_CONFLICT: Option<&'static str> = Some("The operator is the last administrator.");
 }
 
@@ -81,6 +87,7 @@ impl Documented for Ticket {
     type Output = TicketDto;
     type Input = TicketInput;
     type Update = TicketInput;
+    const PUT_BODY: &'static str = "TicketUpdate";
 
     fn list_parameters() -> Vec<Parameter> {
         vec![
@@ -226,7 +233,11 @@ fn body_errors(op: OperationBuilder) -> OperationBuilder {
 }
 
 fn request_body<S: ToSchema>() -> utoipa::openapi::request_body::RequestBody {
-    let schema = Ref::from_schema_name(S::name());
+    request_body_named(&S::name())
+}
+
+fn request_body_named(name: &str) -> utoipa::openapi::request_body::RequestBody {
+    let schema = Ref::from_schema_name(name);
     REQUEST_TYPES
         .iter()
         .fold(
@@ -317,6 +328,8 @@ pub fn resource_paths<R: Documented>() -> Paths {
                 .schema_type(Type::String)
                 .min_length(Some(1))
                 .max_length(Some(crate::api::idempotency::MAX_LEN))
+                // Visible ASCII characters and spaces, not only spaces.
+                .pattern(Some(r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"))
                 .into(),
             "Up to 255 characters: a retry with the same key and the same request within 24 \
              hours gets the first answer again (marked `Idempotent-Replayed: true`) and creates \
@@ -382,7 +395,7 @@ pub fn resource_paths<R: Documented>() -> Paths {
         .parameters(Some(R::write_parameters()))
         .parameter(if_match.clone())
         .parameter(prefer.clone())
-        .request_body(Some(request_body::<R::Update>()))
+        .request_body(Some(request_body_named(R::PUT_BODY)))
         .response(
             "200",
             entity_response(

@@ -120,6 +120,47 @@ herald_test_support::backend_tests! {
         app.stop().await;
     }
 
+    // What the server refuses that a schema can say is in the document (so generated data is
+    // accepted): PUT's Id required and positive, no Id offered in a merge patch, the key's and
+    // the texts' patterns, which Python's re reads as the server does.
+    async fn the_document_states_the_real_constraints() {
+        let app = TestApp::spawn().await;
+        let doc = document(&app, "/api/openapi.json").await;
+        let schemas = &doc["components"]["schemas"];
+        for (path, update) in [("Services", "ServiceUpdate"), ("Customers", "CustomerUpdate"), ("Operators", "OperatorUpdate"), ("Tickets", "TicketUpdate")] {
+            let put = &doc["paths"][format!("/api/{path}/{{id}}")]["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+            assert_eq!(put, &format!("#/components/schemas/{update}"));
+            assert_eq!(schemas[update]["required"][0], "Id", "{update}");
+            assert_eq!(schemas[update]["properties"]["Id"]["minimum"], 1, "{update}");
+            assert!(schemas[update]["xml"]["name"].is_string(), "{update}");
+            let patch = &doc["paths"][format!("/api/{path}/{{id}}")]["patch"]["requestBody"]["content"]["application/merge-patch+json"]["schema"];
+            assert!(patch["properties"].get("Id").is_none(), "{path}: {patch}");
+            assert!(patch["properties"].get("Name").or(patch["properties"].get("Description")).is_some());
+        }
+        let post = &doc["paths"]["/api/Services"]["post"]["parameters"];
+        let key = post.as_array().unwrap().iter().find(|p| p["name"] == "Idempotency-Key").unwrap();
+        assert_eq!(key["schema"]["maxLength"], 255);
+
+        // Each sample name: does the pattern (read by Python) take it, does the server?
+        let pattern = schemas["ServiceInput"]["properties"]["Name"]["pattern"].as_str().unwrap();
+        let samples = ["Mail", "Zoë Ürün", "  ", "a\u{1}b", "a\u{85}b", "two\nlines", "x\u{fffe}", "  Web  "];
+        let script = "import json, re, sys\n\
+            d = json.load(sys.stdin)\n\
+            print(json.dumps([re.search(d['pattern'], s) is not None for s in d['samples']]))\n";
+        let input = serde_json::json!({"pattern": pattern, "samples": samples}).to_string();
+        let by_python: Vec<bool> = serde_json::from_str(&python::run(script, input.as_bytes())).unwrap();
+        for (sample, matches) in samples.iter().zip(by_python) {
+            let r = app.post_json("/api/Services", &serde_json::json!({"Name": sample})).await;
+            assert_eq!(r.status().is_success(), matches, "{sample:?}: {}", r.status());
+        }
+        let key_pattern = key["schema"]["pattern"].as_str().unwrap();
+        let keys = ["abc-123", " ", "é", "a b"];
+        let input = serde_json::json!({"pattern": key_pattern, "samples": keys}).to_string();
+        let by_python: Vec<bool> = serde_json::from_str(&python::run(script, input.as_bytes())).unwrap();
+        assert_eq!(by_python, [true, false, false, true]);
+        app.stop().await;
+    }
+
     // The reference page is one self-contained document: nothing loaded from elsewhere.
     async fn the_reference_page_works_offline() {
         let app = TestApp::spawn().await;
