@@ -88,29 +88,6 @@ async fn planned_work(app: &TestApp, service: i64, start: Timestamp) -> Value {
     .await
 }
 
-/// PUTs `ticket` with `changes` over what it was.
-async fn put_ticket(app: &TestApp, ticket: &Value, changes: Value) -> Value {
-    let mut body = ticket.clone();
-    for (k, v) in changes.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let path = format!("/api/Tickets/{}", id(ticket));
-    let r = app.put_json(&path, &body).await;
-    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
-    json(app.get(&path).await, 200).await
-}
-
-/// The kinds of a ticket's recorded events, oldest first.
-async fn event_kinds(app: &TestApp, ticket: i64) -> Vec<EventKind> {
-    app.store
-        .ticket_events(ticket)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect()
-}
-
 /// The reminders planned for a ticket: their lead times.
 async fn planned_leads(app: &TestApp, ticket: i64) -> Vec<Duration> {
     app.store
@@ -257,7 +234,7 @@ herald_test_support::backend_tests! {
         advance(&app, &clock, 3 * HOUR).await;
         run_due(&app).await;
         assert_eq!(reminders(&smtp).len(), 2);
-        let kinds = event_kinds(&app, t).await;
+        let kinds = app.ticket_event_kinds(t).await;
         assert_eq!(
             kinds,
             [EventKind::Created, EventKind::Reminder, EventKind::Reminder]
@@ -283,19 +260,19 @@ herald_test_support::backend_tests! {
         assert_eq!(due(&app).await, [now.plus(9 * HOUR)]);
 
         // Earlier.
-        let ticket = put_ticket(&app, &ticket, json!({"StartTime": api_time(now.plus(5 * HOUR))})).await;
+        let ticket = app.put_ticket_changes(&ticket, json!({"StartTime": api_time(now.plus(5 * HOUR))})).await;
         assert_eq!(due(&app).await, [now.plus(4 * HOUR)]);
         // Later.
-        let ticket = put_ticket(&app, &ticket, json!({"StartTime": api_time(now.plus(20 * HOUR)), "EndTime": api_time(now.plus(22 * HOUR))})).await;
+        let ticket = app.put_ticket_changes(&ticket, json!({"StartTime": api_time(now.plus(20 * HOUR)), "EndTime": api_time(now.plus(22 * HOUR))})).await;
         assert_eq!(due(&app).await, [now.plus(19 * HOUR)]);
         // Where the reminder's time has already passed: none.
-        put_ticket(&app, &ticket, json!({"StartTime": api_time(now.plus(HOUR / 2)), "EndTime": api_time(now.plus(HOUR))})).await;
+        app.put_ticket_changes(&ticket, json!({"StartTime": api_time(now.plus(HOUR / 2)), "EndTime": api_time(now.plus(HOUR))})).await;
         assert!(due(&app).await.is_empty());
 
         advance(&app, &clock, 30 * HOUR).await;
         run_due(&app).await;
         assert!(reminders(&smtp).is_empty());
-        assert!(!event_kinds(&app, t).await.contains(&EventKind::Reminder));
+        assert!(!app.ticket_event_kinds(t).await.contains(&EventKind::Reminder));
         // Every message about it so far: the creation and three reschedules, each an invitation
         // with the same UID and a rising SEQUENCE.
         let messages = smtp.wait_for(4, WAIT).await;
@@ -321,7 +298,7 @@ herald_test_support::backend_tests! {
         let closed = planned_work(&app, mail, now.plus(5 * HOUR)).await;
         let deleted = planned_work(&app, mail, now.plus(6 * HOUR)).await;
         smtp.wait_for(2, WAIT).await;
-        put_ticket(&app, &closed, json!({"ClosedTime": api_time(now.plus(Duration::from_secs(60)))})).await;
+        app.put_ticket_changes(&closed, json!({"ClosedTime": api_time(now.plus(Duration::from_secs(60)))})).await;
         assert_eq!(app.delete(&format!("/api/Tickets/{}", id(&deleted))).await.status(), 200);
         assert!(planned_leads(&app, id(&closed)).await.is_empty());
         assert!(planned_leads(&app, id(&deleted)).await.is_empty());
@@ -339,7 +316,7 @@ herald_test_support::backend_tests! {
         advance(&app, &clock, 10 * HOUR).await;
         run_due(&app).await;
         assert!(reminders(&smtp).is_empty());
-        assert_eq!(event_kinds(&app, id(&deleted)).await, [EventKind::Created, EventKind::Deleted]);
+        assert_eq!(app.ticket_event_kinds(id(&deleted)).await, [EventKind::Created, EventKind::Deleted]);
     }
 
     async fn a_reminder_whose_time_has_passed_at_creation_is_not_sent() {
@@ -371,7 +348,7 @@ herald_test_support::backend_tests! {
             )
             .await;
         assert!(planned_leads(&app, id(&ticket)).await.is_empty());
-        put_ticket(&app, &ticket, json!({"Description": "Quiet work, now announced"})).await;
+        app.put_ticket_changes(&ticket, json!({"Description": "Quiet work, now announced"})).await;
         assert_eq!(planned_leads(&app, id(&ticket)).await, [HOUR]);
     }
 
@@ -395,9 +372,9 @@ herald_test_support::backend_tests! {
         assert_eq!(sent.len(), 1);
         run_due(&app).await;
         assert_eq!(reminders(&smtp).len(), 1);
-        assert_eq!(event_kinds(&app, soon).await, [EventKind::Created, EventKind::Reminder]);
+        assert_eq!(app.ticket_event_kinds(soon).await, [EventKind::Created, EventKind::Reminder]);
         assert_eq!(
-            event_kinds(&app, later).await,
+            app.ticket_event_kinds(later).await,
             [EventKind::Created, EventKind::ReminderDropped],
             "dropped, and recorded"
         );
@@ -432,16 +409,16 @@ herald_test_support::backend_tests! {
 
         // A new promise re-arms it; an update posted in time keeps it.
         let now = whole(clock.now());
-        let ticket = put_ticket(&app, &ticket, json!({"NextUpdateTime": api_time(now.plus(HOUR))})).await;
+        let ticket = app.put_ticket_changes(&ticket, json!({"NextUpdateTime": api_time(now.plus(HOUR))})).await;
         advance(&app, &clock, HOUR + Duration::from_secs(5)).await;
         wait_subjects(&smtp, "Update overdue", 2).await;
         let now = whole(clock.now());
-        let ticket = put_ticket(&app, &ticket, json!({"NextUpdateTime": api_time(now.plus(HOUR))})).await;
-        put_ticket(&app, &ticket, json!({"Description": "Mail is slow; a fix is being tested"})).await;
+        let ticket = app.put_ticket_changes(&ticket, json!({"NextUpdateTime": api_time(now.plus(HOUR))})).await;
+        app.put_ticket_changes(&ticket, json!({"Description": "Mail is slow; a fix is being tested"})).await;
         advance(&app, &clock, 2 * HOUR).await;
         run_due(&app).await;
         assert_eq!(smtp.messages_to("ada@example.com").len(), 2);
-        let overdue = event_kinds(&app, t).await.iter().filter(|k| **k == EventKind::Overdue).count();
+        let overdue = app.ticket_event_kinds(t).await.iter().filter(|k| **k == EventKind::Overdue).count();
         assert_eq!(overdue, 2, "shown in the history");
     }
 }
@@ -489,7 +466,7 @@ async fn two_instances_send_each_reminder_once() {
         run_due(&b).await;
         assert_eq!(reminders(&smtp).len(), 2 * TICKETS);
         for t in tickets {
-            let kinds = event_kinds(&a, t).await;
+            let kinds = a.ticket_event_kinds(t).await;
             assert_eq!(
                 kinds,
                 [EventKind::Created, EventKind::Reminder, EventKind::Reminder],

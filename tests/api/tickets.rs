@@ -13,16 +13,6 @@ async fn setup(app: &TestApp) -> (i64, i64) {
     (mail, t)
 }
 
-async fn events(app: &TestApp, ticket: i64) -> Vec<EventKind> {
-    app.store
-        .ticket_events(ticket)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect()
-}
-
 herald_test_support::backend_tests! {
     async fn create_sets_server_fields_and_records_created() {
         let app = TestApp::spawn().await;
@@ -73,7 +63,7 @@ herald_test_support::backend_tests! {
         assert_eq!(t["NextUpdateTime"], "2001-01-01T18:00:00Z");
         assert_eq!(t["Services"][0]["Id"], mail, "Services are ignored on PUT");
         assert_eq!(t["IsClosed"], false);
-        assert_eq!(events(&app, id).await, [EventKind::Created, EventKind::Updated]);
+        assert_eq!(app.ticket_event_kinds(id).await, [EventKind::Created, EventKind::Updated]);
     }
 
     async fn close_reopen_and_no_accidental_state_change() {
@@ -93,7 +83,7 @@ herald_test_support::backend_tests! {
         // Omitting ClosedTime keeps it.
         assert_eq!(put(json!({"Id": id, "Description": "Mail is down", "StartTime": "2001-01-01T12:00:00Z"})).await, 204);
         assert_eq!(json(app.get(&path).await, 200).await["ClosedTime"], "2001-01-01T14:00:00Z");
-        assert_eq!(events(&app, id).await, [EventKind::Created, EventKind::Closed]);
+        assert_eq!(app.ticket_event_kinds(id).await, [EventKind::Created, EventKind::Closed]);
 
         assert_eq!(put(json!({"Id": id, "Description": "Mail is down", "StartTime": "2001-01-01T12:00:00Z", "ReopenedTime": "2001-01-01T15:00:00Z"})).await, 204);
         let t = json(app.get(&path).await, 200).await;
@@ -104,7 +94,7 @@ herald_test_support::backend_tests! {
         assert_eq!(put(json!({"Id": id, "Description": "Mail is down", "StartTime": "2001-01-01T12:00:00Z", "ClosedTime": "2001-01-01T16:00:00Z"})).await, 204);
         assert_eq!(json(app.get(&path).await, 200).await["IsClosed"], true);
         assert_eq!(
-            events(&app, id).await,
+            app.ticket_event_kinds(id).await,
             [EventKind::Created, EventKind::Closed, EventKind::Reopened, EventKind::Closed]
         );
     }
@@ -129,7 +119,7 @@ herald_test_support::backend_tests! {
 
         // Nothing changed.
         assert_eq!(json(app.get("/api/Tickets").await, 200).await.as_array().unwrap().len(), 1);
-        assert_eq!(events(&app, id).await, [EventKind::Created]);
+        assert_eq!(app.ticket_event_kinds(id).await, [EventKind::Created]);
     }
 
     async fn do_not_send_email_is_recorded() {
@@ -161,7 +151,7 @@ herald_test_support::backend_tests! {
         let deleted = json(app.delete(&format!("/api/Tickets/{id}")).await, 200).await;
         assert_eq!(deleted["Id"], id);
         assert_eq!(app.get(&format!("/api/Tickets/{id}")).await.status(), 404);
-        assert_eq!(events(&app, id).await, [EventKind::Created], "history is kept");
+        assert_eq!(app.ticket_event_kinds(id).await, [EventKind::Created], "history is kept");
     }
 
     async fn etags_and_if_match() {

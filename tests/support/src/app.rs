@@ -3,6 +3,7 @@
 
 use herald::clock::Clock;
 use herald::config::{Config, Key};
+use herald::domain::ticket::EventKind;
 use herald::domain::ApiKey;
 use herald::live_settings::{set_api_key, LiveSettings};
 use herald::notify::DeliveryOptions;
@@ -273,6 +274,30 @@ impl TestApp {
             &serde_json::json!({ "Description": description, "Services": services, "StartTime": "2001-01-01T12:00:00Z" }),
         )
         .await
+    }
+
+    /// PUTs `ticket` (as read) with `changes` over it; expects 204 and returns the ticket as
+    /// stored then.
+    pub async fn put_ticket_changes(&self, ticket: &Value, changes: Value) -> Value {
+        let mut body = ticket.clone();
+        for (k, v) in changes.as_object().expect("changes are an object") {
+            body[k] = v.clone();
+        }
+        let path = format!("/api/Tickets/{}", ticket["Id"]);
+        let r = self.put_json(&path, &body).await;
+        assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+        crate::json(self.get(&path).await, 200).await
+    }
+
+    /// The kinds of a ticket's recorded events, oldest first.
+    pub async fn ticket_event_kinds(&self, ticket: i64) -> Vec<EventKind> {
+        self.store
+            .ticket_events(ticket)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
     }
 
     /// Stops the server gracefully and waits for it.
