@@ -55,6 +55,8 @@ pub struct Snapshot {
     pub retry_window: Duration,
     /// The lead times of maintenance reminders, longest first.
     pub maintenance_reminders: Vec<Duration>,
+    /// The language of messages to recipients without one of their own.
+    pub default_language: crate::domain::LanguageTag,
     /// What the mail server refused, recorded by a delivery worker: (fingerprint of the
     /// settings refused, the problem). See [`MAIL_REFUSED_SETTING`].
     pub mail_refused: Option<(String, String)>,
@@ -93,6 +95,7 @@ impl Default for Snapshot {
                 Key::MaintenanceReminders,
                 values::maintenance_reminders,
             ),
+            default_language: default_of(Key::DefaultLanguage, values::default_language),
             mail_refused: None,
             require_two_factor: default_of(Key::RequireTwoFactor, values::switch),
             audit_retention: default_of(Key::AuditRetention, values::audit_retention),
@@ -172,6 +175,9 @@ impl LiveSettings {
             maintenance_reminders: resolve(Key::MaintenanceReminders)
                 .and_then(|v| values::maintenance_reminders(&v).ok())
                 .unwrap_or(defaults.maintenance_reminders),
+            default_language: resolve(Key::DefaultLanguage)
+                .and_then(|v| values::default_language(&v).ok())
+                .unwrap_or(defaults.default_language),
             mail_refused: value(MAIL_REFUSED_SETTING)
                 .and_then(|v| v.split_once(' '))
                 .map(|(f, p)| (f.to_owned(), p.to_owned())),

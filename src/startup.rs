@@ -67,6 +67,26 @@ pub fn pool_settings(config: &Config) -> anyhow::Result<PoolSettings> {
     })
 }
 
+/// The message templates: the built-ins and the `--templates` folder's overrides. A broken
+/// override is logged with its file and line (and shown on the Settings page); its built-in is
+/// used. A folder that cannot be read stops the start.
+pub fn load_templates(config: &Config) -> anyhow::Result<crate::notify::templates::Templates> {
+    let folder = config
+        .override_of(Key::Templates)
+        .map(|(dir, _)| values::templates_folder(dir))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--templates: {e}"))?;
+    let templates = crate::notify::templates::Templates::load(folder.as_deref())
+        .map_err(|e| anyhow::anyhow!("--templates: {e}"))?;
+    for problem in templates.problems() {
+        tracing::error!(%problem, "a template override is broken; the built-in template is used");
+    }
+    if let Some(folder) = templates.folder() {
+        tracing::info!(folder = %folder.display(), overrides = ?templates.overridden(), "message templates from the override folder");
+    }
+    Ok(templates)
+}
+
 impl Application {
     /// Opens and migrates the database, generates an API key on first run, and binds.
     pub async fn build(config: Config) -> anyhow::Result<(Application, FirstRun)> {
@@ -94,9 +114,10 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {bind}"))?;
         let port = listener.local_addr()?.port();
+        let templates = Arc::new(load_templates(&config)?);
         let config = Arc::new(config);
         let settings = LiveSettings::load(config, &store).await?;
-        let state = AppState::new(store, settings, trusted_proxies);
+        let state = AppState::new(store, settings, trusted_proxies, templates);
         Ok((
             Application {
                 listener,
@@ -193,6 +214,7 @@ impl Application {
         let workers = crate::notify::spawn(
             state.store.clone(),
             state.settings.clone(),
+            state.templates.clone(),
             delivery,
             local_url(&listener),
             state.metrics.deliveries.clone(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::client_address::TrustedProxies;
 use crate::clock::Clock;
 use crate::live_settings::LiveSettings;
+use crate::notify::templates::Templates;
 use crate::store::Store;
 
 /// What every handler can reach. One `Arc`: the router clones it for every request.
@@ -22,16 +23,24 @@ pub struct Shared {
     pub clock: Clock,
     /// What `/metrics` reports (see [`crate::metrics`]).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The message templates (built-ins and the override folder), loaded at start.
+    pub templates: Arc<Templates>,
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: LiveSettings, trusted_proxies: TrustedProxies) -> Self {
+    pub fn new(
+        store: Store,
+        settings: LiveSettings,
+        trusted_proxies: TrustedProxies,
+        templates: Arc<Templates>,
+    ) -> Self {
         AppState(Arc::new(Shared {
             store,
             settings,
             trusted_proxies,
             clock: Clock::system(),
             metrics: Default::default(),
+            templates,
         }))
     }
 

@@ -153,6 +153,24 @@ pub fn metrics_token(text: &str) -> Result<Secret<String>, String> {
     Ok(Secret::new(token.to_owned()))
 }
 
+/// The default language of messages: a BCP 47 tag.
+pub fn default_language(text: &str) -> Result<crate::domain::LanguageTag, String> {
+    crate::domain::LanguageTag::parse(text)
+}
+
+/// The override folder of the message templates: it must be a folder.
+pub fn templates_folder(text: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(text.trim());
+    if path.is_dir() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{:?} is not a folder Herald can read.",
+            text.trim()
+        ))
+    }
+}
+
 /// Checks a value given for `key` with that setting's parser.
 pub fn check(key: Key, text: &str) -> Result<(), String> {
     match key {
@@ -167,6 +185,8 @@ pub fn check(key: Key, text: &str) -> Result<(), String> {
         Key::TrustedProxies => trusted_proxies(text).map(drop),
         Key::RequireTwoFactor => switch(text).map(drop),
         Key::MaintenanceReminders => maintenance_reminders(text).map(drop),
+        Key::DefaultLanguage => default_language(text).map(drop),
+        Key::Templates => templates_folder(text).map(drop),
         Key::AuditRetention => audit_retention(text).map(drop),
         Key::StatusPage | Key::SelfSubscription => switch(text).map(drop),
         Key::OrganisationName => organisation_name(text).map(drop),

@@ -12,6 +12,7 @@ mod entities;
 mod extension;
 mod hashing;
 mod history;
+mod language;
 mod link_token;
 mod password;
 mod text;
@@ -32,6 +33,7 @@ pub use entities::{
 pub use extension::Extension;
 pub use hashing::{Admitted, Busy, Hashing, Occupied};
 pub use history::{diff, FieldChange, FieldValue, TicketChange, TicketEvent, TicketField};
+pub use language::LanguageTag;
 pub use link_token::LinkToken;
 pub use password::{Password, PasswordHash};
 pub use text::{isolate_bidi, Description, Name};

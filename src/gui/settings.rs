@@ -69,6 +69,9 @@ struct SettingsPage {
     mail_ready: bool,
     test_to: String,
     test_result: Option<TestResult>,
+    /// The message templates' override folder, if any, and its broken overrides (file, line).
+    templates_folder: Option<String>,
+    template_problems: Vec<String>,
 }
 
 fn stored_specs() -> impl Iterator<Item = (&'static SettingSpec, &'static str)> {
@@ -127,6 +130,13 @@ async fn settings_page(state: &AppState, session: &Session) -> Result<SettingsPa
         mail_status: status.describe(),
         test_to: session.operator.email.clone(),
         test_result: None,
+        templates_folder: state.templates.folder().map(|f| f.display().to_string()),
+        template_problems: state
+            .templates
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     })
 }
 
@@ -251,7 +261,12 @@ async fn test_email(
     let result = match EmailAddress::parse(&to) {
         Err(message) => Err(message),
         Ok(address) => {
-            crate::notify::send_test_email(&state.settings.get(), address.as_str()).await
+            crate::notify::send_test_email(
+                &state.settings.get(),
+                &state.templates,
+                address.as_str(),
+            )
+            .await
         }
     };
     let mut page = settings_page(&state, &session).await?;

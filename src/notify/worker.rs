@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::email::EmailSender;
 use super::sender::{Attempt, Sender};
+use super::templates::Templates;
 use crate::domain::Timestamp;
 use crate::domain::{Claimed, EventContent, Outcome};
 use crate::live_settings::LiveSettings;
@@ -116,6 +117,7 @@ struct Delivery<S: Sender> {
 pub fn spawn(
     store: Store,
     settings: LiveSettings,
+    templates: Arc<Templates>,
     options: DeliveryOptions,
     local_url: String,
     counted: crate::metrics::Deliveries,
@@ -129,6 +131,7 @@ pub fn spawn(
     let email = EmailSender::new(
         store.clone(),
         settings.clone(),
+        templates,
         local_url,
         options.connections,
     );

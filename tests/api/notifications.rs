@@ -489,19 +489,19 @@ herald_test_support::backend_tests! {
             mail: MailConfig::from_values(Some(&smtp.url()), Some(MAIL_FROM)),
             ..Default::default()
         };
-        let reply = herald::notify::send_test_email(&settings, "admin@example.com").await.unwrap();
+        let reply = herald::notify::send_test_email(&settings, &herald::notify::templates::Templates::builtin(), "admin@example.com").await.unwrap();
         assert!(reply.starts_with("250 2.0.0 Ok: queued as TEST1"), "{reply}");
         let got = smtp.wait_for(1, WAIT).await;
         assert_eq!(got[0].to, ["admin@example.com"]);
         assert_eq!(subject(&got[0]), "Herald test email");
 
         smtp.reject_recipient("nobody@example.com");
-        let refused = herald::notify::send_test_email(&settings, "nobody@example.com").await.unwrap_err();
+        let refused = herald::notify::send_test_email(&settings, &herald::notify::templates::Templates::builtin(), "nobody@example.com").await.unwrap_err();
         assert!(refused.starts_with("550 5.1.1"), "{refused}");
-        let unset = herald::notify::send_test_email(&Snapshot::default(), "admin@example.com").await.unwrap_err();
+        let unset = herald::notify::send_test_email(&Snapshot::default(), &herald::notify::templates::Templates::builtin(), "admin@example.com").await.unwrap_err();
         assert!(unset.contains("No mail server is configured"), "{unset}");
         let bad = Snapshot { mail: MailConfig::from_values(Some("http://x"), Some(MAIL_FROM)), ..settings };
-        let invalid = herald::notify::send_test_email(&bad, "admin@example.com").await.unwrap_err();
+        let invalid = herald::notify::send_test_email(&bad, &herald::notify::templates::Templates::builtin(), "admin@example.com").await.unwrap_err();
         assert!(invalid.contains("smtp://"), "{invalid}");
     }
 }

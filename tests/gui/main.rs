@@ -19,4 +19,5 @@ mod screenshots;
 mod search;
 mod security;
 mod settings_save;
+mod templates;
 mod two_factor;

@@ -14,7 +14,7 @@ use crate::domain::ticket::EventKind;
 use crate::domain::EventContent;
 use crate::domain::Timestamp;
 use crate::live_settings::Snapshot;
-use crate::notify::templates::{self, EmailView, Links, Rendered};
+use crate::notify::templates::{self, EmailMessage, EmailView, Language, Links, Templates};
 
 pub use crate::config::values::MailConfig;
 
@@ -100,20 +100,22 @@ impl Mailer {
         &self.config
     }
 
-    /// What every recipient's message of an event shares (see [`super::compose`]).
-    pub fn layout(&self, view: &EmailView) -> Layout {
-        let layout = Layout::new(&self.config.from, &view.subject);
-        match view.calendar(self.config.from.email.as_ref()) {
+    /// What every recipient's message of an event in one language shares (see
+    /// [`super::compose`]).
+    pub fn layout(&self, view: &EmailView, message: &EmailMessage) -> Layout {
+        let layout = Layout::new(&self.config.from, &message.subject);
+        match view.calendar(self.config.from.email.as_ref(), &message.calendar_summary) {
             Some((method, text)) => layout.with_calendar(method.as_str(), text),
             None => layout,
         }
     }
 
-    /// The notification of `content` (shown as `view`, laid out as `layout`) to one recipient.
+    /// The notification of `content` (rendered as `message`, laid out as `layout`) to one
+    /// recipient.
     pub fn message(
         &self,
         content: &EventContent,
-        view: &EmailView,
+        message: &EmailMessage,
         layout: &Layout,
         email: &str,
         name: &str,
@@ -122,8 +124,7 @@ impl Mailer {
         let address: Address = email.parse().map_err(|_| {
             SendError::Permanent(format!("{email} is not an address that can be mailed"))
         })?;
-        let rendered: Rendered = templates::render(view, name, links)
-            .map_err(|e| SendError::Permanent(format!("the message could not be rendered: {e}")))?;
+        let rendered = message.fill(name, links);
         let threading = Threading::of(content, email, self.config.domain());
         let recipient = Recipient {
             name,
@@ -143,19 +144,25 @@ impl Mailer {
     }
 
     /// Sends a short test email to `to` and returns the server's reply (the Settings page's
-    /// "send a test email").
-    pub async fn send_test(&self, to: &str) -> Result<String, SendError> {
+    /// "send a test email"), in `language`.
+    pub async fn send_test(
+        &self,
+        to: &str,
+        templates: &Templates,
+        language: &Language,
+    ) -> Result<String, SendError> {
         let address: Address = to
             .trim()
             .parse()
             .map_err(|_| SendError::Permanent(format!("{to} is not a valid email address")))?;
-        let body = templates::render_test(Timestamp::now()).map_err(|e| {
-            SendError::Permanent(format!("the test email could not be rendered: {e}"))
-        })?;
+        let (subject, body) = templates::render_test(templates, language, Timestamp::now())
+            .map_err(|e| {
+                SendError::Permanent(format!("the test email could not be rendered: {e}"))
+            })?;
         let message = Message::builder()
             .from(self.config.from.clone())
             .to(Mailbox::new(None, address))
-            .subject("Herald test email")
+            .subject(subject)
             .singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_PLAIN)

@@ -13,7 +13,7 @@ use compose::Layout;
 use mailer::{MailConfig, Mailer, SendError};
 
 use super::sender::{Attempt, Sender};
-use super::templates::{EmailView, Links};
+use super::templates::{EmailMessage, EmailView, Language, Links, Templates};
 use crate::domain::{Channel, Claimed, EventContent, LinkToken, Timestamp};
 use crate::live_settings::{LiveSettings, MAIL_REFUSED_SETTING};
 use crate::store::Store;
@@ -87,13 +87,21 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Sends the Settings page's test email to `to` with the current settings and returns the
-/// server's reply, or why it failed.
-pub async fn send_test_email(settings: &Snapshot, to: &str) -> Result<String, String> {
+/// server's reply, or why it failed. It is written in the default language.
+pub async fn send_test_email(
+    settings: &Snapshot,
+    templates: &Templates,
+    to: &str,
+) -> Result<String, String> {
     let config = MailConfig::from_settings(settings)?.ok_or_else(|| {
         "No mail server is configured: set the mail server URL and the sender first.".to_owned()
     })?;
     let mailer = Mailer::new(config, 1);
-    let result = mailer.send_test(to).await.map_err(|e| e.to_string());
+    let language = Language::chain(None, settings.default_language.as_str());
+    let result = mailer
+        .send_test(to, templates, &language)
+        .await
+        .map_err(|e| e.to_string());
     mailer.shutdown().await;
     result
 }
@@ -104,6 +112,7 @@ pub async fn send_test_email(settings: &Snapshot, to: &str) -> Result<String, St
 pub struct EmailSender {
     store: Store,
     settings: LiveSettings,
+    templates: Arc<Templates>,
     /// Where this instance listens, for the links in messages when no public URL is set.
     local_url: String,
     /// How many SMTP connections to keep open.
@@ -118,20 +127,28 @@ pub struct EmailBatch {
     mailer: Arc<Mailer>,
     /// Message id → its recipient's personal links.
     links: HashMap<i64, Links>,
-    /// Event id → its view and the headers every recipient's message shares.
-    events: HashMap<i64, (Arc<EmailView>, Layout)>,
+    /// Each message's event, language and kind of recipient (with links or not) → its message
+    /// rendered once and the headers every such recipient's message shares.
+    localized: HashMap<Localized, Result<(EmailMessage, Layout), String>>,
+    /// Message id → its [`Localized`] key.
+    keys: HashMap<i64, Localized>,
 }
+
+/// Which rendering a message uses: its event, its recipient's language, whether it has links.
+type Localized = (i64, Language, bool);
 
 impl EmailSender {
     pub fn new(
         store: Store,
         settings: LiveSettings,
+        templates: Arc<Templates>,
         local_url: String,
         connections: usize,
     ) -> EmailSender {
         EmailSender {
             store,
             settings,
+            templates,
             local_url,
             connections,
             mailer: Mutex::new(None),
@@ -226,28 +243,53 @@ impl Sender for EmailSender {
         let mailer = self.mailer().ok()?;
         // Nothing goes out without working links.
         let links = self.issue_links(batch).await?;
-        let events = events
-            .iter()
-            .map(|(id, content)| {
+        let default_language = self.settings.get().default_language.clone();
+        let mut localized = HashMap::new();
+        let mut keys = HashMap::new();
+        for message in batch {
+            let Some(content) = events.get(&message.event_id) else {
+                continue;
+            };
+            let key: Localized = (
+                message.event_id,
+                Language::chain(None, default_language.as_str()),
+                links.contains_key(&message.id),
+            );
+            if !localized.contains_key(&key) {
                 let view = self.view(content);
-                let layout = mailer.layout(&view);
-                (*id, (view, layout))
-            })
-            .collect();
+                let rendered = EmailMessage::prepare(&self.templates, &view, &key.1, key.2)
+                    .map(|m| {
+                        let layout = mailer.layout(&view, &m);
+                        (m, layout)
+                    })
+                    .map_err(|e| format!("the message could not be rendered: {e:#}"));
+                localized.insert(key.clone(), rendered);
+            }
+            keys.insert(message.id, key);
+        }
         Some(EmailBatch {
             mailer,
             links,
-            events,
+            localized,
+            keys,
         })
     }
 
     async fn send(&self, batch: &EmailBatch, event: &EventContent, message: &Claimed) -> Attempt {
-        let Some((view, layout)) = batch.events.get(&event.event_id) else {
+        let Some(rendered) = batch
+            .keys
+            .get(&message.id)
+            .and_then(|k| batch.localized.get(k))
+        else {
             return Attempt::Temporary("the message's event could not be read".to_owned());
+        };
+        let (email, layout) = match rendered {
+            Ok((email, layout)) => (email, layout),
+            Err(error) => return Attempt::Permanent(error.clone()),
         };
         let built = batch.mailer.message(
             event,
-            view,
+            email,
             layout,
             &message.address,
             &message.name,
