@@ -89,9 +89,16 @@ pub async fn start(base: &str) -> Option<Browser> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let profile = tempfile::tempdir().expect("a profile directory");
+    let downloads = profile.path().join("downloads");
+    std::fs::create_dir_all(&downloads).expect("a download directory");
     let caps = json!({
         "goog:chromeOptions": {
             "binary": chromium,
+            // Downloads go to the profile's directory without asking (see Browser::downloads).
+            "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+            },
             "args": [
                 "--headless",
                 "--no-sandbox",
@@ -125,6 +132,11 @@ pub async fn start(base: &str) -> Option<Browser> {
 }
 
 impl Browser {
+    /// Where this browser's downloads are saved.
+    pub fn downloads(&self) -> PathBuf {
+        self._profile.path().join("downloads")
+    }
+
     pub async fn goto(&self, path: &str) {
         self.client
             .goto(&format!("{}{path}", self.base))

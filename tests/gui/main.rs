@@ -7,6 +7,7 @@ mod web;
 
 mod audit;
 mod customer_csv;
+mod customer_csv_browser;
 mod edits;
 mod flood;
 mod flows;
