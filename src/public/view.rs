@@ -123,6 +123,8 @@ pub struct TicketView {
     pub description: String,
     /// The first line of the description, for headings and feed titles.
     pub title: String,
+    /// The rest of the description (empty when it is one line).
+    pub body: String,
     pub phase: Phase,
     pub services: Vec<String>,
     pub start: Option<When>,
@@ -143,6 +145,7 @@ impl TicketView {
         TicketView {
             id: ticket.id,
             title: title_of(&ticket.description),
+            body: body_of(&ticket.description),
             description: ticket.description.clone(),
             phase,
             services: ticket.services.iter().map(|s| s.name.clone()).collect(),
@@ -166,6 +169,16 @@ impl TicketView {
 pub fn minute_of(now: Timestamp) -> Timestamp {
     const MINUTE: i64 = 600_000_000;
     Timestamp::from_ticks(now.ticks() - now.ticks().rem_euclid(MINUTE))
+}
+
+/// A description without its first line (the title), unless the title had to be cut.
+pub fn body_of(description: &str) -> String {
+    let mut lines = description.trim().splitn(2, '\n');
+    let first = lines.next().unwrap_or("");
+    if first.trim().chars().count() > 120 {
+        return description.trim().to_owned();
+    }
+    lines.next().unwrap_or("").trim().to_owned()
 }
 
 /// The first line of a description, at most 120 characters.

@@ -20,5 +20,6 @@ mod screenshots;
 mod search;
 mod security;
 mod settings_save;
+mod status_page;
 mod templates;
 mod two_factor;

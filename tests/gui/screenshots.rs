@@ -15,13 +15,13 @@ use crate::flows::{set_up, ADMIN_NAME};
 use herald_test_support::smtp::SmtpServer;
 use herald_test_support::*;
 
-fn review_dir() -> PathBuf {
+pub fn review_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join("gui-screenshots")
 }
 
-fn out_dir() -> PathBuf {
+pub fn out_dir() -> PathBuf {
     if std::env::var("HERALD_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs")
     } else {
