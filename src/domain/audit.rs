@@ -247,6 +247,21 @@ impl Audited for Ticket {
     }
 }
 
+/// A customer's view with their address's `OptedOutTime`, for the changes that can opt out or
+/// back in (through their link, or an administrator's lift). Not in the plain view: the API
+/// ignores it on input, so no other change moves it.
+pub fn customer_with_opt_out(customer: &Customer) -> AuditView {
+    let mut view = customer.audit_view();
+    view.insert("OptedOutTime", time_value(customer.opted_out_time));
+    view
+}
+
+/// The view of a customer who was issued a new personal link (the earlier ones ended): the
+/// links marked as changed, never a token or its digest.
+pub fn personal_link_changed(view: &mut AuditView) {
+    view.insert("PersonalLink", Value::String(CHANGED.into()));
+}
+
 /// The view of an operator whose password was changed: `Password` marked as changed.
 pub fn password_changed(view: &mut AuditView) {
     view.insert("Password", Value::String(CHANGED.into()));

@@ -120,6 +120,10 @@ pub enum Actor {
     Cli,
     /// Herald itself, at a planned time (reminders, overdue notices).
     Scheduler,
+    /// A customer, through a link Herald sent them (their personal page, one-click unsubscribe).
+    Customer,
+    /// Someone who subscribed on the public wing and confirmed it from the emailed link.
+    Subscriber,
 }
 
 impl Actor {
@@ -136,6 +140,8 @@ impl Actor {
             Actor::Operator { name, .. } => name.clone(),
             Actor::Cli => "command line".to_owned(),
             Actor::Scheduler => "Herald (scheduled)".to_owned(),
+            Actor::Customer => "the customer (personal link)".to_owned(),
+            Actor::Subscriber => "self-subscription (confirmed by email)".to_owned(),
         }
     }
 }

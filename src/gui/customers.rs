@@ -1,13 +1,22 @@
 //! Customers: the list with search and a service filter, and the form (the services they
-//! follow as checkboxes). The pages themselves are [`super::resource`]'s.
+//! follow as checkboxes). The pages themselves are [`super::resource`]'s. Beside the form, a
+//! customer's page shows their address's opt-out (since when; who lifted an earlier one and
+//! when), the button with which an administrator lifts it, and the one that issues the
+//! customer a new personal link (the links in earlier emails stop working).
 
 use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
 use futures::TryStreamExt;
 
 use super::form::{service_choices, FormData, ServiceChoice};
-use super::page::{urlencode, Chrome, GuiError, Kind, Nav, Paging};
-use super::resource::{form_page, ListQuery, Resource};
-use super::session::Session;
+use super::page::{
+    parse_id, see_other, urlencode, Chrome, GuiError, Kind, Nav, Notice, Paging, When,
+};
+use super::resource::{form_page, ListQuery, Notes, Resource};
+use super::session::{Admin, Session};
 use crate::domain::Customer;
 use crate::state::AppState;
 use crate::store::CustomerFilter;
@@ -18,7 +27,8 @@ use crate::wire::ModelState;
 #[template(path = "gui/customers/list.html")]
 pub struct ListPage {
     chrome: Chrome,
-    rows: Vec<Customer>,
+    /// Each customer, with when their address opted out (if it did).
+    rows: Vec<(Customer, Option<When>)>,
     search: String,
     services: Vec<ServiceChoice>,
     filtered: bool,
@@ -65,9 +75,14 @@ impl Resource for Customer {
         };
         let total = state.store.count_customers(&filter).await?;
         let paging = Paging::of(total, q.page.as_deref());
+        let now = state.store.now();
         let rows = state
             .store
             .search_customers(filter, paging.window())
+            .map_ok(|c| {
+                let out = When::opt(c.opted_out_time, now);
+                (c, out)
+            })
             .try_collect()
             .await?;
         let services = service_choices(&state.store, service_id.as_slice()).await?;
@@ -85,6 +100,28 @@ impl Resource for Customer {
         })
     }
 
+    async fn notes(state: &AppState, id: i64) -> Result<Notes, GuiError> {
+        let customer = state.store.get_customer(id).await?;
+        let Some(email) = customer.email.filter(|e| !e.is_empty()) else {
+            return Ok(Notes::default());
+        };
+        let Some(record) = state.store.opt_out_of(&email).await? else {
+            return Ok(Notes::default());
+        };
+        let now = state.store.now();
+        let since = When::of(record.opted_out_at, now);
+        let notes = Notes::default().with("address", record.address);
+        Ok(match record.lifted {
+            None => notes
+                .with("opted_out", since.text)
+                .with("opted_out_relative", since.relative),
+            Some((at, by)) => notes
+                .with("lifted_at", When::of(at, now).text)
+                .with("lifted_by", by)
+                .with("earlier_opt_out", since.text),
+        })
+    }
+
     async fn choices(state: &AppState, values: &FormData) -> Result<Vec<ServiceChoice>, GuiError> {
         Ok(service_choices(&state.store, &values.service_ids()).await?)
     }
@@ -99,4 +136,42 @@ impl Resource for Customer {
             "They will not be emailed about tickets any more. This cannot be undone.".into(),
         ))
     }
+}
+
+/// The buttons of a customer's page beside the form.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/customers/{id}/opt-out/lift", post(lift_opt_out))
+        .route("/customers/{id}/personal-link", post(new_personal_link))
+}
+
+/// An administrator lifts the opt-out of the customer's address (recorded with who and when).
+async fn lift_opt_out(
+    State(state): State<AppState>,
+    Admin(session): Admin,
+    Path(id): Path<String>,
+) -> Result<Response, GuiError> {
+    let id = parse_id(&id)?;
+    let store = &state.store;
+    let page = format!("/customers/{id}");
+    if store
+        .lift_customer_opt_out(id, &session.who(), store.now())
+        .await?
+    {
+        Ok(Notice::OptOutLifted.redirect(&page))
+    } else {
+        // Lifted meanwhile (or never there): the page shows how it is now.
+        Ok(see_other(&page))
+    }
+}
+
+/// Any operator issues the customer a new personal link: every earlier one stops working.
+async fn new_personal_link(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, GuiError> {
+    let id = parse_id(&id)?;
+    state.store.revoke_links(id, &session.who()).await?;
+    Ok(Notice::PersonalLinkIssued.redirect(&format!("/customers/{id}")))
 }

@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(tickets::router())
         .merge(resource::router::<Customer>())
+        .merge(customers::router())
         .merge(resource::router::<Service>())
         .merge(resource::router::<Operator>())
         .merge(settings::router())

@@ -23,8 +23,8 @@ use serde::Deserialize;
 
 use super::form::{store_errors, FieldErrors, FormData, ServiceChoice};
 use super::page::{
-    deleted, notice_code, parse_id, render, render_status, saved, Chrome, ConfirmPage, GuiError,
-    Kind, Nav, Notice,
+    deleted, notice_code, parse_id, render, render_status, saved, Chrome, ConfirmPage, Done,
+    GuiError, Kind, Nav, Notice,
 };
 use super::session::{Admin, Session};
 use crate::state::AppState;
@@ -87,6 +87,26 @@ pub struct FormFrame {
     pub errors: FieldErrors,
     /// The services to tick, on a form that has them ([`Resource::choices`]).
     pub choices: Vec<ServiceChoice>,
+    /// What an edit page shows beside its form ([`Resource::notes`]).
+    pub notes: Notes,
+}
+
+/// Read-only facts an edit page shows beside its form, by name (a customer's opt-out).
+#[derive(Debug, Clone, Default)]
+pub struct Notes(Vec<(&'static str, String)>);
+
+impl Notes {
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.0.push((name, value.into()));
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl FormFrame {
@@ -99,6 +119,7 @@ impl FormFrame {
             values,
             errors: FieldErrors::none(),
             choices: Vec::new(),
+            notes: Notes::default(),
         }
     }
 
@@ -182,6 +203,15 @@ pub trait Resource: Entity + WireEntity {
         async { Ok(Vec::new()) }
     }
 
+    /// What the edit page of the entity `editing` shows beside its form (nothing by default;
+    /// nothing on a new form).
+    fn notes(
+        _state: &AppState,
+        _editing: i64,
+    ) -> impl Future<Output = Result<Notes, GuiError>> + Send {
+        async { Ok(Notes::default()) }
+    }
+
     /// The delete confirmation's heading and what it warns about.
     fn deletion(
         &self,
@@ -230,15 +260,30 @@ async fn form_of<R: Resource>(
     state: &AppState,
     who: &R::Who,
     status: StatusCode,
+    frame: FormFrame,
+) -> Result<Response, GuiError> {
+    form_with_notice::<R>(state, who, status, frame, None).await
+}
+
+/// [`form_of`] with a notice (after a change made from the edit page).
+async fn form_with_notice<R: Resource>(
+    state: &AppState,
+    who: &R::Who,
+    status: StatusCode,
     mut frame: FormFrame,
+    notice: Option<Notice>,
 ) -> Result<Response, GuiError> {
     let verb = if frame.editing.is_some() {
         "Edit"
     } else {
         "New"
     };
-    let chrome = Chrome::new(who.session(), R::NAV, format!("{verb} {}", R::KIND.noun()));
+    let chrome = Chrome::new(who.session(), R::NAV, format!("{verb} {}", R::KIND.noun()))
+        .with_notice(notice);
     frame.choices = R::choices(state, &frame.values).await?;
+    if let Some(id) = frame.editing {
+        frame.notes = R::notes(state, id).await?;
+    }
     render_status(status, &R::FormPage::from((chrome, frame)))
 }
 
@@ -254,9 +299,11 @@ async fn edit_form<R: Resource>(
     State(state): State<AppState>,
     who: R::Who,
     Path(id): Path<String>,
+    Query(done): Query<Done>,
 ) -> Result<Response, GuiError> {
     let entity = R::get(&state.store, parse_id(&id)?).await?;
-    form_of::<R>(&state, &who, StatusCode::OK, FormFrame::stored(&entity)).await
+    let frame = FormFrame::stored(&entity);
+    form_with_notice::<R>(&state, &who, StatusCode::OK, frame, done.done).await
 }
 
 /// The version of an entity a form carries: its entity tag, without the quotes.

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::frame::{organisation, render, PublicError};
-use crate::domain::{Customer, LinkToken, Timestamp};
-use crate::state::AppState;
+use crate::domain::{Actor, Customer, LinkToken, Who};
+use crate::state::{AppState, ClientAddress};
 use crate::store::Page;
 
 /// The cookie holding the personal page's CSRF token.
@@ -29,12 +29,14 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/my/{token}", get(show).post(change))
 }
 
-/// A service as the page offers it.
+/// A service as the page offers it: every public service, and any private one the customer
+/// already follows (an operator chose it for them; they may keep or drop it, not add others).
 struct Choice {
     id: i64,
     name: String,
     description: Option<String>,
     followed: bool,
+    private: bool,
 }
 
 #[derive(Template)]
@@ -93,8 +95,10 @@ async fn page(
     let choices = state
         .store
         .list_services(Page::default())
+        .try_filter(|s| std::future::ready(s.is_public || followed.contains(&s.id)))
         .map_ok(|s| Choice {
             followed: followed.contains(&s.id),
+            private: !s.is_public,
             id: s.id,
             name: s.name,
             description: s.description,
@@ -201,11 +205,13 @@ fn parse_form(body: &[u8]) -> Result<(Option<String>, Change), PublicError> {
 async fn change(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let org = organisation(&state.settings.get());
-    match apply(&state, &token, &headers, &body).await {
+    let who = Who::new(Actor::Customer, address);
+    match apply(&state, &token, &who, &headers, &body).await {
         Ok(r) => r,
         Err(e) => e.page(org),
     }
@@ -214,6 +220,7 @@ async fn change(
 async fn apply(
     state: &AppState,
     token: &str,
+    who: &Who,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, PublicError> {
@@ -232,14 +239,15 @@ async fn apply(
         }
     };
     check_csrf(headers, given)?;
-    let now = Timestamp::now();
+    let now = state.store.now();
+    let store = &state.store;
     let (changed, done) = match change {
         Change::Follow(ids) => (
-            state.store.set_followed_by_link(&digest, &ids).await?,
+            store.set_followed_by_link(&digest, &ids, who).await?,
             "saved",
         ),
-        Change::OptOut => (state.store.opt_out_by_link(&digest, now).await?, "out"),
-        Change::OptIn => (state.store.opt_in_by_link(&digest, now).await?, "in"),
+        Change::OptOut => (store.opt_out_by_link(&digest, who, now).await?, "out"),
+        Change::OptIn => (store.opt_in_by_link(&digest, who, now).await?, "in"),
     };
     changed.ok_or(PublicError::LinkInvalid)?;
     Ok(Redirect::to(&format!("/my/{token}?done={done}")).into_response())

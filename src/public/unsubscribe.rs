@@ -17,8 +17,8 @@ use axum::routing::get;
 use axum::Router;
 
 use super::frame::{organisation, render, Notice, PublicError};
-use crate::domain::{LinkToken, Timestamp};
-use crate::state::AppState;
+use crate::domain::{Actor, LinkToken, Who};
+use crate::state::{AppState, ClientAddress};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/unsubscribe/{token}", get(confirm).post(unsubscribe))
@@ -60,6 +60,7 @@ fn one_click(body: &[u8]) -> bool {
 async fn unsubscribe(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    ClientAddress(address): ClientAddress,
     body: Bytes,
 ) -> Response {
     let org = organisation(&state.settings.get());
@@ -74,7 +75,11 @@ async fn unsubscribe(
     }
     match state
         .store
-        .opt_out_by_link(&link.digest(), Timestamp::now())
+        .opt_out_by_link(
+            &link.digest(),
+            &Who::new(Actor::Customer, address),
+            state.store.now(),
+        )
         .await
     {
         Ok(Some(_)) => (

@@ -295,7 +295,7 @@ async fn follow(
     Ok(())
 }
 
-async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Customer, StoreError> {
+pub(super) async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Customer, StoreError> {
     let sql = select("(SELECT * FROM customers WHERE id = $1)");
     let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
     let first = rows.first().ok_or(StoreError::NotFound)?;

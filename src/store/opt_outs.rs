@@ -6,8 +6,9 @@
 //! A customer opts back in on their personal page; an operator lifts an opt-out in the GUI.
 //! Either way the row stays, with who lifted it and when.
 
-use super::{Store, StoreError};
-use crate::domain::Timestamp;
+use super::{audit, customers, Store, StoreError};
+use crate::domain::audit::{customer_with_opt_out, AuditAction, AuditEntity};
+use crate::domain::{Timestamp, Who};
 
 /// The channel of email addresses (stored lower-cased).
 pub const EMAIL: &str = "email";
@@ -34,16 +35,41 @@ impl Store {
         Ok(())
     }
 
-    /// Lifts the opt-out of `email` (if it has one), recording `by` and `at`. Returns whether
-    /// there was one to lift.
-    pub async fn lift_opt_out(
+    /// Lifts the opt-out of the customer's email address (if it has one), recording who and
+    /// when on the opt-out and, in the audit log, the customer's `OptedOutTime` back to null.
+    /// Returns whether there was one to lift; `NotFound` for no such customer.
+    pub async fn lift_customer_opt_out(
         &self,
-        email: &str,
-        by: &str,
+        customer_id: i64,
+        who: &Who,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let lifted = lift(&mut tx, EMAIL, email, by, at).await?;
+        let sql = format!(
+            "SELECT email FROM customers WHERE id = $1{}",
+            self.for_update()
+        );
+        let email: Option<String> = sqlx::query_scalar::<_, Option<String>>(&sql)
+            .bind(customer_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let Some(email) = email.filter(|e| !e.is_empty()) else {
+            return Ok(false);
+        };
+        let before = customers::load(&mut tx, customer_id).await?;
+        let lifted = lift(&mut tx, EMAIL, &email, &who.actor.label(), at).await?;
+        let after = customers::load(&mut tx, customer_id).await?;
+        audit::record_views(
+            &mut tx,
+            who,
+            AuditEntity::Customer,
+            Some(customer_id),
+            AuditAction::Updated,
+            Some(&customer_with_opt_out(&before)),
+            Some(&customer_with_opt_out(&after)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(lifted)
     }

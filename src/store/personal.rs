@@ -7,8 +7,13 @@
 //! lead to their customer until an operator issues the customer a new link
 //! ([`Store::revoke_links`]), which ends every earlier one.
 
-use super::{opt_outs, Store, StoreError};
-use crate::domain::{Customer, Timestamp};
+use std::collections::HashSet;
+
+use super::{audit, customers, opt_outs, services, Store, StoreError};
+use crate::domain::audit::{
+    customer_with_opt_out, personal_link_changed, AuditAction, AuditEntity, Audited,
+};
+use crate::domain::{Customer, Timestamp, Who};
 
 /// Parameters per row of [`Store::issue_link_tokens`]'s `VALUES` list.
 const TOKEN_PARAMS: usize = 2;
@@ -70,13 +75,39 @@ impl Store {
         }
     }
 
-    /// Ends every link issued to the customer so far (the next message carries a new one).
-    /// Returns how many there were.
-    pub async fn revoke_links(&self, customer_id: i64) -> Result<u64, StoreError> {
+    /// Ends every link issued to the customer so far (the next message carries a new one),
+    /// recorded in the audit log as the customer's `PersonalLink` changed. Returns how many
+    /// links there were; `NotFound` for no such customer.
+    pub async fn revoke_links(&self, customer_id: i64, who: &Who) -> Result<u64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let sql = format!(
+            "SELECT id FROM customers WHERE id = $1{}",
+            self.for_update()
+        );
+        sqlx::query(&sql)
+            .bind(customer_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let customer = customers::load(&mut tx, customer_id).await?;
         let done = sqlx::query("DELETE FROM customer_tokens WHERE customer_id = $1")
             .bind(customer_id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        let before = customer.audit_view();
+        let mut after = before.clone();
+        personal_link_changed(&mut after);
+        audit::record_views(
+            &mut tx,
+            who,
+            AuditEntity::Customer,
+            Some(customer_id),
+            AuditAction::Updated,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -85,10 +116,16 @@ impl Store {
     pub async fn opt_out_by_link(
         &self,
         digest: &str,
+        who: &Who,
         at: Timestamp,
     ) -> Result<Option<Customer>, StoreError> {
-        self.by_link(digest, |tx, email| {
-            Box::pin(async move { opt_outs::opt_out(tx, opt_outs::EMAIL, &email, at).await })
+        self.by_link(digest, who, |tx, _, email| {
+            Box::pin(async move {
+                if let Some(email) = email {
+                    opt_outs::opt_out(tx, opt_outs::EMAIL, &email, at).await?;
+                }
+                Ok(())
+            })
         })
         .await
     }
@@ -97,57 +134,95 @@ impl Store {
     pub async fn opt_in_by_link(
         &self,
         digest: &str,
+        who: &Who,
         at: Timestamp,
     ) -> Result<Option<Customer>, StoreError> {
-        self.by_link(digest, |tx, email| {
+        self.by_link(digest, who, |tx, _, email| {
             Box::pin(async move {
-                opt_outs::lift(tx, opt_outs::EMAIL, &email, opt_outs::BY_CUSTOMER, at)
-                    .await
-                    .map(drop)
+                if let Some(email) = email {
+                    opt_outs::lift(tx, opt_outs::EMAIL, &email, opt_outs::BY_CUSTOMER, at).await?;
+                }
+                Ok(())
             })
         })
         .await
     }
 
-    /// The customer a link leads to follows exactly these services (each must exist: a 400
-    /// naming `Services` otherwise, and nothing changes). `None` when the link leads nowhere.
+    /// The customer a link leads to follows exactly these services. Each must be a public
+    /// service or one the customer already follows (a private service they follow can be
+    /// kept or dropped, never added); any other id is a 400 naming `Services`, said as for an
+    /// id that does not exist, and nothing changes. `None` when the link leads nowhere.
     pub async fn set_followed_by_link(
         &self,
         digest: &str,
         services: &[i64],
+        who: &Who,
     ) -> Result<Option<Customer>, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let Some(id) = link_customer(&mut tx, digest, self.for_update()).await? else {
-            return Ok(None);
-        };
-        self.existing_services(&mut tx, services, "Services")
-            .await?;
-        super::customers::replace_followed(&mut tx, id, services).await?;
-        tx.commit().await?;
-        Ok(Some(self.get_customer(id).await?))
+        let lock = self.for_share();
+        let services = services.to_vec();
+        self.by_link(digest, who, |tx, id, _| {
+            Box::pin(async move {
+                let followed: HashSet<i64> = sqlx::query_scalar(
+                    "SELECT service_id FROM customer_services WHERE customer_id = $1",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+                let found = services::live_services(tx, &services, "Services", lock).await?;
+                let refused: Vec<i64> = found
+                    .iter()
+                    .filter(|s| !s.is_public && !followed.contains(&s.id))
+                    .map(|s| s.id)
+                    .collect();
+                if !refused.is_empty() {
+                    return Err(StoreError::invalid(
+                        "Services",
+                        services::no_such_services(&refused),
+                    ));
+                }
+                customers::replace_followed(tx, id, &services).await
+            })
+        })
+        .await
     }
 
-    /// Runs `change` on the email address of the customer a link leads to, in one transaction.
-    async fn by_link<F>(&self, digest: &str, change: F) -> Result<Option<Customer>, StoreError>
+    /// Runs `change` on the customer a link leads to (its id and email address, if any), in one
+    /// transaction, and records what it changed on the customer in the audit log.
+    async fn by_link<F>(
+        &self,
+        digest: &str,
+        who: &Who,
+        change: F,
+    ) -> Result<Option<Customer>, StoreError>
     where
         F: for<'c> FnOnce(
             &'c mut sqlx::AnyConnection,
-            String,
+            i64,
+            Option<String>,
         ) -> futures::future::BoxFuture<'c, Result<(), StoreError>>,
     {
         let mut tx = self.write_tx().await?;
         let Some(id) = link_customer(&mut tx, digest, self.for_update()).await? else {
             return Ok(None);
         };
-        let email: Option<String> = sqlx::query_scalar("SELECT email FROM customers WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if let Some(email) = email.filter(|e| !e.is_empty()) {
-            change(&mut tx, email).await?;
-        }
+        let before = customers::load(&mut tx, id).await?;
+        let email = before.email.clone().filter(|e| !e.is_empty());
+        change(&mut tx, id, email).await?;
+        let after = customers::load(&mut tx, id).await?;
+        audit::record_views(
+            &mut tx,
+            who,
+            AuditEntity::Customer,
+            Some(after.id),
+            AuditAction::Updated,
+            Some(&customer_with_opt_out(&before)),
+            Some(&customer_with_opt_out(&after)),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Some(self.get_customer(id).await?))
+        Ok(Some(after))
     }
 }
 

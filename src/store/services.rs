@@ -189,7 +189,7 @@ pub(super) async fn live_services(
 const NAMED_MISSING: usize = 10;
 
 /// "There is no service with Id 7, 9." — naming at most [`NAMED_MISSING`] of them.
-fn no_such_services(missing: &[i64]) -> String {
+pub(super) fn no_such_services(missing: &[i64]) -> String {
     let named: Vec<String> = missing
         .iter()
         .take(NAMED_MISSING)

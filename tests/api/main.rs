@@ -23,6 +23,7 @@ mod notify_crash;
 mod openapi;
 mod opt_outs;
 mod parity;
+mod personal_page;
 mod pipelining;
 mod process;
 mod resources;

@@ -229,7 +229,7 @@ herald_test_support::backend_tests! {
         let (ann, _, message) = ann_gets_an_email(&app, &smtp).await;
         let url = unsubscribe_url(&message);
         assert_eq!(outsider().get(&url).send().await.unwrap().status(), 200);
-        assert_eq!(app.store.revoke_links(id(&ann)).await.unwrap(), 1);
+        assert_eq!(app.store.revoke_links(id(&ann), &herald::domain::Who::cli()).await.unwrap(), 1);
         assert_eq!(outsider().get(&url).send().await.unwrap().status(), 404);
         let r = outsider().post(&url).form(&[("List-Unsubscribe", "One-Click")]).send().await.unwrap();
         assert_eq!(r.status(), 404);

@@ -56,6 +56,11 @@ impl Chrome {
         }
     }
 
+    /// Is the signed-in operator an administrator?
+    pub fn is_admin(&self) -> bool {
+        self.operator.as_ref().is_some_and(|o| o.is_admin)
+    }
+
     /// Shows a notice (the one a `?done=` asked for, say).
     pub fn with_notice(mut self, notice: Option<Notice>) -> Self {
         self.notice = notice;

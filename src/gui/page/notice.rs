@@ -50,6 +50,10 @@ pub enum Notice {
     TicketChanged,
     SettingsSaved,
     ApiKeySet,
+    /// A customer's opt-out lifted by an administrator.
+    OptOutLifted,
+    /// A customer issued a new personal link (the earlier ones ended).
+    PersonalLinkIssued,
 }
 
 impl Notice {
@@ -64,6 +68,8 @@ impl Notice {
             Notice::TicketChanged,
             Notice::SettingsSaved,
             Notice::ApiKeySet,
+            Notice::OptOutLifted,
+            Notice::PersonalLinkIssued,
         ];
         let per_kind = Kind::ALL
             .into_iter()
@@ -86,6 +92,8 @@ impl Notice {
             Notice::TicketChanged => "ticket-changed",
             Notice::SettingsSaved => "settings-saved",
             Notice::ApiKeySet => "api-key-set",
+            Notice::OptOutLifted => "opt-out-lifted",
+            Notice::PersonalLinkIssued => "personal-link-issued",
         };
         fixed.to_owned()
     }
@@ -131,6 +139,14 @@ impl Notice {
                 "Settings saved. Every instance uses them within a few seconds."
             }
             Notice::ApiKeySet => "API key changed. The old key stops working within a few seconds.",
+            Notice::OptOutLifted => {
+                "Opt-out lifted: the customer's address is emailed again about the services they \
+                 follow."
+            }
+            Notice::PersonalLinkIssued => {
+                "New personal link issued: the links in earlier emails no longer work; the next \
+                 email carries a new one."
+            }
         }
     }
 
@@ -177,7 +193,7 @@ mod tests {
     #[test]
     fn every_notice_reads_back_from_its_code() {
         let all: Vec<Notice> = Notice::all().collect();
-        assert_eq!(all.len(), 21);
+        assert_eq!(all.len(), 23);
         for n in all {
             assert_eq!(Notice::from_code(&n.code()), Some(n), "{n:?}");
             assert!(n.text().ends_with('.'), "{n:?}");

@@ -185,7 +185,12 @@ impl EmailSender {
         if views.len() > 1024 {
             views.clear();
         }
-        let view = Arc::new(EmailView::new(content).with_base_url(&self.settings.base_url()));
+        let organisation = self.settings.get().organisation_name.clone();
+        let view = Arc::new(
+            EmailView::new(content)
+                .with_base_url(&self.settings.base_url())
+                .with_organisation(organisation.as_deref()),
+        );
         views.insert(content.event_id, view.clone());
         view
     }

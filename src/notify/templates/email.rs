@@ -90,9 +90,15 @@ pub struct EmailView {
     pub late: Amount,
     /// The ticket's page (operators' messages), once [`EmailView::with_base_url`] is known.
     pub link: Option<String>,
+    /// Who sends it, named in the footer of every message to customers (`organisation_name`,
+    /// else Herald's own name; isolated), once [`EmailView::with_organisation`] is known.
+    pub organisation: String,
     #[serde(skip)]
     calendar: Option<Invitation>,
 }
+
+/// Who the messages are from when `organisation_name` is not set.
+pub const DEFAULT_ORGANISATION: &str = "Herald";
 
 /// What the calendar part of a planned-work message says (its summary is the language's).
 #[derive(Debug, Clone)]
@@ -240,8 +246,15 @@ impl EmailView {
                     .unwrap_or_default(),
             ),
             link: None,
+            organisation: DEFAULT_ORGANISATION.to_owned(),
             calendar,
         }
+    }
+
+    /// The organisation named in the footer (`None`: Herald's own name).
+    pub fn with_organisation(mut self, name: Option<&str>) -> Self {
+        self.organisation = value(name.unwrap_or(DEFAULT_ORGANISATION));
+        self
     }
 
     /// Links to the ticket and the calendar `UID`s from Herald's base URL (the public URL,

@@ -241,3 +241,45 @@ fn durations_in_words() {
     assert_eq!(duration_words(Duration::from_secs(1800)), "30 minutes");
     assert_eq!(duration_words(Duration::from_secs(5400)), "90 minutes");
 }
+
+#[test]
+fn every_customer_message_names_the_organisation_in_its_footer() {
+    let kinds = [
+        (EventKind::Created, false),
+        (EventKind::Updated, false),
+        (EventKind::Closed, false),
+        (EventKind::Reopened, false),
+        (EventKind::Created, true),
+        (EventKind::Updated, true),
+        (EventKind::Closed, true),
+        (EventKind::Reopened, true),
+        (EventKind::Deleted, true),
+        (EventKind::Reminder, true),
+    ];
+    for language in ["en", "de"] {
+        let language = Language::chain(None, language);
+        for (kind, planned) in kinds {
+            let c = EventContent {
+                planned,
+                lead: Some(std::time::Duration::from_secs(3600)),
+                ..content(kind, "d")
+            };
+            let named = EmailView::new(&c).with_organisation(Some("Acme & <Sons>"));
+            let r = super::render(templates(), &named, &language, "Ann", Some(&links())).unwrap();
+            let footer = r.text.rsplit("\n-- \n").next().unwrap();
+            assert!(
+                footer.starts_with("Acme & <Sons>\n"),
+                "{kind:?}: {}",
+                r.text
+            );
+            assert!(
+                r.html.contains("<strong>Acme &amp; &lt;Sons&gt;</strong>"),
+                "{kind:?}: {}",
+                r.html
+            );
+            let unnamed =
+                super::render(templates(), &EmailView::new(&c), &language, "Ann", None).unwrap();
+            assert!(unnamed.text.contains("\n-- \nHerald\n"), "{kind:?}");
+        }
+    }
+}
