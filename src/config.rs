@@ -11,6 +11,7 @@ use clap::{Arg, ArgMatches};
 
 use crate::secret::Secret;
 
+pub mod sms_url;
 pub mod smtp_url;
 pub mod values;
 
@@ -38,6 +39,9 @@ pub enum Key {
     OrganisationName,
     SelfSubscription,
     MetricsToken,
+    SmsUrl,
+    SmsEvents,
+    SmsDefaultCountry,
 }
 
 /// The declaration of one setting.
@@ -268,6 +272,36 @@ pub const SETTINGS: &[SettingSpec] = &[
         label: "Metrics token",
         help: "Bearer token Prometheus sends to scrape GET /metrics (at least 16 visible characters); unset: /metrics answers 404",
         secret: true,
+    },
+    SettingSpec {
+        key: Key::SmsUrl,
+        flag: "sms-url",
+        env: "HERALD_SMS_URL",
+        stored_as: Some("sms_url"),
+        default: None,
+        label: "SMS gateway URL",
+        help: "The SMSC texts go through over SMPP 3.4: smpp://SYSTEM_ID:PASSWORD@HOST:2775?source=NAME (smpps:// for TLS); unset: no texts",
+        secret: true,
+    },
+    SettingSpec {
+        key: Key::SmsEvents,
+        flag: "sms-events",
+        env: "HERALD_SMS_EVENTS",
+        stored_as: Some("sms_events"),
+        default: Some("created,closed,reopened"),
+        label: "SMS events",
+        help: "Which ticket events are texted to followers with a cell phone: any of created, updated, closed, reopened, reminder (none: no texts)",
+        secret: false,
+    },
+    SettingSpec {
+        key: Key::SmsDefaultCountry,
+        flag: "sms-default-country",
+        env: "HERALD_SMS_DEFAULT_COUNTRY",
+        stored_as: Some("sms_default_country"),
+        default: None,
+        label: "SMS default country",
+        help: "The country of cell phone numbers written without +, as its ISO 3166 code (e.g. NL); unset: such numbers are skipped",
+        secret: false,
     },
 ];
 

@@ -4,8 +4,11 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::config::sms_url::Smsc;
 use crate::config::values::{self, MailConfig};
 use crate::config::{Config, Key};
+use crate::domain::phone::Country;
+use crate::domain::ticket::EventKind;
 use crate::domain::{ApiKey, ApiKeyHash, Who};
 use crate::store::{Store, StoreError};
 
@@ -72,6 +75,12 @@ pub struct Snapshot {
     pub self_subscription: bool,
     /// The bearer token of `GET /metrics` (none: it answers 404).
     pub metrics_token: Option<crate::secret::Secret<String>>,
+    /// The SMSC texts go through: `Ok(None)` while unset, `Err` (for people) when unusable.
+    pub sms: Result<Option<Smsc>, String>,
+    /// The events texted to followers with a cell phone.
+    pub sms_events: Vec<EventKind>,
+    /// The country of cell phone numbers written without `+`.
+    pub sms_default_country: Option<Country>,
 }
 
 /// The default of a setting that has one, parsed.
@@ -103,6 +112,9 @@ impl Default for Snapshot {
             organisation_name: None,
             self_subscription: default_of(Key::SelfSubscription, values::switch),
             metrics_token: None,
+            sms: Ok(None),
+            sms_events: default_of(Key::SmsEvents, values::sms_events),
+            sms_default_country: None,
         }
     }
 }
@@ -196,6 +208,14 @@ impl LiveSettings {
                 .and_then(|v| values::switch(&v).ok())
                 .unwrap_or(defaults.self_subscription),
             metrics_token: resolve(Key::MetricsToken).and_then(|v| values::metrics_token(&v).ok()),
+            sms: resolve(Key::SmsUrl)
+                .map(|v| values::sms_url(&v))
+                .transpose(),
+            sms_events: resolve(Key::SmsEvents)
+                .and_then(|v| values::sms_events(&v).ok())
+                .unwrap_or(defaults.sms_events),
+            sms_default_country: resolve(Key::SmsDefaultCountry)
+                .and_then(|v| values::sms_default_country(&v).ok()),
         };
         *self
             .current

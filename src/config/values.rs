@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
+use super::sms_url::Smsc;
 use super::smtp_url::Server;
 use super::{parse_duration, Key};
 use crate::client_address::TrustedProxies;
+use crate::domain::phone::Country;
+use crate::domain::ticket::EventKind;
 use crate::secret::Secret;
 
 /// How long temporary mail failures are retried: a duration above zero.
@@ -171,6 +174,49 @@ pub fn templates_folder(text: &str) -> Result<std::path::PathBuf, String> {
     }
 }
 
+/// The SMSC texts go through: `smpp://…` or `smpps://…`.
+pub fn sms_url(text: &str) -> Result<Smsc, String> {
+    Smsc::from_url(text)
+}
+
+/// The events texted to followers: event names separated by commas, each once; empty (or
+/// `none`) for none.
+pub fn sms_events(text: &str) -> Result<Vec<EventKind>, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut events = Vec::new();
+    for part in trimmed.split(',') {
+        let kind = EventKind::parse(&part.trim().to_ascii_lowercase())
+            .filter(|k| SMS_EVENTS.contains(k))
+            .ok_or_else(|| {
+                format!(
+                    "Give events from created, updated, closed, reopened and reminder, separated \
+                     by commas (empty for none), not {text:?}."
+                )
+            })?;
+        if !events.contains(&kind) {
+            events.push(kind);
+        }
+    }
+    Ok(events)
+}
+
+/// The events that may be texted.
+const SMS_EVENTS: [EventKind; 5] = [
+    EventKind::Created,
+    EventKind::Updated,
+    EventKind::Closed,
+    EventKind::Reopened,
+    EventKind::Reminder,
+];
+
+/// The country of numbers written without `+`.
+pub fn sms_default_country(text: &str) -> Result<Country, String> {
+    Country::parse(text)
+}
+
 /// Checks a value given for `key` with that setting's parser.
 pub fn check(key: Key, text: &str) -> Result<(), String> {
     match key {
@@ -191,6 +237,9 @@ pub fn check(key: Key, text: &str) -> Result<(), String> {
         Key::StatusPage | Key::SelfSubscription => switch(text).map(drop),
         Key::OrganisationName => organisation_name(text).map(drop),
         Key::MetricsToken => metrics_token(text).map(drop),
+        Key::SmsUrl => sms_url(text).map(drop),
+        Key::SmsEvents => sms_events(text).map(drop),
+        Key::SmsDefaultCountry => sms_default_country(text).map(drop),
         // Any address `bind` accepts, any format (not `json` is text): checked where used.
         Key::Database | Key::Bind | Key::LogFormat => Ok(()),
     }
@@ -299,6 +348,27 @@ mod tests {
         );
         assert!(organisation_name("two\nlines").is_err());
         assert!(organisation_name(&"x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn sms_settings_are_validated() {
+        assert!(check(Key::SmsUrl, "smpp://herald:pw@localhost:2775?source=Acme").is_ok());
+        assert!(check(Key::SmsUrl, "smtp://herald:pw@localhost").is_err());
+        assert_eq!(
+            sms_events(" Created, closed,reopened,closed"),
+            Ok(vec![
+                EventKind::Created,
+                EventKind::Closed,
+                EventKind::Reopened
+            ])
+        );
+        assert_eq!(sms_events("none"), Ok(vec![]));
+        assert!(sms_events("created,overdue")
+            .unwrap_err()
+            .contains("overdue"));
+        assert!(sms_events("created;closed").is_err());
+        assert_eq!(sms_default_country("nl").unwrap().code(), "NL");
+        assert!(check(Key::SmsDefaultCountry, "Holland").is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod history;
 mod language;
 mod link_token;
 mod password;
+pub mod phone;
 mod text;
 pub mod ticket;
 mod time;

@@ -8,6 +8,7 @@
 
 pub mod email;
 pub mod sender;
+pub mod sms;
 pub mod templates;
 pub mod worker;
 

@@ -30,6 +30,7 @@ mod resources;
 mod schedule;
 mod schemathesis_findings;
 mod smoke;
+mod sms_session;
 mod status_page;
 mod test_log;
 mod tickets;

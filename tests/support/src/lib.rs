@@ -1,7 +1,7 @@
 //! What Herald's test binaries share (`tests/api`, `tests/gui` and the client's guide): the
 //! [`TestApp`] builder that starts a real Herald on port 0 with its own database, the backend
 //! a test runs on ([`backend_tests!`]), the tests' own PostgreSQL ([`postgres`]), a scriptable
-//! SMTP server ([`smtp`]), and small helpers for responses and waiting.
+//! SMTP server ([`smtp`]), an SMSC ([`smsc`]), and small helpers for responses and waiting.
 //!
 //! ```ignore
 //! let smtp = SmtpServer::start().await;
@@ -21,6 +21,7 @@ mod app;
 mod log;
 pub mod postgres;
 pub mod python;
+pub mod smsc;
 pub mod smtp;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use serde_json::Value;
 
 pub use app::{test_config, TestApp, TestAppBuilder};
 pub use log::init_test_log;
+pub use smsc::TestSmsc;
 pub use smtp::SmtpServer;
 
 /// The API key of every test server.
