@@ -1,7 +1,7 @@
 //! Settings (administrators only): the API key (set one, or generate one that is shown once),
 //! the settings stored in the database (driven by [`config::SETTINGS`]: every setting with a
 //! stored name appears, and the page says when a flag or environment variable overrides it),
-//! and the test email.
+//! the test email and the test text.
 //!
 //! Secrets are never shown in full: the mail server URL appears with its password as `***`,
 //! and saving it back with `***` keeps the stored password.
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(page).post(save))
         .route("/settings/api-key", post(api_key))
         .route("/settings/test-email", post(test_email))
+        .route("/settings/test-sms", post(test_sms))
 }
 
 /// One stored setting as the page shows it.
@@ -72,6 +73,10 @@ struct SettingsPage {
     /// The message templates' override folder, if any, and its broken overrides (file, line).
     templates_folder: Option<String>,
     template_problems: Vec<String>,
+    sms_status: String,
+    sms_ready: bool,
+    test_sms_to: String,
+    test_sms_result: Option<TestResult>,
 }
 
 fn stored_specs() -> impl Iterator<Item = (&'static SettingSpec, &'static str)> {
@@ -121,6 +126,7 @@ async fn settings_page(state: &AppState, session: &Session) -> Result<SettingsPa
         })
         .collect();
     let status = MailStatus::of(&state.settings.get());
+    let (sms_ready, sms_status) = crate::notify::sms::describe_status(&state.settings.get());
     Ok(SettingsPage {
         chrome: Chrome::new(session, Nav::Settings, "Settings"),
         rows,
@@ -137,6 +143,10 @@ async fn settings_page(state: &AppState, session: &Session) -> Result<SettingsPa
             .iter()
             .map(ToString::to_string)
             .collect(),
+        sms_ready,
+        sms_status,
+        test_sms_to: String::new(),
+        test_sms_result: None,
     })
 }
 
@@ -279,6 +289,29 @@ async fn test_email(
         Err(e) => TestResult {
             ok: false,
             message: format!("The test email was not sent: {e}"),
+        },
+    });
+    render_status(StatusCode::OK, &page)
+}
+
+async fn test_sms(
+    State(state): State<AppState>,
+    Admin(session): Admin,
+    body: Bytes,
+) -> Result<Response, GuiError> {
+    let form = FormData::parse(&body)?;
+    let to = form.get("to").trim().to_owned();
+    let result = crate::notify::sms::send_test(&state.settings.get(), &to).await;
+    let mut page = settings_page(&state, &session).await?;
+    page.test_sms_to = to;
+    page.test_sms_result = Some(match result {
+        Ok(reply) => TestResult {
+            ok: true,
+            message: format!("The test text was sent: {reply}."),
+        },
+        Err(e) => TestResult {
+            ok: false,
+            message: format!("The test text was not sent: {e}"),
         },
     });
     render_status(StatusCode::OK, &page)

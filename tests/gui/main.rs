@@ -21,6 +21,7 @@ mod screenshots;
 mod search;
 mod security;
 mod settings_save;
+mod sms_settings;
 mod status_page;
 mod templates;
 mod two_factor;
