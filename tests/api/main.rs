@@ -15,6 +15,7 @@ mod extension;
 mod id_lists;
 mod idempotency;
 mod instances;
+mod languages;
 mod merge_patch;
 mod metrics;
 mod migrations;
