@@ -37,6 +37,7 @@ mod sessions;
 mod settings;
 mod sqlite_reads;
 mod stats;
+mod subscriptions;
 mod ticket_rows;
 mod tickets;
 mod two_factor;
@@ -62,6 +63,7 @@ pub use planned_work::PublicPlannedWork;
 pub use public::{PublicBoard, PublicTicket, PUBLIC_EVENTS};
 pub use rows::Check;
 pub use sessions::{NewSession, SessionRecord};
+pub use subscriptions::{Confirmed, LinkState, Requested, Throttle};
 pub use tickets::TicketFilter;
 pub use two_factor::{Challenge, ChallengeKind, TwoFactor};
 

@@ -30,6 +30,7 @@ mod process;
 mod resources;
 mod schedule;
 mod schemathesis_findings;
+mod self_subscription;
 mod smoke;
 mod sms_session;
 mod status_page;

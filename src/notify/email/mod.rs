@@ -3,6 +3,7 @@
 //! [`EmailSender`], the channel's [`Sender`] for the delivery machinery.
 
 pub mod compose;
+pub mod confirmation;
 pub mod mailer;
 pub mod smtp;
 
