@@ -82,11 +82,6 @@ pub struct Customer {
     /// with all its services does not undo it.
     #[serde(default, skip_serializing)]
     pub opted_out_time: Option<DateTime<Utc>>,
-    /// The language of the customer's messages, a BCP 47 tag (`de`, `de-CH`); `None` on a
-    /// customer read back: the server's default language. A property Herald adds: `None` is not
-    /// sent, so an update keeps the stored value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
 }
 
 impl Customer {
@@ -104,12 +99,6 @@ impl Customer {
 
     pub fn with_cell_phone(mut self, cell_phone: impl Into<String>) -> Self {
         self.cell_phone = Some(cell_phone.into());
-        self
-    }
-
-    /// The language of the customer's messages (a BCP 47 tag such as `de`).
-    pub fn with_language(mut self, language: impl Into<String>) -> Self {
-        self.language = Some(language.into());
         self
     }
 
@@ -281,4 +270,67 @@ pub struct Notification {
     /// The last failure, while retrying or once failed.
     #[serde(default)]
     pub last_error: Option<String>,
+}
+
+/// Where Herald POSTs every event of the services it covers (`/api/Webhooks`): signed
+/// Standard Webhooks JSON, or a Slack or Teams incoming webhook's message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Webhook {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub id: i64,
+    /// An absolute http or https URL.
+    pub url: String,
+    /// The services it covers, by `Id`; empty: every service.
+    #[serde(default, with = "crate::xml::list")]
+    pub services: Vec<ServiceId>,
+    /// `json`, `slack` or `teams` (`None`: not sent, so `json` on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Write-only: set it to choose the secret; omitted on create, one is generated and
+    /// returned here once (in the create's answer), never again; omitted on update, it is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(default = "active")]
+    pub is_active: bool,
+    /// When Herald turned it off (a 410, or failing for the whole retry window).
+    #[serde(default, skip_serializing)]
+    pub deactivated_time: Option<DateTime<Utc>>,
+    /// Why Herald turned it off.
+    #[serde(default, skip_serializing)]
+    pub deactivated_reason: Option<String>,
+}
+
+/// A service named by its `Id` alone (a webhook's `Services`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ServiceId {
+    pub id: i64,
+}
+
+fn active() -> bool {
+    true
+}
+
+impl Webhook {
+    /// A new webhook to `url`, on every service, in the `json` format.
+    pub fn new(url: impl Into<String>) -> Self {
+        Webhook {
+            url: url.into(),
+            is_active: true,
+            ..Default::default()
+        }
+    }
+
+    /// Covers this service too (by `Id`).
+    pub fn about(mut self, service_id: i64) -> Self {
+        self.services.push(ServiceId { id: service_id });
+        self
+    }
+
+    /// `json`, `slack` or `teams`.
+    pub fn format(mut self, format: impl Into<String>) -> Self {
+        self.format = Some(format.into());
+        self
+    }
 }

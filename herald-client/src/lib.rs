@@ -60,7 +60,9 @@ use serde::Serialize;
 use url::Url;
 
 pub use audit::{AuditEntry, AuditFilter};
-pub use entities::{Customer, Notification, Operator, OperatorRef, Service, Ticket};
+pub use entities::{
+    Customer, Notification, Operator, OperatorRef, Service, ServiceId, Ticket, Webhook,
+};
 pub use error::{Error, ModelState};
 pub use resource::{ETag, Entity, Page, Resource, Tagged};
 pub use tickets::TicketFilter;
@@ -178,6 +180,11 @@ impl Client {
 
     /// `/api/Operators`.
     pub fn operators(&self) -> Resource<'_, Operator> {
+        Resource::new(self)
+    }
+
+    /// `/api/Webhooks`.
+    pub fn webhooks(&self) -> Resource<'_, Webhook> {
         Resource::new(self)
     }
 

@@ -8,7 +8,7 @@ use reqwest::{Method, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{Client, Customer, Error, Operator, Service, Ticket};
+use crate::{Client, Customer, Error, Operator, Service, Ticket, Webhook};
 
 /// An entity type of the API.
 pub trait Entity: Serialize + DeserializeOwned + Clone + Send + Sync {
@@ -34,6 +34,7 @@ entity!(Service, "Services", "Service");
 entity!(Customer, "Customers", "Customer");
 entity!(Operator, "Operators", "Operator");
 entity!(Ticket, "Tickets", "Ticket");
+entity!(Webhook, "Webhooks", "Webhook");
 
 /// An entity tag, as returned in `ETag` and sent back in `If-Match`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use super::auth::presented_key;
 use super::error::{error_response, ApiError};
 use super::resource::{created_again, Crud, Ctx};
 use super::{tickets, AppState};
-use crate::domain::{Customer, Operator, Service, Timestamp};
+use crate::domain::{Customer, Operator, Service, Timestamp, Webhook};
 use crate::limits::{BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::store::{holding, Claim, HeldClaim, IdempotencyKey, StoredAnswer};
 use crate::wire::ModelState;
@@ -198,6 +198,8 @@ async fn created(
         created_again::<Service>(state, &ctx, entity).await?
     } else if is(Operator::COLLECTION) {
         created_again::<Operator>(state, &ctx, entity).await?
+    } else if is(Webhook::COLLECTION) {
+        created_again::<Webhook>(state, &ctx, entity).await?
     } else {
         return Err(ApiError::Internal(anyhow::anyhow!(
             "an idempotency key links an entity to {path}, which creates none"

@@ -14,12 +14,13 @@ mod patch;
 mod resource;
 mod services;
 mod tickets;
+mod webhooks;
 
 use axum::http::Uri;
 use axum::middleware;
 use axum::Router;
 
-use crate::domain::{Customer, Operator, Service};
+use crate::domain::{Customer, Operator, Service, Webhook};
 use crate::state::AppState;
 
 pub use audit_log::AUDIT_LOG;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(resource::crud_router::<Customer>())
         .merge(resource::crud_router::<Service>())
         .merge(resource::crud_router::<Operator>())
+        .merge(resource::crud_router::<Webhook>())
         // Inside the key check: only requests it lets through claim idempotency keys.
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -41,16 +41,18 @@ pub enum AuditEntity {
     Customer,
     Service,
     Operator,
+    Webhook,
     /// The settings (of the Settings page, the API key): no id.
     Settings,
 }
 
 impl AuditEntity {
-    pub const ALL: [AuditEntity; 5] = [
+    pub const ALL: [AuditEntity; 6] = [
         AuditEntity::Ticket,
         AuditEntity::Customer,
         AuditEntity::Service,
         AuditEntity::Operator,
+        AuditEntity::Webhook,
         AuditEntity::Settings,
     ];
 
@@ -60,6 +62,7 @@ impl AuditEntity {
             AuditEntity::Customer => "Customer",
             AuditEntity::Service => "Service",
             AuditEntity::Operator => "Operator",
+            AuditEntity::Webhook => "Webhook",
             AuditEntity::Settings => "Settings",
         }
     }
@@ -178,6 +181,22 @@ fn service_ids(services: &[Service]) -> Value {
     json!(services.iter().map(|s| s.id).collect::<Vec<_>>())
 }
 
+impl Audited for super::Webhook {
+    const ENTITY: AuditEntity = AuditEntity::Webhook;
+    fn audit_id(&self) -> Option<i64> {
+        Some(self.id)
+    }
+    /// Never the secret.
+    fn audit_view(&self) -> AuditView {
+        AuditView::from([
+            ("Url", json!(self.url)),
+            ("Services", json!(self.services)),
+            ("Format", json!(self.format.as_str())),
+            ("IsActive", json!(self.is_active)),
+        ])
+    }
+}
+
 impl Audited for Service {
     const ENTITY: AuditEntity = AuditEntity::Service;
     fn audit_id(&self) -> Option<i64> {
@@ -203,10 +222,6 @@ impl Audited for Customer {
             ("Email", json!(self.email)),
             ("CellPhone", json!(self.cell_phone)),
             ("Services", service_ids(&self.services)),
-            (
-                "Language",
-                json!(self.language.as_ref().map(|l| l.as_str())),
-            ),
         ])
     }
 }

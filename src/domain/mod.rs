@@ -20,6 +20,7 @@ mod text;
 pub mod ticket;
 mod time;
 pub mod totp;
+pub mod webhook;
 
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use audit::Who;
@@ -39,3 +40,4 @@ pub use link_token::LinkToken;
 pub use password::{Password, PasswordHash};
 pub use text::{isolate_bidi, Description, Name};
 pub use time::Timestamp;
+pub use webhook::{NewWebhook, Webhook, WebhookFormat, WebhookSecret, WebhookUrl};

@@ -1,5 +1,5 @@
 //! Notifications, one folder per channel: `email/` (what a message is and how it goes out
-//! over pooled SMTP connections), … Every channel shares the outbox (`store::outbox`, filled
+//! over pooled SMTP connections), `webhook/` (signed POSTs, Slack and Teams), … Every channel shares the outbox (`store::outbox`, filled
 //! in the transaction of each ticket change, so no change goes without its messages), what the
 //! messages say ([`templates`]), and one delivery machinery ([`worker`]) that drains the outbox
 //! through each channel's [`sender::Sender`].
@@ -10,6 +10,7 @@ pub mod email;
 pub mod sender;
 pub mod sms;
 pub mod templates;
+pub mod webhook;
 pub mod worker;
 
 pub use email::{compose, mailer, smtp};

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::email::EmailSender;
 use super::sender::{Attempt, Sender};
 use super::templates::Templates;
+use super::webhook::WebhookSender;
 use crate::domain::Timestamp;
 use crate::domain::{Claimed, EventContent, Outcome};
 use crate::live_settings::LiveSettings;
@@ -128,6 +129,7 @@ pub fn spawn(
         let (store, shutdown) = (store.clone(), shutdown.clone());
         async move { store.relay_wakeups(shutdown).await }
     });
+    let webhooks = WebhookSender::new(store.clone(), settings.clone(), templates.clone());
     let email = EmailSender::new(
         store.clone(),
         settings.clone(),
@@ -135,14 +137,28 @@ pub fn spawn(
         local_url,
         options.connections,
     );
-    let channels = vec![start(
-        email,
-        store,
-        settings,
-        options,
-        counted,
-        shutdown.clone(),
-    )];
+    let channels = vec![
+        start(
+            email,
+            store.clone(),
+            settings.clone(),
+            options.clone(),
+            counted.clone(),
+            shutdown.clone(),
+        ),
+        // Fewer workers: webhooks are few, and each holds its own claims.
+        start(
+            webhooks,
+            store,
+            settings,
+            DeliveryOptions {
+                workers: options.workers.min(2),
+                ..options
+            },
+            counted,
+            shutdown.clone(),
+        ),
+    ];
     tokio::spawn(async move {
         for channel in channels {
             if let Err(e) = channel.await {

@@ -32,6 +32,44 @@ pub struct EntityRef {
     pub id: i32,
 }
 
+/// A webhook to create (POST) or the full replacement of one (PUT).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+#[schema(as = WebhookInput)]
+pub struct WebhookInput {
+    /// Required on PUT, equal to the `Id` in the URL; ignored on POST.
+    #[schema(nullable = false, minimum = 0)]
+    pub id: Option<i32>,
+    /// An absolute http or https URL.
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+"
+    )]
+    pub url: String,
+    /// The services it covers, by `Id`; none: every service.
+    #[schema(nullable = false, xml(name = "Service", wrapped(name = "Services")))]
+    pub services: Option<Vec<EntityRef>>,
+    /// `json` (default), `slack` or `teams`.
+    #[schema(
+        nullable = false,
+        pattern = "^\\s*([Jj][Ss][Oo][Nn]|[Ss][Ll][Aa][Cc][Kk]|[Tt][Ee][Aa][Mm][Ss])\\s*$"
+    )]
+    pub format: Option<String>,
+    /// The signing secret (16–200 printable ASCII characters): generated when omitted on POST
+    /// (and shown once, in its answer), kept when omitted on PUT. Never shown otherwise.
+    #[schema(
+        nullable = false,
+        min_length = 16,
+        max_length = 200,
+        pattern = "^[!-~]+$"
+    )]
+    pub secret: Option<String>,
+    /// `true` when omitted.
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+}
+
 /// A service to create (POST) or the full replacement of one (PUT).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -75,16 +113,6 @@ pub struct CustomerInput {
     /// The services followed, by `Id` (an unknown `Id` is a 400).
     #[schema(nullable = false, xml(name = "Service", wrapped(name = "Services")))]
     pub services: Option<Vec<EntityRef>>,
-    /// The language of the customer's messages: a BCP 47 tag such as `de` or `de-CH` (a tag
-    /// that is not one is a 400). A property Herald adds: a PUT that omits it keeps the stored
-    /// value, `null` erases it (the default_language setting applies).
-    #[schema(
-        nullable = true,
-        max_length = 64,
-        pattern = r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$",
-        example = "de"
-    )]
-    pub language: Option<String>,
 }
 
 /// The full replacement of an operator (PUT), except the password.

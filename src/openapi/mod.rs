@@ -17,14 +17,17 @@ use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, R
 use utoipa::ToSchema;
 
 use crate::api::NotificationDto;
+use crate::domain::Webhook;
 use crate::domain::{Customer, Operator, Service, Ticket};
 use crate::wire::audit::AuditEntryDto;
 use crate::wire::model::{
     CustomerDto, OperatorDto, OperatorRefDto, ServiceDto, TicketDto, WireEntity,
 };
+use crate::wire::webhook::{WebhookDto, WebhookServiceDto};
 use crate::wire::xml::DATACONTRACT_BASE;
 use inputs::{
-    CustomerInput, EntityRef, ErrorBody, NewOperatorInput, OperatorInput, ServiceInput, TicketInput,
+    CustomerInput, EntityRef, ErrorBody, NewOperatorInput, OperatorInput, ServiceInput,
+    TicketInput, WebhookInput,
 };
 use paths::{notification_paths, resource_paths, Documented};
 
@@ -32,7 +35,7 @@ pub use routes::router;
 
 const DESCRIPTION: &str = "\
 The REST API of the original ASP.NET Web API product, unchanged, with a few additions \
-(paging, ticket filters, ETags, the Notifications endpoint).
+(paging, ticket filters, ETags, the Notifications endpoint, Webhooks).
 
 Every request needs the API key: the query-string parameter `key` (name in any letter case) \
 or the `X-Api-Key` header. Missing or wrong: 401.
@@ -167,6 +170,7 @@ fn put_bodies(components: &mut utoipa::openapi::Components) {
     put_body::<Customer>(components);
     put_body::<Service>(components);
     put_body::<Operator>(components);
+    put_body::<Webhook>(components);
 }
 
 /// The document as utoipa builds it.
@@ -177,6 +181,7 @@ pub fn openapi(namespace: &str) -> OpenApi {
     paths.paths.extend(resource_paths::<Customer>().paths);
     paths.paths.extend(resource_paths::<Service>().paths);
     paths.paths.extend(resource_paths::<Operator>().paths);
+    paths.paths.extend(resource_paths::<Webhook>().paths);
 
     let mut components = ComponentsBuilder::new()
         .schema_from::<TicketDto>()
@@ -185,6 +190,9 @@ pub fn openapi(namespace: &str) -> OpenApi {
         .schema_from::<OperatorDto>()
         .schema_from::<OperatorRefDto>()
         .schema_from::<NotificationDto>()
+        .schema_from::<WebhookDto>()
+        .schema_from::<WebhookServiceDto>()
+        .schema_from::<WebhookInput>()
         .schema_from::<AuditEntryDto>()
         .schema_from::<TicketInput>()
         .schema_from::<CustomerInput>()
@@ -230,6 +238,9 @@ pub fn openapi(namespace: &str) -> OpenApi {
         (Operator::PUT_BODY.into(), Operator::NAME),
         (OperatorRefDto::name(), "Operator"),
         (NotificationDto::name(), "Notification"),
+        (WebhookDto::name(), Webhook::NAME),
+        (WebhookInput::name(), Webhook::NAME),
+        (WebhookServiceDto::name(), "Service"),
         (AuditEntryDto::name(), "AuditEntry"),
         (EntityRef::name(), "Service"),
     ];
@@ -252,9 +263,18 @@ pub fn openapi(namespace: &str) -> OpenApi {
         OperatorRefDto::name(),
         NotificationDto::name(),
         AuditEntryDto::name(),
+        WebhookDto::name(),
+        WebhookServiceDto::name(),
     ] {
         if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&*schema) {
-            object.required = object.properties.keys().cloned().collect();
+            // Except what only some show: a notification's Email (email messages), a webhook's
+            // Secret (the answer of the POST that set it).
+            object.required = object
+                .properties
+                .keys()
+                .filter(|k| !matches!(k.as_str(), "Email" | "Secret"))
+                .cloned()
+                .collect();
         }
     }
     if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut("Error") {

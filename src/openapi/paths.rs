@@ -65,6 +65,14 @@ impl Documented for Service {
     const PUT_BODY: &'static str = "ServiceUpdate";
 }
 
+impl Documented for crate::domain::Webhook {
+    const COLLECTION: &'static str = <crate::domain::Webhook as Crud>::COLLECTION;
+    type Output = crate::wire::webhook::WebhookDto;
+    type Input = super::inputs::WebhookInput;
+    type Update = super::inputs::WebhookInput;
+    const PUT_BODY: &'static str = "WebhookUpdate";
+}
+
 impl Documented for Customer {
     const COLLECTION: &'static str = <Customer as Crud>::COLLECTION;
     type Output = CustomerDto;

@@ -8,7 +8,9 @@ use futures::stream::BoxStream;
 
 use super::rows::Check;
 use super::{Page, Store, StoreError};
-use crate::domain::{Customer, NewCustomer, NewOperator, NewService, Operator, Service, Who};
+use crate::domain::{
+    Customer, NewCustomer, NewOperator, NewService, NewWebhook, Operator, Service, Webhook, Who,
+};
 
 /// An entity with plain CRUD. A `check` is a precondition on the current value (an entity
 /// tag), tested in the same transaction as the change: when it fails nothing is changed and
@@ -106,4 +108,13 @@ entity!(
     create_operator,
     update_operator,
     delete_operator
+);
+entity!(
+    Webhook,
+    NewWebhook,
+    list_webhooks,
+    get_webhook,
+    create_webhook,
+    update_webhook,
+    delete_webhook
 );

@@ -37,11 +37,11 @@ mod sessions;
 mod settings;
 mod sqlite_reads;
 mod stats;
-mod subscriptions;
 mod ticket_rows;
 mod tickets;
 mod two_factor;
 mod wakeups;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -63,9 +63,9 @@ pub use planned_work::PublicPlannedWork;
 pub use public::{PublicBoard, PublicTicket, PUBLIC_EVENTS};
 pub use rows::Check;
 pub use sessions::{NewSession, SessionRecord};
-pub use subscriptions::{Confirmed, LinkState, Requested, Throttle};
 pub use tickets::TicketFilter;
 pub use two_factor::{Challenge, ChallengeKind, TwoFactor};
+pub use webhooks::WebhookTarget;
 
 /// How long [`Store::ping`] waits: a health check must answer quickly even while the
 /// database does not.

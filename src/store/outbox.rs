@@ -231,13 +231,13 @@ pub(super) async fn enqueue(
         return Ok(0);
     }
     wake_on_commit(tx).await?;
-    let queued = enqueue_email(tx, ticket, event).await?;
+    let mut queued = enqueue_email(tx, ticket, event).await?;
     // SMS: one row per distinct normalised (E.164) number of the followers with a `CellPhone`,
     // on the events of the `sms_events` setting, numbers opted out on channel 'sms' left out
     // (channel 'sms', address the number) — added here by the SMS channel.
     // Webhooks: one row per active webhook whose services include one of the ticket's (or
-    // that covers all services), on every event (channel 'webhook', address its URL,
-    // `webhook_id` the webhook) — added here by the webhook channel.
+    // that covers all services), on every event (channel 'webhook', address its URL).
+    queued += super::webhooks::enqueue(tx, ticket, event).await?;
     Ok(queued)
 }
 

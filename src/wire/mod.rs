@@ -13,6 +13,7 @@ pub mod format;
 pub mod input;
 pub mod merge_patch;
 pub mod model;
+pub mod webhook;
 pub mod xml;
 
 pub use format::Format;

@@ -42,7 +42,7 @@ herald_test_support::backend_tests! {
         assert_eq!(document(&app, "/API/OpenApi.json").await, doc);
 
         let mut expected = Vec::new();
-        for collection in ["Customers", "Operators", "Services", "Tickets"] {
+        for collection in ["Customers", "Operators", "Services", "Tickets", "Webhooks"] {
             for method in ["GET", "POST"] {
                 expected.push((method.to_string(), format!("/api/{collection}")));
             }

@@ -33,3 +33,5 @@ mod retrying;
 mod services;
 #[path = "05_tickets.rs"]
 mod tickets;
+#[path = "15_webhooks.rs"]
+mod webhooks;

@@ -23,6 +23,7 @@ pub mod postgres;
 pub mod python;
 pub mod smsc;
 pub mod smtp;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
