@@ -222,6 +222,7 @@ impl Application {
         );
         let scheduler =
             crate::scheduler::spawn(state.store.clone(), delivery_poll, shutdown.clone());
+        let _ = state.local_url.set(local_url(&listener));
         let router = Self::router(state.clone());
         // Rewrite API paths to lower case before routing, keeping the original for messages.
         let app = tower::util::MapRequestLayer::new(|mut req: Request| {

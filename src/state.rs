@@ -25,6 +25,9 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The message templates (built-ins and the override folder), loaded at start.
     pub templates: Arc<Templates>,
+    /// Where this instance listens (`http://…`), set once it serves: the base of links in
+    /// emails sent from a request when no public URL is set.
+    pub local_url: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -41,7 +44,18 @@ impl AppState {
             clock: Clock::system(),
             metrics: Default::default(),
             templates,
+            local_url: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// The base URL of links in emails sent from a request: the public URL, else where this
+    /// instance listens (see [`crate::live_settings::LiveSettings::base_url`]).
+    pub fn base_url(&self) -> String {
+        match (&self.settings.get().public_url, self.local_url.get()) {
+            (Some(public), _) => public.clone(),
+            (None, Some(local)) => local.clone(),
+            (None, None) => self.settings.base_url(),
+        }
     }
 
     /// Replaces the clock, the store's too; only before the state is shared (before serving).

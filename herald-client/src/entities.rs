@@ -82,6 +82,11 @@ pub struct Customer {
     /// with all its services does not undo it.
     #[serde(default, skip_serializing)]
     pub opted_out_time: Option<DateTime<Utc>>,
+    /// The language of the customer's messages, a BCP 47 tag (`de`, `de-CH`); `None` on a
+    /// customer read back: the server's default language. A property Herald adds: `None` is not
+    /// sent, so an update keeps the stored value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Customer {
@@ -99,6 +104,12 @@ impl Customer {
 
     pub fn with_cell_phone(mut self, cell_phone: impl Into<String>) -> Self {
         self.cell_phone = Some(cell_phone.into());
+        self
+    }
+
+    /// The language of the customer's messages (a BCP 47 tag such as `de`).
+    pub fn with_language(mut self, language: impl Into<String>) -> Self {
+        self.language = Some(language.into());
         self
     }
 

@@ -222,6 +222,10 @@ impl Audited for Customer {
             ("Email", json!(self.email)),
             ("CellPhone", json!(self.cell_phone)),
             ("Services", service_ids(&self.services)),
+            (
+                "Language",
+                json!(self.language.as_ref().map(|l| l.as_str())),
+            ),
         ])
     }
 }

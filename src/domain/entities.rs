@@ -2,7 +2,7 @@
 
 use super::extension::Extension;
 use super::ticket::{Lifecycle, TicketTimes};
-use super::{CellPhone, Description, EmailAddress, Name, Password, Timestamp};
+use super::{CellPhone, Description, EmailAddress, LanguageTag, Name, Password, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
@@ -35,6 +35,8 @@ pub struct Customer {
     /// When the customer's email address opted out of every message (it belongs to the
     /// address, not to this record: see `store::opt_outs`); `None` when it has not.
     pub opted_out_time: Option<Timestamp>,
+    /// The language of their messages (an extension property); `None`: the default language.
+    pub language: Option<LanguageTag>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ pub struct NewCustomer {
     pub name: Name,
     pub email: Option<EmailAddress>,
     pub cell_phone: Option<CellPhone>,
+    pub language: Extension<LanguageTag>,
     /// Ids of the services followed; each must exist.
     pub services: Vec<i64>,
 }

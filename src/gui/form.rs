@@ -248,6 +248,7 @@ mod tests {
             cell_phone: None,
             services: vec![mail],
             opted_out_time: None,
+            language: None,
         };
         let f = FormData::of_entity(&bob);
         assert_eq!(f.get("Name"), "Bob");

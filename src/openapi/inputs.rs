@@ -113,6 +113,16 @@ pub struct CustomerInput {
     /// The services followed, by `Id` (an unknown `Id` is a 400).
     #[schema(nullable = false, xml(name = "Service", wrapped(name = "Services")))]
     pub services: Option<Vec<EntityRef>>,
+    /// The language of the customer's messages: a BCP 47 tag such as `de` or `de-CH` (a tag
+    /// that is not one is a 400). A property Herald adds: a PUT that omits it keeps the stored
+    /// value, `null` erases it (the default_language setting applies).
+    #[schema(
+        nullable = true,
+        max_length = 64,
+        pattern = r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$",
+        example = "de"
+    )]
+    pub language: Option<String>,
 }
 
 /// The full replacement of an operator (PUT), except the password.

@@ -274,6 +274,7 @@ fn examples(namespace: &str) -> Vec<(&'static str, String, String)> {
         cell_phone: None,
         services: vec![mail.clone()],
         opted_out_time: None,
+        language: None,
     };
     let operator = Operator {
         id: 3,

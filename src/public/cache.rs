@@ -244,7 +244,6 @@ fn answer(page: &Rendered, request: &HeaderMap) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static(CACHE_CONTROL),
     );
-    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
 }
 

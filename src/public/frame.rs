@@ -73,6 +73,12 @@ pub enum PublicError {
     BadRequest(String),
     /// The database cannot be reached (or is full): try again later.
     Unavailable,
+    /// A page that is switched off (self-subscription off): a plain 404.
+    Off,
+    /// A link that worked once and cannot any more (a confirmation used or expired): 410.
+    Gone(&'static str, String),
+    /// Too many requests from this client: 429.
+    TooMany,
     Internal(anyhow::Error),
 }
 
@@ -119,6 +125,19 @@ impl PublicError {
                 StatusCode::BAD_REQUEST,
                 "That could not be saved",
                 format!("Nothing was changed. {why}"),
+            ),
+            PublicError::Off => (
+                StatusCode::NOT_FOUND,
+                "There is no such page",
+                "Nothing is here.".to_owned(),
+            ),
+            PublicError::Gone(title, message) => (StatusCode::GONE, title, message),
+            PublicError::TooMany => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "Nothing was sent. Too many subscriptions were asked for from your network \
+                 lately: please try again in an hour."
+                    .to_owned(),
             ),
             PublicError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

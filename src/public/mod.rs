@@ -4,6 +4,8 @@
 //!
 //! - [`personal`]: the personal page `/my/{token}` (followed services, opt out, opt back in).
 //! - [`unsubscribe`]: the one-click unsubscribe of RFC 8058 (`/unsubscribe/{token}`).
+//! - [`subscribe`]: self-subscription with double opt-in (`/status/subscribe`, the emailed
+//!   link `/status/subscribe/{token}`), when `self_subscription` is on.
 //! - [`status`]: the status page `/status` and a page per ticket `/status/tickets/{id}`;
 //!   [`feeds`]: their Atom and RSS feeds (all public services, and per service);
 //!   [`calendar`]: the public calendar of planned work (`/status/calendar.ics`, per service).
@@ -22,6 +24,7 @@ mod frame;
 mod history;
 mod personal;
 mod status;
+mod subscribe;
 mod unsubscribe;
 mod view;
 
@@ -69,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(personal::router())
         .merge(unsubscribe::router())
+        .merge(subscribe::router())
         .layer(middleware::from_fn(customer_headers))
         .merge(calendar::router())
         .merge(status_wing)

@@ -63,6 +63,9 @@ fn done_text(code: Option<&str>) -> Option<&'static str> {
         "saved" => Some("Saved: you follow the services ticked below."),
         "out" => Some("Done: you will not receive any more emails from us."),
         "in" => Some("Welcome back: you will receive emails about the services you follow."),
+        "subscribed" => {
+            Some("Subscribed: you will receive emails about the services ticked below.")
+        }
         _ => None,
     }
 }

@@ -548,6 +548,8 @@ fn creations_audited(b: Backend) -> String {
         ("Email", "r.email"),
         ("CellPhone", "r.cell_phone"),
         ("Services", &services),
+        // An import sets no language.
+        ("Language", "NULL"),
     ]));
     format!(
         "SELECT r.customer_id AS entity_id, NULL AS old_values, {new} AS new_values, r.line AS ord \

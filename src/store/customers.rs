@@ -9,11 +9,11 @@ use super::rows::{self, Check};
 use super::{audit, idempotency};
 use super::{Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
-use crate::domain::{Customer, NewCustomer, Who};
+use crate::domain::{Customer, LanguageTag, NewCustomer, Who};
 
 /// Customers with their followed services, one row per (customer, service), ordered by
 /// customer then service so a list can be assembled while streaming.
-const SELECT: &str = "SELECT c.id, c.name, c.email, c.cell_phone, o.opted_out_at, \
+const SELECT: &str = "SELECT c.id, c.name, c.email, c.cell_phone, c.language, o.opted_out_at, \
        s.id AS s_id, s.name AS s_name, s.description AS s_description, s.is_public AS s_is_public \
      FROM {FROM} c \
      LEFT JOIN opt_outs o ON o.channel = 'email' AND o.address = lower(c.email) \
@@ -34,6 +34,10 @@ fn customer_head(row: &AnyRow) -> Result<Customer, sqlx::Error> {
         cell_phone: row.try_get("cell_phone")?,
         services: Vec::new(),
         opted_out_time: rows::ts(row, "opted_out_at")?,
+        // A stored tag that no longer parses (written by hand) counts as none.
+        language: row
+            .try_get::<Option<String>, _>("language")?
+            .and_then(|t| LanguageTag::parse(&t).ok()),
     })
 }
 
@@ -153,12 +157,14 @@ impl Store {
         let mut tx = self.write_tx().await?;
         self.existing_services(&mut tx, &new.services, "Services")
             .await?;
+        let language = new.language.clone().resolve_optional(None);
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO customers (name, email, cell_phone) VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO customers (name, email, cell_phone, language) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(new.name.as_str())
         .bind(new.email.as_ref().map(|e| e.as_str()))
         .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
+        .bind(language.as_ref().map(LanguageTag::as_str))
         .fetch_one(&mut *tx)
         .await?;
         idempotency::link_created(&mut tx, idempotency::held().as_ref(), id).await?;
@@ -182,11 +188,18 @@ impl Store {
         rows::check(precondition, &current)?;
         self.existing_services(&mut tx, &new.services, "Services")
             .await?;
-        sqlx::query("UPDATE customers SET name = $1, email = $2, cell_phone = $3 WHERE id = $4")
-            .bind(new.name.as_str())
-            .bind(new.email.as_ref().map(|e| e.as_str()))
-            .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
-            .bind(id)
+        let language = new
+            .language
+            .clone()
+            .resolve_optional(current.language.clone());
+        sqlx::query(
+            "UPDATE customers SET name = $1, email = $2, cell_phone = $3, language = $4 WHERE id = $5",
+        )
+        .bind(new.name.as_str())
+        .bind(new.email.as_ref().map(|e| e.as_str()))
+        .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
+        .bind(language.as_ref().map(LanguageTag::as_str))
+        .bind(id)
             .execute(&mut *tx)
             .await?;
         replace_followed(&mut tx, id, &new.services).await?;
@@ -258,6 +271,29 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(Recipients { emailed, opted_out })
+    }
+
+    /// The languages of those of these customers that have one (id → tag), for the messages
+    /// of a delivery batch.
+    pub async fn customer_languages(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, LanguageTag>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!(
+            "SELECT id, language FROM customers WHERE language IS NOT NULL AND id IN ({})",
+            self.backend().ids_in(1)
+        );
+        let rows = sqlx::query_as::<_, (i64, String)>(&sql)
+            .bind(super::ids_param(ids))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, tag)| Some((id, LanguageTag::parse(&tag).ok()?)))
+            .collect())
     }
 }
 

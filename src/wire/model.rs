@@ -8,8 +8,8 @@ use super::datetime;
 use super::input::{Doc, Fields, ModelState};
 use crate::domain::ticket::TicketTimes;
 use crate::domain::{
-    CellPhone, Customer, Description, EmailAddress, Name, NewCustomer, NewOperator, NewService,
-    NewTicket, Operator, Password, Service, Ticket, TicketUpdate, Timestamp,
+    CellPhone, Customer, Description, EmailAddress, LanguageTag, Name, NewCustomer, NewOperator,
+    NewService, NewTicket, Operator, Password, Service, Ticket, TicketUpdate, Timestamp,
 };
 
 /// An entity the API serves: its wire name and its wire form.
@@ -75,6 +75,10 @@ pub struct CustomerDto {
     /// all the services does not undo it.
     #[schema(format = DateTime, read_only)]
     pub opted_out_time: Option<String>,
+    /// The language of the customer's messages, a BCP 47 tag such as `de` or `de-CH` (null:
+    /// the default_language setting). Herald's own: a PUT that omits it keeps it, null erases it.
+    #[schema(example = "de", max_length = 64)]
+    pub language: Option<String>,
 }
 
 impl WireEntity for Customer {
@@ -89,6 +93,7 @@ impl WireEntity for Customer {
             cell_phone: self.cell_phone.clone(),
             services: self.services.iter().map(Service::to_wire).collect(),
             opted_out_time: time(self.opted_out_time),
+            language: self.language.as_ref().map(|l| l.to_string()),
         }
     }
 }
@@ -245,6 +250,7 @@ pub fn parse_customer(doc: &Doc) -> Result<(NewCustomer, Envelope), ModelState> 
     let email = f.optional("Email", EmailAddress::parse);
     let cell_phone = f.optional("CellPhone", CellPhone::parse);
     let services = f.id_list("Services");
+    let language = f.extension("Language", |f, field| f.optional(field, LanguageTag::parse));
     let env = envelope(&mut f);
     let value = name.map(|name| {
         (
@@ -252,6 +258,7 @@ pub fn parse_customer(doc: &Doc) -> Result<(NewCustomer, Envelope), ModelState> 
                 name,
                 email,
                 cell_phone,
+                language,
                 services,
             },
             env,

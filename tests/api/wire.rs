@@ -22,7 +22,7 @@ herald_test_support::backend_tests! {
               <c:Name>Ann</c:Name><c:Email>ann@example.com</c:Email><c:CellPhone i:nil="true"/>
             </c:Customer>"#;
         let body = text(app.send_xml(Method::POST, "/api/Customers", customer).await, 201).await;
-        assert_eq!(body, format!(r#"<Customer {NS}><CellPhone i:nil="true" /><Email>ann@example.com</Email><Id>1</Id><Name>Ann</Name><OptedOutTime i:nil="true" /><Services><Service><Description i:nil="true" /><Id>1</Id><IsPublic>true</IsPublic><Name>Mail &amp; co</Name></Service></Services></Customer>"#));
+        assert_eq!(body, format!(r#"<Customer {NS}><CellPhone i:nil="true" /><Email>ann@example.com</Email><Id>1</Id><Language i:nil="true" /><Name>Ann</Name><OptedOutTime i:nil="true" /><Services><Service><Description i:nil="true" /><Id>1</Id><IsPublic>true</IsPublic><Name>Mail &amp; co</Name></Service></Services></Customer>"#));
 
         let op = "<Operator><Name>Ada</Name><Email>ada@example.com</Email><IsAdmin>true</IsAdmin><Password>correct horse</Password></Operator>";
         let body = text(app.send_xml(Method::POST, "/api/Operators", op).await, 201).await;

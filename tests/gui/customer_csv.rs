@@ -213,7 +213,7 @@ herald_test_support::backend_tests! {
         let bea = customers(&app).await.into_iter().find(|c| c.name == "Bea").unwrap();
         assert_eq!(created["EntityId"], bea.id);
         assert_eq!(created["OldValues"], serde_json::Value::Null);
-        assert_eq!(created["NewValues"], json!({"Name": "Bea", "Email": "bea@example.com", "CellPhone": null, "Services": [mail, web_id]}));
+        assert_eq!(created["NewValues"], json!({"Name": "Bea", "Email": "bea@example.com", "CellPhone": null, "Services": [mail, web_id], "Language": null}));
         let import_keys: Vec<&String> = created["NewValues"].as_object().unwrap().keys().collect();
         assert_eq!(import_keys, api_keys, "the same view as a create through the API");
         // The GUI's audit page shows them too.

@@ -50,6 +50,37 @@ crate::guide! {
         Ok(())
     }
 
+    /// `Language` (a property Herald adds) is the language of the customer's messages, a BCP 47
+    /// tag. The client sends it only when set, so an update that leaves it `None` keeps it.
+    async fn a_customer_gets_messages_in_their_language(herald, server) {
+        let mail = herald.services().create(&Service::new("Mail")).await?;
+        let jorg = herald
+            .customers()
+            .create(
+                &Customer::new("Jörg")
+                    .with_email("joerg@example.com")
+                    .with_language("de-ch")
+                    .following(mail.id),
+            )
+            .await?;
+        assert_eq!(jorg.language.as_deref(), Some("de-CH"), "canonical case");
+        let mut renamed = jorg.clone();
+        renamed.name = "Jörg M".into();
+        renamed.language = None;
+        herald.customers().update(&renamed).await?;
+        assert_eq!(herald.customers().get(jorg.id).await?.language.as_deref(), Some("de-CH"));
+        // Not a language tag: refused, nothing changed.
+        let refused = herald
+            .customers()
+            .create(&Customer::new("Bob").with_language("Klingon please"))
+            .await;
+        let Err(herald_client::Error::BadRequest { model_state, .. }) = refused else {
+            panic!("refused: {refused:?}");
+        };
+        assert!(model_state.contains_key("customer.Language"), "{model_state:?}");
+        Ok(())
+    }
+
     /// `OptedOutTime` says when the customer's address opted out (their one-click unsubscribe
     /// or personal page). It is read-only: the client never sends it, and an update with every
     /// service, as above, does not undo the opt-out, which belongs to the address.

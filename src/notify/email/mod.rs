@@ -3,6 +3,7 @@
 //! [`EmailSender`], the channel's [`Sender`] for the delivery machinery.
 
 pub mod compose;
+pub mod confirmation;
 pub mod mailer;
 pub mod smtp;
 
@@ -249,17 +250,33 @@ impl Sender for EmailSender {
         // Nothing goes out without working links.
         let links = self.issue_links(batch).await?;
         let default_language = self.settings.get().default_language.clone();
+        let mut customers: Vec<i64> = batch.iter().filter_map(|m| m.customer_id).collect();
+        customers.sort_unstable();
+        customers.dedup();
+        let languages = match self.store.customer_languages(&customers).await {
+            Ok(languages) => languages,
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not read the recipients' languages; the batch waits");
+                return None;
+            }
+        };
+        // One chain per language in the batch: a handful, however many recipients.
+        let mut chains: HashMap<Option<&str>, Language> = HashMap::new();
         let mut localized = HashMap::new();
         let mut keys = HashMap::new();
         for message in batch {
             let Some(content) = events.get(&message.event_id) else {
                 continue;
             };
-            let key: Localized = (
-                message.event_id,
-                Language::chain(None, default_language.as_str()),
-                links.contains_key(&message.id),
-            );
+            let tag = message
+                .customer_id
+                .and_then(|c| languages.get(&c))
+                .map(|t| t.as_str());
+            let language = chains
+                .entry(tag)
+                .or_insert_with(|| Language::chain(tag, default_language.as_str()))
+                .clone();
+            let key: Localized = (message.event_id, language, links.contains_key(&message.id));
             if !localized.contains_key(&key) {
                 let view = self.view(content);
                 let rendered = EmailMessage::prepare(&self.templates, &view, &key.1, key.2)

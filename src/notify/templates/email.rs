@@ -521,6 +521,12 @@ pub(super) fn sample_context() -> Value {
         links => minijinja::context! { personal => "http://localhost/my/x", unsubscribe => "http://localhost/unsubscribe/x" },
         subject => "Sample",
         sent_at => utc(at),
+        confirm => minijinja::context! {
+            organisation => "Herald",
+            services => "Mail",
+            link => "http://localhost/status/subscribe/x",
+            hours => 24,
+        },
     }
 }
 
