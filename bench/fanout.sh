@@ -25,6 +25,7 @@
 #
 # Usage: bench/fanout.sh                          (N=100000 CONNECTIONS=32, all three configurations)
 #        N=20000 CONFIGS=sqlite bench/fanout.sh
+#        HERALD_BIN=/tmp/herald-before CONFIGS=sqlite bench/fanout.sh   (that binary, not a build)
 #        PERF_DATA=/tmp/fanout.perf CONFIGS=sqlite bench/fanout.sh   (records the first instance's
 #        profile while it delivers: perf record $PERF_ARGS, default -g)
 set -euo pipefail
@@ -48,9 +49,14 @@ done
 
 cd "$(dirname "$0")/.."
 source bench/pg-cluster.sh
-echo "== building (release)" >&2
-cargo build --release --quiet --bin herald
-HERALD=$PWD/target/release/herald
+if [ -n "${HERALD_BIN:-}" ]; then
+  # A binary built elsewhere (e.g. the release before a change, to compare).
+  HERALD=$HERALD_BIN
+else
+  echo "== building (release)" >&2
+  cargo build --release --quiet --bin herald
+  HERALD=$PWD/target/release/herald
+fi
 
 WORK=$(mktemp -d)
 SINK_PID=""
