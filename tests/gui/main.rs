@@ -8,6 +8,7 @@ mod web;
 mod audit;
 mod customer_csv;
 mod customer_csv_browser;
+mod customer_journey;
 mod customer_language;
 mod customer_side;
 mod edits;
