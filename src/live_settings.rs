@@ -217,6 +217,10 @@ impl LiveSettings {
             sms_default_country: resolve(Key::SmsDefaultCountry)
                 .and_then(|v| values::sms_default_country(&v).ok()),
         };
+        store.set_sms_plan(crate::domain::phone::SmsPlan {
+            events: snapshot.sms_events.clone(),
+            default_country: snapshot.sms_default_country,
+        });
         *self
             .current
             .write()

@@ -87,6 +87,14 @@ impl fmt::Display for E164 {
     }
 }
 
+/// What the SMS fan-out needs from the settings: the events texted, and the country of numbers
+/// written without `+`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmsPlan {
+    pub events: Vec<crate::domain::ticket::EventKind>,
+    pub default_country: Option<Country>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::email::EmailSender;
 use super::sender::{Attempt, Sender};
+use super::sms::SmsSender;
 use super::templates::Templates;
 use super::webhook::WebhookSender;
 use crate::domain::Timestamp;
@@ -133,8 +134,14 @@ pub fn spawn(
     let email = EmailSender::new(
         store.clone(),
         settings.clone(),
-        templates,
+        templates.clone(),
         local_url,
+        options.connections,
+    );
+    let sms = SmsSender::new(
+        store.clone(),
+        settings.clone(),
+        templates.clone(),
         options.connections,
     );
     let channels = vec![
@@ -149,15 +156,16 @@ pub fn spawn(
         // Fewer workers: webhooks are few, and each holds its own claims.
         start(
             webhooks,
-            store,
-            settings,
+            store.clone(),
+            settings.clone(),
             DeliveryOptions {
                 workers: options.workers.min(2),
-                ..options
+                ..options.clone()
             },
-            counted,
+            counted.clone(),
             shutdown.clone(),
         ),
+        start(sms, store, settings, options, counted, shutdown.clone()),
     ];
     tokio::spawn(async move {
         for channel in channels {

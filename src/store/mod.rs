@@ -35,6 +35,7 @@ pub mod schedule;
 mod services;
 mod sessions;
 mod settings;
+pub mod sms;
 mod sqlite_reads;
 mod stats;
 mod subscriptions;
@@ -121,6 +122,8 @@ pub struct Store {
     hashing: crate::domain::Hashing,
     /// What time it is for every write and for the scheduler (see [`crate::domain::Clock`]).
     clock: crate::clock::Clock,
+    /// Which events are texted and how numbers are read (the live settings keep it current).
+    sms_plan: std::sync::Arc<std::sync::RwLock<crate::domain::phone::SmsPlan>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -148,6 +151,7 @@ impl Store {
             health: std::sync::Arc::new(health),
             hashing: crate::domain::Hashing::for_this_machine(),
             clock: crate::clock::Clock::system(),
+            sms_plan: Default::default(),
         })
     }
 

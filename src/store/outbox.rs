@@ -216,6 +216,7 @@ pub(super) async fn enqueue(
     ticket: &Ticket,
     event: &TicketEvent,
     lead: Option<std::time::Duration>,
+    sms: &crate::domain::phone::SmsPlan,
 ) -> Result<u64, StoreError> {
     write_content(
         tx,
@@ -232,9 +233,7 @@ pub(super) async fn enqueue(
     }
     wake_on_commit(tx).await?;
     let mut queued = enqueue_email(tx, ticket, event).await?;
-    // SMS: one row per distinct normalised (E.164) number of the followers with a `CellPhone`,
-    // on the events of the `sms_events` setting, numbers opted out on channel 'sms' left out
-    // (channel 'sms', address the number) — added here by the SMS channel.
+    queued += super::sms::enqueue(tx, ticket, event, sms).await?;
     // Webhooks: one row per active webhook whose services include one of the ticket's (or
     // that covers all services), on every event (channel 'webhook', address its URL).
     queued += super::webhooks::enqueue(tx, ticket, event).await?;

@@ -388,7 +388,8 @@ impl Store {
                         now,
                     )
                     .await?;
-                    let queued = outbox::enqueue(&mut tx, &ticket, &event, lead).await?;
+                    let queued =
+                        outbox::enqueue(&mut tx, &ticket, &event, lead, &self.sms_plan()).await?;
                     ("done", Some(event), queued)
                 }
             }

@@ -12,6 +12,7 @@ use super::rows::{self, Check};
 use super::ticket_rows::{load, load_locked, select, ticket_head};
 use super::{audit, flag, idempotency, outbox, schedule, services, Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
+use crate::domain::phone::SmsPlan;
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{
     diff, NewTicket, OperatorRef, Ticket, TicketChange, TicketEvent, TicketUpdate, Timestamp, Who,
@@ -90,12 +91,13 @@ impl Store {
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
         let (new, change, lock, now) = (new.clone(), change.clone(), self.for_share(), self.now());
+        let sms = self.sms_plan();
         // Read here: the work runs in the group commit's task.
         let held = idempotency::held();
         let (ticket, event, queued) = self
             .write(move |conn| {
                 Box::pin(async move {
-                    let created = insert(conn, &new, &change, lock, now).await?;
+                    let created = insert(conn, &new, &change, lock, now, &sms).await?;
                     idempotency::link_created(conn, held.as_ref(), created.0.id).await?;
                     Ok(created)
                 })
@@ -158,7 +160,7 @@ impl Store {
         let changes = diff(Some(&before), &after);
         let now = self.now();
         let event = record_event(&mut tx, &after, kind, change, changes, now).await?;
-        let queued = notify(&mut tx, &after, &event).await?;
+        let queued = notify(&mut tx, &after, &event, &self.sms_plan()).await?;
         let who = change.who();
         audit::record(
             &mut tx,
@@ -225,7 +227,7 @@ impl Store {
                 now,
             )
             .await?;
-            queued = outbox::enqueue(&mut tx, &current, &event, None).await?;
+            queued = outbox::enqueue(&mut tx, &current, &event, None, &self.sms_plan()).await?;
         }
         tx.commit().await?;
         self.outbox_changed(queued);
@@ -249,6 +251,7 @@ async fn insert(
     change: &TicketChange,
     lock: &'static str,
     now: Timestamp,
+    sms: &SmsPlan,
 ) -> Result<(Ticket, TicketEvent, u64), StoreError> {
     let services = services::live_services(conn, &new.services, "Services", lock).await?;
     let operator = match new.operator {
@@ -294,7 +297,7 @@ async fn insert(
     };
     let changes = diff(None, &ticket);
     let event = record_event(conn, &ticket, EventKind::Created, change, changes, now).await?;
-    let queued = notify(conn, &ticket, &event).await?;
+    let queued = notify(conn, &ticket, &event, sms).await?;
     audit::record(
         conn,
         &change.who(),
@@ -352,9 +355,10 @@ async fn notify(
     tx: &mut AnyConnection,
     ticket: &Ticket,
     event: &TicketEvent,
+    sms: &SmsPlan,
 ) -> Result<u64, StoreError> {
     if event.notify {
-        outbox::enqueue(tx, ticket, event, None).await
+        outbox::enqueue(tx, ticket, event, None, sms).await
     } else {
         Ok(0)
     }

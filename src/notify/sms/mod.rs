@@ -4,10 +4,13 @@
 
 pub mod encoding;
 pub mod inbound;
+pub mod sender;
 pub mod session;
+pub mod text;
 
 pub use encoding::{encode, Coding, Encoded};
 pub use inbound::Inbound;
+pub use sender::SmsSender;
 pub use session::{Session, SessionOptions, SubmitError};
 
 use std::time::Duration;

@@ -365,6 +365,7 @@ fn problem(file: PathBuf, e: &Error) -> Problem {
 fn sample(channel: &str) -> Option<Value> {
     match channel {
         "email" => Some(email::sample_context()),
+        "sms" => Some(crate::notify::sms::text::sample_context()),
         _ => None,
     }
 }

@@ -1,0 +1,215 @@
+//! The SMS channel's storage: its fan-out (called by [`super::outbox::enqueue`] in the change's
+//! transaction), the SMSC's message ids of what was submitted, delivery receipts, and the
+//! opt-out of a number that texted `STOP`.
+//!
+//! Numbers are normalised to E.164 here, in Rust (SQL cannot), with the default country of the
+//! live settings ([`Store::set_sms_plan`]); the followers' numbers are read once and the rows
+//! written with one `INSERT … SELECT` from a JSON parameter, however many followers.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use sqlx::AnyConnection;
+
+use super::dialect::Backend;
+use super::outbox::{service_ids_param, service_ids_sql};
+use super::{audit, opt_outs, Store, StoreError};
+use crate::domain::audit::{AuditAction, AuditEntity, AuditView};
+use crate::domain::phone::{SmsPlan, E164};
+use crate::domain::{Ticket, TicketEvent, Timestamp, Who};
+
+/// The channel of phone numbers (E.164) in `opt_outs` and `notifications`.
+pub const SMS: &str = "sms";
+
+impl Store {
+    /// Sets which events are texted and how numbers are read (from the live settings).
+    pub fn set_sms_plan(&self, plan: SmsPlan) {
+        *self.sms_plan.write().expect("never poisoned") = plan;
+    }
+
+    pub(super) fn sms_plan(&self) -> SmsPlan {
+        self.sms_plan.read().expect("never poisoned").clone()
+    }
+
+    /// Records the SMSC's message ids of the parts of submitted messages, in one write.
+    pub async fn record_sms_parts(&self, parts: &[(i64, String)]) -> Result<(), StoreError> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Value> = parts
+            .iter()
+            .map(|(id, message_id)| json!({"n": id, "m": message_id}))
+            .collect();
+        let mut tx = self.write_tx().await?;
+        let from = match Backend::of(&tx) {
+            Backend::Sqlite => "SELECT json_extract(value, '$.m'), json_extract(value, '$.n') \
+                 FROM json_each($1)"
+                .to_owned(),
+            Backend::Postgres => "SELECT e->>'m', (e->>'n')::bigint \
+                 FROM jsonb_array_elements($1::jsonb) e"
+                .to_owned(),
+        };
+        sqlx::query(&format!(
+            // `WHERE true`: SQLite reads an upsert after a SELECT only with a WHERE clause.
+            "INSERT INTO sms_parts (message_id, notification_id) {from} WHERE true \
+             ON CONFLICT (message_id) DO UPDATE SET notification_id = excluded.notification_id"
+        ))
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A delivery receipt: the message of the part `message_id` becomes delivered (from sent)
+    /// or undelivered (from sent or delivered: one lost part loses the text). Returns whether
+    /// it matched a message in that state; `false` may mean its outcome is not written yet.
+    pub async fn sms_receipt(
+        &self,
+        message_id: &str,
+        delivered: bool,
+        status: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (state, from) = if delivered {
+            ("delivered", "('sent')")
+        } else {
+            ("undelivered", "('sent', 'delivered')")
+        };
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(&format!(
+            "UPDATE notifications SET state = $1, reply = $2, sent_at = COALESCE(sent_at, $3) \
+             WHERE id = (SELECT notification_id FROM sms_parts WHERE message_id = $4) \
+               AND channel = 'sms' AND state IN {from}"
+        ))
+        .bind(state)
+        .bind(format!("delivery receipt: {status}"))
+        .bind(at.ticks())
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(done > 0)
+    }
+
+    /// Opts `number` out of texts (it texted `STOP`), recorded in the audit log on every
+    /// customer with that number. Idempotent.
+    pub async fn opt_out_number(&self, number: &E164, who: &Who) -> Result<(), StoreError> {
+        let plan = self.sms_plan();
+        let mut tx = self.write_tx().await?;
+        let already: Option<i64> = sqlx::query_scalar(
+            "SELECT opted_out_at FROM opt_outs WHERE channel = $1 AND address = $2 \
+             AND lifted_at IS NULL",
+        )
+        .bind(SMS)
+        .bind(number.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if already.is_some() {
+            return Ok(());
+        }
+        let now = self.now();
+        opt_outs::opt_out(&mut tx, SMS, number.as_str(), now).await?;
+        let customers: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, cell_phone FROM customers WHERE cell_phone IS NOT NULL AND cell_phone <> ''",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, phone) in customers {
+            if E164::normalise(&phone, plan.default_country).as_ref() != Ok(number) {
+                continue;
+            }
+            let view = |v: Value| -> AuditView { BTreeMap::from([("SmsOptedOut", v)]) };
+            audit::record_views(
+                &mut tx,
+                who,
+                AuditEntity::Customer,
+                Some(id),
+                AuditAction::Updated,
+                Some(&view(Value::Null)),
+                Some(&view(json!(number.as_str()))),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The SMS fan-out of `event`: one row per distinct normalised number of the followers with a
+/// `CellPhone` (the first follower's, by id), when the event is one of `sms_events`, numbers
+/// opted out left out; a number that cannot be normalised gets a row `failed` at once, with
+/// why, so the skip shows with the ticket's deliveries.
+pub(super) async fn enqueue(
+    tx: &mut AnyConnection,
+    ticket: &Ticket,
+    event: &TicketEvent,
+    plan: &SmsPlan,
+) -> Result<u64, StoreError> {
+    if !plan.events.contains(&event.kind) {
+        return Ok(0);
+    }
+    let services = service_ids_sql(tx, ticket, 1);
+    let sql = format!(
+        "SELECT c.id, c.name, c.cell_phone FROM customers c \
+         WHERE c.cell_phone IS NOT NULL AND c.cell_phone <> '' AND c.id IN ( \
+           SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services})) \
+         ORDER BY c.id"
+    );
+    let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql);
+    if let Some(ids) = service_ids_param(ticket) {
+        q = q.bind(ids);
+    }
+    let followers = q.fetch_all(&mut *tx).await?;
+    if followers.is_empty() {
+        return Ok(0);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    for (id, name, phone) in followers {
+        match E164::normalise(&phone, plan.default_country) {
+            Ok(number) => {
+                if seen.insert(number.as_str().to_owned()) {
+                    rows.push(json!({"c": id, "n": name, "a": number.as_str(), "s": "queued"}));
+                }
+            }
+            Err(why) => {
+                if seen.insert(phone.clone()) {
+                    rows.push(json!({"c": id, "n": name, "a": phone.trim(), "s": "failed",
+                        "r": format!("skipped: {why}")}));
+                }
+            }
+        }
+    }
+    let from = match Backend::of(tx) {
+        Backend::Sqlite => {
+            "SELECT json_extract(value, '$.c') AS c, json_extract(value, '$.n') AS n, \
+             json_extract(value, '$.a') AS a, json_extract(value, '$.s') AS s, \
+             json_extract(value, '$.r') AS r FROM json_each($4)"
+                .to_owned()
+        }
+        Backend::Postgres => "SELECT (e->>'c')::bigint AS c, e->>'n' AS n, e->>'a' AS a, \
+             e->>'s' AS s, e->>'r' AS r FROM jsonb_array_elements($4::jsonb) e"
+            .to_owned(),
+    };
+    // A skipped number's row is final at once: no attempt is due.
+    let sql = format!(
+        "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, address, name, \
+           state, attempts, queued_at, next_attempt_at, reply) \
+         SELECT $1, $2, r.c, 'sms', r.a, r.n, r.s, 0, $3, \
+           CASE WHEN r.s = 'queued' THEN $3 ELSE NULL END, r.r \
+         FROM ({from}) r \
+         WHERE r.s <> 'queued' OR r.a NOT IN ( \
+           SELECT o.address FROM opt_outs o WHERE o.channel = 'sms' AND o.lifted_at IS NULL)"
+    );
+    let queued = sqlx::query(&sql)
+        .bind(event.id)
+        .bind(ticket.id)
+        .bind(event.at.ticks())
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    Ok(queued)
+}

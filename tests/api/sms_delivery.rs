@@ -1,0 +1,220 @@
+//! Texts to the followers' cell phones, end to end on both backends: Herald binds to the test
+//! SMSC on loopback (the server side of the same SMPP crate), and the tests read what the SMSC
+//! received and what the Notifications endpoint shows.
+
+use std::time::Duration;
+
+use herald::config::Key;
+use herald_test_support::smsc::TestSmsc;
+use herald_test_support::*;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn id(v: &Value) -> i64 {
+    v["Id"].as_i64().expect("an Id")
+}
+
+async fn app_with(smsc: &TestSmsc) -> TestApp {
+    TestApp::builder()
+        .setting(Key::SmsUrl, smsc.url())
+        .setting(Key::SmsDefaultCountry, "NL")
+        .setting(Key::PublicUrl, "https://status.example.com")
+        .delivery(fast_delivery())
+        .spawn()
+        .await
+}
+
+async fn customer_with_phone(app: &TestApp, name: &str, phone: &str, services: &[i64]) -> Value {
+    let services: Vec<Value> = services.iter().map(|id| json!({ "Id": id })).collect();
+    app.create(
+        "/api/Customers",
+        &json!({ "Name": name, "CellPhone": phone, "Services": services }),
+    )
+    .await
+}
+
+async fn sms_notifications(app: &TestApp, ticket: i64) -> Vec<Value> {
+    let list = json(
+        app.get(&format!("/api/Tickets/{ticket}/Notifications"))
+            .await,
+        200,
+    )
+    .await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["Channel"] == "sms")
+        .cloned()
+        .collect()
+}
+
+/// Waits until the ticket's texts satisfy `done`, and returns them.
+async fn wait_sms(
+    app: &TestApp,
+    ticket: i64,
+    what: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let ok = poll_until(WAIT, || async {
+        done(&sms_notifications(app, ticket).await)
+    })
+    .await;
+    let list = sms_notifications(app, ticket).await;
+    assert!(ok, "{what}: {list:#?}");
+    list
+}
+
+fn states(list: &[Value]) -> Vec<String> {
+    list.iter()
+        .map(|n| n["State"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+herald_test_support::backend_tests! {
+    async fn a_customer_with_only_a_cell_phone_is_texted_on_created_closed_and_reopened() {
+        let smsc = TestSmsc::start().await;
+        let app = app_with(&smsc).await;
+        let mail = id(&app.create_service("Mail").await);
+        // Two customers with the same number written two ways: one text per number.
+        customer_with_phone(&app, "Ann", "06 1234 5678", &[mail]).await;
+        customer_with_phone(&app, "Ann at work", "+31 6 12345678", &[mail]).await;
+        customer_with_phone(&app, "Bob", "+999 1234567", &[mail]).await;
+        let ticket = app.create_ticket("Mail is down", &[mail]).await;
+        let t = id(&ticket);
+        let list = wait_sms(&app, t, "created sent", |l| l.len() == 2 && l.iter().any(|n| n["State"] == "sent")).await;
+        let sent: Vec<&Value> = list.iter().filter(|n| n["State"] == "sent").collect();
+        assert_eq!(sent[0]["Address"], "+31612345678");
+        let skipped: Vec<&Value> = list.iter().filter(|n| n["State"] == "failed").collect();
+        assert_eq!(skipped.len(), 1, "the number that cannot be read is recorded: {list:#?}");
+        assert_eq!(skipped[0]["Address"], "+999 1234567");
+        assert!(skipped[0]["LastError"].as_str().unwrap().starts_with("skipped:"), "{list:#?}");
+        assert_eq!(skipped[0]["Attempts"], 0);
+
+        let messages = smsc.messages();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].destination, "31612345678");
+        assert_eq!(messages[0].data_coding, 0, "GSM 03.38");
+        assert_eq!(
+            messages[0].text,
+            format!("New disruption of Mail: Mail is down https://status.example.com/status/tickets/{t}")
+        );
+
+        // An update is not texted by default; closing and reopening are.
+        let updated = app.put_ticket_changes(&ticket, json!({"Description": "Mail is slow"})).await;
+        let closed = app.put_ticket_changes(&updated, json!({"ClosedTime": "2001-01-01T14:00:00Z"})).await;
+        app.put_ticket_changes(&closed, json!({"ReopenedTime": "2001-01-01T15:00:00Z"})).await;
+        wait_sms(&app, t, "three sent", |l| l.iter().filter(|n| n["State"] == "sent").count() == 3).await;
+        let texts: Vec<String> = smsc.messages().into_iter().map(|m| m.text).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert!(texts[1].starts_with("Resolved: Mail. Mail is slow"), "{texts:?}");
+        assert!(texts[2].starts_with("Reopened: Mail."), "{texts:?}");
+        let events: Vec<String> = sms_notifications(&app, t).await.iter().map(|n| n["Event"].as_str().unwrap().to_owned()).collect();
+        assert!(!events.contains(&"updated".to_owned()), "{events:?}");
+    }
+
+    async fn long_and_non_gsm_texts_are_ucs2_and_concatenated() {
+        let smsc = TestSmsc::start().await;
+        let app = app_with(&smsc).await;
+        let mail = id(&app.create_service("Mail").await);
+        customer_with_phone(&app, "Ann", "+31612345678", &[mail]).await;
+        let long = "Störung in Łódź: Zustellung verzögert. ".repeat(6);
+        let t = id(&app.create_ticket(&long, &[mail]).await);
+        wait_sms(&app, t, "sent", |l| states(l) == ["sent"]).await;
+        let received = smsc.received();
+        assert!(received.len() >= 2 && received.len() <= 3, "{received:#?}");
+        assert!(received.iter().all(|r| r.data_coding == 8 && r.esm_class == 0x40), "{received:#?}");
+        let message = &smsc.messages()[0];
+        assert!(message.text.starts_with("New disruption of Mail: Störung in Łódź"), "{}", message.text);
+        assert!(message.text.ends_with(&format!("/status/tickets/{t}")), "{}", message.text);
+    }
+
+    async fn temporary_refusals_are_retried_and_permanent_ones_fail() {
+        let smsc = TestSmsc::start().await;
+        let app = app_with(&smsc).await;
+        let mail = id(&app.create_service("Mail").await);
+        customer_with_phone(&app, "Ann", "+31612345678", &[mail]).await;
+        customer_with_phone(&app, "Bad", "+31611111111", &[mail]).await;
+        smsc.refuse("31611111111", 0x0B);
+        smsc.answer_next(&[0x58]);
+        let t = id(&app.create_ticket("Mail is down", &[mail]).await);
+        let list = wait_sms(&app, t, "settled", |l| {
+            l.len() == 2 && l.iter().all(|n| n["State"] == "sent" || n["State"] == "failed")
+        })
+        .await;
+        let by = |addr: &str| list.iter().find(|n| n["Address"] == addr).unwrap().clone();
+        let bad = by("+31611111111");
+        assert_eq!(bad["State"], "failed");
+        assert_eq!(bad["Attempts"], 1, "a permanent refusal is not retried: {list:#?}");
+        assert!(bad["LastError"].as_str().unwrap().contains("ESME_RINVDSTADR"), "{bad:#?}");
+        let ann = by("+31612345678");
+        // Whichever message met the throttling was tried again.
+        let attempts = ann["Attempts"].as_i64().unwrap() + bad["Attempts"].as_i64().unwrap();
+        let throttled = smsc.received().iter().filter(|r| r.status == 0x58).count();
+        assert_eq!(throttled, 1);
+        assert!(attempts >= 2, "{list:#?}");
+        assert_eq!(ann["State"], "sent");
+    }
+
+    async fn receipts_move_texts_to_delivered_or_undelivered() {
+        let smsc = TestSmsc::start().await;
+        let app = app_with(&smsc).await;
+        let mail = id(&app.create_service("Mail").await);
+        customer_with_phone(&app, "Ann", "+31612345678", &[mail]).await;
+        customer_with_phone(&app, "Bob", "+31687654321", &[mail]).await;
+        let t = id(&app.create_ticket("Mail is down", &[mail]).await);
+        wait_sms(&app, t, "sent", |l| states(l) == ["sent", "sent"]).await;
+        for m in smsc.messages() {
+            smsc.receipt(&m.message_ids[0], m.destination == "31612345678").await;
+        }
+        let list = wait_sms(&app, t, "receipts", |l| {
+            let mut s = states(l);
+            s.sort();
+            s == ["delivered", "undelivered"]
+        })
+        .await;
+        let ann = list.iter().find(|n| n["Address"] == "+31612345678").unwrap();
+        assert_eq!(ann["State"], "delivered");
+        let bob = list.iter().find(|n| n["Address"] == "+31687654321").unwrap();
+        assert_eq!(bob["State"], "undelivered");
+    }
+
+    async fn stop_opts_the_number_out_and_a_later_event_texts_nobody_there() {
+        let smsc = TestSmsc::start().await;
+        let app = app_with(&smsc).await;
+        let mail = id(&app.create_service("Mail").await);
+        let ann = customer_with_phone(&app, "Ann", "06 12345678", &[mail]).await;
+        customer_with_phone(&app, "Bob", "+31687654321", &[mail]).await;
+        let t = id(&app.create_ticket("Mail is down", &[mail]).await);
+        wait_sms(&app, t, "sent", |l| states(l) == ["sent", "sent"]).await;
+        smsc.mobile("31612345678", "stop").await;
+        let path = format!("/api/AuditLog?entity=Customer&entityId={}", id(&ann));
+        let opted = poll_until(WAIT, || async {
+            let log = json(app.get(&path).await, 200).await;
+            log.to_string().contains("SmsOptedOut")
+        })
+        .await;
+        assert!(opted, "the STOP is recorded in the audit log");
+        let log = json(app.get(&path).await, 200).await.to_string();
+        assert!(log.contains("+31612345678"), "{log}");
+        let t2 = id(&app.create_ticket("Mail is down again", &[mail]).await);
+        let list = wait_sms(&app, t2, "sent", |l| states(l) == ["sent"]).await;
+        assert_eq!(list[0]["Address"], "+31687654321", "nobody at the opted-out number");
+        let to: Vec<String> = smsc.messages().into_iter().map(|m| m.destination).collect();
+        assert_eq!(to.iter().filter(|d| *d == "31612345678").count(), 1, "{to:?}");
+    }
+
+    async fn a_dropped_session_is_bound_again_and_the_texts_carry_on() {
+        let smsc = TestSmsc::start().await;
+        let app = app_with(&smsc).await;
+        let mail = id(&app.create_service("Mail").await);
+        customer_with_phone(&app, "Ann", "+31612345678", &[mail]).await;
+        let t = id(&app.create_ticket("Mail is down", &[mail]).await);
+        wait_sms(&app, t, "sent", |l| states(l) == ["sent"]).await;
+        smsc.drop_sessions().await;
+        assert!(poll_until(WAIT, || async { smsc.binds() >= 2 }).await, "bound again");
+        let t2 = id(&app.create_ticket("Mail is down again", &[mail]).await);
+        wait_sms(&app, t2, "sent after the drop", |l| states(l) == ["sent"]).await;
+        assert_eq!(smsc.messages().len(), 2);
+    }
+}
