@@ -32,6 +32,7 @@ mod schedule;
 mod schemathesis_findings;
 mod self_subscription;
 mod smoke;
+mod sms_crash;
 mod sms_delivery;
 mod sms_session;
 mod status_page;

@@ -23,6 +23,11 @@ pub(crate) struct Serve {
 
 impl Serve {
     pub(crate) fn start(database_url: &str, smtp_url: Option<&str>) -> Serve {
+        Serve::start_with(database_url, smtp_url, &[])
+    }
+
+    /// [`Serve::start`] with more arguments (`--sms-url …`).
+    pub(crate) fn start_with(database_url: &str, smtp_url: Option<&str>, args: &[&str]) -> Serve {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
         cmd.arg("serve")
             .arg("--database")
@@ -31,6 +36,7 @@ impl Serve {
             .arg("127.0.0.1:0")
             .env_remove("HERALD_SMTP_URL")
             .env_remove("HERALD_MAIL_FROM")
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

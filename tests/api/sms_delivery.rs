@@ -9,13 +9,13 @@ use herald_test_support::smsc::TestSmsc;
 use herald_test_support::*;
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
-fn id(v: &Value) -> i64 {
+pub(crate) fn id(v: &Value) -> i64 {
     v["Id"].as_i64().expect("an Id")
 }
 
-async fn app_with(smsc: &TestSmsc) -> TestApp {
+pub(crate) async fn app_with(smsc: &TestSmsc) -> TestApp {
     TestApp::builder()
         .setting(Key::SmsUrl, smsc.url())
         .setting(Key::SmsDefaultCountry, "NL")
@@ -25,7 +25,12 @@ async fn app_with(smsc: &TestSmsc) -> TestApp {
         .await
 }
 
-async fn customer_with_phone(app: &TestApp, name: &str, phone: &str, services: &[i64]) -> Value {
+pub(crate) async fn customer_with_phone(
+    app: &TestApp,
+    name: &str,
+    phone: &str,
+    services: &[i64],
+) -> Value {
     let services: Vec<Value> = services.iter().map(|id| json!({ "Id": id })).collect();
     app.create(
         "/api/Customers",
@@ -34,7 +39,7 @@ async fn customer_with_phone(app: &TestApp, name: &str, phone: &str, services: &
     .await
 }
 
-async fn sms_notifications(app: &TestApp, ticket: i64) -> Vec<Value> {
+pub(crate) async fn sms_notifications(app: &TestApp, ticket: i64) -> Vec<Value> {
     let list = json(
         app.get(&format!("/api/Tickets/{ticket}/Notifications"))
             .await,
@@ -50,7 +55,7 @@ async fn sms_notifications(app: &TestApp, ticket: i64) -> Vec<Value> {
 }
 
 /// Waits until the ticket's texts satisfy `done`, and returns them.
-async fn wait_sms(
+pub(crate) async fn wait_sms(
     app: &TestApp,
     ticket: i64,
     what: &str,

@@ -61,6 +61,8 @@ struct State {
     /// Answer every submit without recording it (the benchmark's SMSC).
     count_only: bool,
     accepted: u64,
+    /// How long each submit is held before its answer (a slow SMSC).
+    delay: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -143,11 +145,24 @@ impl SmppServerListener for Handler {
         _: &SmppConnectionInformation,
         _: &String,
     ) -> submit_sm_resp {
+        let (message_id, status, delay) = self.record(&req);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        match message_id {
+            Some(id) => req.accept(id),
+            None => req.reject(error_for(status).unwrap_or(SmppError::ESME_RSYSERR)),
+        }
+    }
+}
+
+impl Handler {
+    /// Records a submit; returns the message id (accepted) or the status, and the delay.
+    fn record(&self, req: &submit_sm) -> (Option<String>, u32, std::time::Duration) {
         let mut state = self.0.lock().unwrap();
         if state.count_only {
             state.accepted += 1;
-            let id = format!("b{}", state.accepted);
-            return req.accept(id);
+            return (Some(format!("b{}", state.accepted)), 0, state.delay);
         }
         let status = state
             .refuse
@@ -177,11 +192,7 @@ impl SmppServerListener for Handler {
             status,
             message_id: message_id.clone(),
         });
-        drop(state);
-        match message_id {
-            Some(id) => req.accept(id),
-            None => req.reject(error_for(status).unwrap_or(SmppError::ESME_RSYSERR)),
-        }
+        (message_id, status, state.delay)
     }
 }
 
@@ -283,6 +294,20 @@ impl TestSmsc {
 
     pub fn bound_sessions(&self) -> usize {
         self.handler.0.lock().unwrap().esmes.len()
+    }
+
+    /// Each submit is answered after `delay` (the submit is recorded when it arrives).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.handler.0.lock().unwrap().delay = delay;
+    }
+
+    /// How many texts went to each destination (accepted ones, parts joined).
+    pub fn destinations(&self) -> HashMap<String, usize> {
+        let mut seen = HashMap::new();
+        for m in self.messages() {
+            *seen.entry(m.destination).or_default() += 1;
+        }
+        seen
     }
 
     /// The next submits are answered with these statuses, in order (0 accepts).
