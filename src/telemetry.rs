@@ -4,8 +4,9 @@ use axum::http::Uri;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(format: &str) {
+    // The SMPP crate logs every PDU at info; its warnings and errors are what an operator needs.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info,smpp34=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
