@@ -245,10 +245,6 @@ async fn begin_or_resume(
     Ok(false)
 }
 
-/// Tables a database keeps for itself: `public_version` counts the changes the public pages
-/// show (its one row is the migration's; the triggers bump it as the copy inserts).
-const OWN_BOOKKEEPING: &[&str] = &["public_version"];
-
 /// The tables to copy, parents before children (foreign keys), with their columns and keys.
 /// Not `public_version`: the status page's change counter is the target's own (its triggers
 /// bump it as the copy writes).
@@ -266,11 +262,6 @@ async fn target_tables(conn: &mut PgConnection) -> Result<Vec<Table>, StoreError
     )
     .fetch_all(&mut *conn)
     .await?;
-    // Each database's own bookkeeping, seeded by its migrations, is not copied.
-    let names: Vec<String> = names
-        .into_iter()
-        .filter(|name| !OWN_BOOKKEEPING.contains(&name.as_str()))
-        .collect();
     let mut tables = Vec::new();
     for name in order_by_references(&names, &references)? {
         let rows: Vec<PgRow> = sqlx::query(

@@ -54,10 +54,12 @@ impl Store {
     /// public pages show has changed (but the clock).
     pub async fn public_version(&self) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT version FROM public_version WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?
-                .unwrap_or(0),
+            // The sum of the stripes (one row on SQLite, 64 on PostgreSQL).
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM public_version",
+            )
+            .fetch_one(&self.pool)
+            .await?,
         )
     }
 
