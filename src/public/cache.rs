@@ -54,17 +54,22 @@ pub struct Rendered {
     /// What it was rendered from.
     version: i64,
     minute: i64,
-    settings: (Option<String>, Option<String>),
+    settings: Shown,
 }
+
+/// The settings the pages show: the organisation's name, the public URL, and whether the
+/// status page offers self-subscription.
+type Shown = (Option<String>, Option<String>, bool);
 
 /// What a render produced: the body and its type, or nothing (a 404, not kept).
 pub type Output = Option<(String, &'static str)>;
 
 /// The settings a page shows: when they change, it is rendered again.
-fn shown_settings(settings: &Snapshot) -> (Option<String>, Option<String>) {
+fn shown_settings(settings: &Snapshot) -> Shown {
     (
         settings.organisation_name.clone(),
         settings.public_url.clone(),
+        settings.self_subscription,
     )
 }
 
@@ -173,7 +178,7 @@ impl Rendered {
         content_type: &'static str,
         version: i64,
         minute: i64,
-        settings: (Option<String>, Option<String>),
+        settings: Shown,
     ) -> Rendered {
         let digest = Sha256::digest(body.as_bytes());
         let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))

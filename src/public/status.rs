@@ -31,6 +31,8 @@ struct StatusPage {
     summary: String,
     services: Vec<ServiceView>,
     sorted: Sorted,
+    /// Self-subscription is on: the page offers its form (`/status/subscribe`).
+    subscribe: bool,
 }
 
 #[derive(Template)]
@@ -60,6 +62,7 @@ pub async fn status_page(
         summary,
         services,
         sorted,
+        subscribe: settings.self_subscription,
     };
     Ok(Some((page.render()?, HTML)))
 }

@@ -79,6 +79,8 @@ herald_test_support::backend_tests! {
         let web = id(&app.create_service("Web").await);
         let hidden = id(&app.create("/api/Services", &json!({"Name": "Vault", "IsPublic": false})).await);
 
+        let status_page = client().get(app.url("/status")).send().await.unwrap().text().await.unwrap();
+        assert!(status_page.contains(r#"href="/status/subscribe""#), "the status page offers the form");
         let form = client().get(app.url("/status/subscribe")).send().await.unwrap();
         assert_eq!(form.status(), 200);
         let form = form.text().await.unwrap();
@@ -193,6 +195,8 @@ herald_test_support::backend_tests! {
         let app = TestApp::spawn().await;
         let mail = id(&app.create_service("Mail").await);
         assert_eq!(client().get(app.url("/status/subscribe")).send().await.unwrap().status(), 404);
+        let status_page = client().get(app.url("/status")).send().await.unwrap().text().await.unwrap();
+        assert!(status_page.contains("Mail") && !status_page.contains("/status/subscribe"), "{status_page}");
         let (status, _) = ask(&app, "ann@example.com", &[mail]).await;
         assert_eq!(status, 404);
         let token = "a".repeat(40);
