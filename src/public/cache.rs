@@ -257,7 +257,7 @@ mod tests {
     use super::*;
 
     fn page() -> Rendered {
-        Rendered::new("<p>ok</p>".into(), "text/html", 1, 2, (None, None))
+        Rendered::new("<p>ok</p>".into(), "text/html", 1, 2, (None, None, false))
     }
 
     fn with(name: header::HeaderName, value: &str) -> HeaderMap {
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn the_same_bytes_have_the_same_tag() {
         assert_eq!(page().etag, page().etag);
-        let other = Rendered::new("<p>changed</p>".into(), "text/html", 1, 2, (None, None));
+        let other = Rendered::new("<p>changed</p>".into(), "text/html", 1, 2, (None, None, false));
         assert_ne!(page().etag, other.etag);
     }
 }
