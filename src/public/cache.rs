@@ -300,7 +300,13 @@ mod tests {
     #[test]
     fn the_same_bytes_have_the_same_tag() {
         assert_eq!(page().etag, page().etag);
-        let other = Rendered::new("<p>changed</p>".into(), "text/html", 1, 2, (None, None, false));
+        let other = Rendered::new(
+            "<p>changed</p>".into(),
+            "text/html",
+            1,
+            2,
+            (None, None, false),
+        );
         assert_ne!(page().etag, other.etag);
     }
 }
