@@ -103,7 +103,10 @@ assert [t.id for t in list_tickets.sync(client=client, is_closed=True, service_i
 ]
 assert get_ticket.sync(ticket.id, client=client).closed_time == start + datetime.timedelta(hours=2)
 notifications = list_ticket_notifications.sync(ticket.id, client=client)
-assert sorted((n.event, n.email) for n in notifications) == [
+# Email messages only: the schemathesis run before this one may have left webhooks on every
+# service, whose messages are listed too.
+emails = [n for n in notifications if str(getattr(n.channel, "value", n.channel)) == "email"]
+assert sorted((n.event, n.email) for n in emails) == [
     ("closed", f"ann-{run}@example.com"),
     ("created", f"ann-{run}@example.com"),
 ], notifications
