@@ -58,6 +58,23 @@ struct TestResult {
     message: String,
 }
 
+impl TestResult {
+    /// What a test send came to: `sent` followed by the server's reply, or `failed` followed by
+    /// the reason.
+    fn of<E: std::fmt::Display>(result: Result<String, E>, sent: &str, failed: &str) -> Self {
+        match result {
+            Ok(reply) => TestResult {
+                ok: true,
+                message: format!("{sent}{reply}"),
+            },
+            Err(e) => TestResult {
+                ok: false,
+                message: format!("{failed}{e}"),
+            },
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "gui/settings.html")]
 struct SettingsPage {
@@ -281,16 +298,11 @@ async fn test_email(
     };
     let mut page = settings_page(&state, &session).await?;
     page.test_to = to;
-    page.test_result = Some(match result {
-        Ok(reply) => TestResult {
-            ok: true,
-            message: format!("The mail server accepted the test email: {reply}"),
-        },
-        Err(e) => TestResult {
-            ok: false,
-            message: format!("The test email was not sent: {e}"),
-        },
-    });
+    page.test_result = Some(TestResult::of(
+        result,
+        "The mail server accepted the test email: ",
+        "The test email was not sent: ",
+    ));
     render_status(StatusCode::OK, &page)
 }
 
@@ -304,16 +316,11 @@ async fn test_sms(
     let result = crate::notify::sms::send_test(&state.settings.get(), &to).await;
     let mut page = settings_page(&state, &session).await?;
     page.test_sms_to = to;
-    page.test_sms_result = Some(match result {
-        Ok(reply) => TestResult {
-            ok: true,
-            message: format!("The test text was sent: {reply}."),
-        },
-        Err(e) => TestResult {
-            ok: false,
-            message: format!("The test text was not sent: {e}"),
-        },
-    });
+    page.test_sms_result = Some(TestResult::of(
+        result.map(|reply| format!("{reply}.")),
+        "The test text was sent: ",
+        "The test text was not sent: ",
+    ));
     render_status(StatusCode::OK, &page)
 }
 
