@@ -285,6 +285,12 @@ pub fn personal_link_changed(view: &mut AuditView) {
     view.insert("PersonalLink", Value::String(CHANGED.into()));
 }
 
+/// The view of a webhook whose signing secret was set: `Secret` marked as changed, never the
+/// secret.
+pub fn secret_changed(view: &mut AuditView) {
+    view.insert("Secret", Value::String(CHANGED.into()));
+}
+
 /// The view of an operator whose password was changed: `Password` marked as changed.
 pub fn password_changed(view: &mut AuditView) {
     view.insert("Password", Value::String(CHANGED.into()));

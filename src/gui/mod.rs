@@ -25,6 +25,7 @@ mod session;
 mod settings;
 mod tickets;
 mod two_factor;
+mod webhooks;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -32,7 +33,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
-use crate::domain::{Customer, Operator, Service};
+use crate::domain::{Customer, Operator, Service, Webhook};
 use crate::state::AppState;
 
 /// All GUI routes.
@@ -44,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .merge(customers::router())
         .merge(resource::router::<Service>())
         .merge(resource::router::<Operator>())
+        .merge(resource::router::<Webhook>())
+        .merge(webhooks::router())
         .merge(settings::router())
         .merge(audit_log::router())
         .merge(two_factor::router())

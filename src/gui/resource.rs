@@ -307,7 +307,7 @@ async fn edit_form<R: Resource>(
 }
 
 /// The version of an entity a form carries: its entity tag, without the quotes.
-fn version_tag<R: Resource>(entity: &R) -> String {
+pub(super) fn version_tag<R: Resource>(entity: &R) -> String {
     etag::of(entity).trim_matches('"').to_owned()
 }
 

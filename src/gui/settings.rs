@@ -51,17 +51,21 @@ struct Row {
     error: Option<String>,
 }
 
-/// The outcome of the test email.
+/// The outcome of a test send (the test email, the test text, a webhook's test event).
 #[derive(Debug, Clone)]
-struct TestResult {
-    ok: bool,
-    message: String,
+pub(super) struct TestResult {
+    pub ok: bool,
+    pub message: String,
 }
 
 impl TestResult {
     /// What a test send came to: `sent` followed by the server's reply, or `failed` followed by
     /// the reason.
-    fn of<E: std::fmt::Display>(result: Result<String, E>, sent: &str, failed: &str) -> Self {
+    pub(super) fn of<E: std::fmt::Display>(
+        result: Result<String, E>,
+        sent: &str,
+        failed: &str,
+    ) -> Self {
         match result {
             Ok(reply) => TestResult {
                 ok: true,

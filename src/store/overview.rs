@@ -11,7 +11,7 @@ use super::customers::CustomerFilter;
 use super::ticket_rows::{select, ticket_head};
 use super::{flag, rows, Page, Store, StoreError};
 use crate::domain::Ticket;
-use crate::domain::{DeliveryCounts, DeliveryState};
+use crate::domain::{Channel, DeliveryCounts, DeliveryState};
 
 /// Which tickets a list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -145,6 +145,45 @@ impl Store {
             if let Some(state) = DeliveryState::parse(&state) {
                 counts.entry(ticket).or_default().add(state, n);
             }
+        }
+        Ok(counts)
+    }
+
+    /// Ticket id → its channels that have messages (in [`Channel::ALL`]'s order) and how many
+    /// of each channel's messages are in each state, for a page of tickets.
+    pub async fn delivery_counts_by_ticket_channel(
+        &self,
+        ticket_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<(Channel, DeliveryCounts)>>, StoreError> {
+        let mut counts: HashMap<i64, Vec<(Channel, DeliveryCounts)>> = HashMap::new();
+        if ticket_ids.is_empty() {
+            return Ok(counts);
+        }
+        let sql = format!(
+            "SELECT ticket_id, channel, state, COUNT(*) FROM notifications \
+             WHERE ticket_id IN ({}) GROUP BY ticket_id, channel, state",
+            self.backend().ids_in(1)
+        );
+        let q = sqlx::query_as::<_, (i64, String, String, i64)>(&sql)
+            .bind(super::ids_param(ticket_ids));
+        for (ticket, channel, state, n) in q.fetch_all(&self.pool).await? {
+            let (Some(channel), Some(state)) =
+                (Channel::parse(&channel), DeliveryState::parse(&state))
+            else {
+                continue;
+            };
+            let channels = counts.entry(ticket).or_default();
+            let at = match channels.iter().position(|(c, _)| *c == channel) {
+                Some(at) => at,
+                None => {
+                    channels.push((channel, DeliveryCounts::default()));
+                    channels.len() - 1
+                }
+            };
+            channels[at].1.add(state, n);
+        }
+        for channels in counts.values_mut() {
+            channels.sort_by_key(|(c, _)| *c);
         }
         Ok(counts)
     }

@@ -11,7 +11,7 @@ use sqlx::{Any, AnyConnection, Row, Transaction};
 use super::rows::{self, Check};
 use super::{audit, idempotency, outbox};
 use super::{Page, Store, StoreError};
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{secret_changed, AuditAction, AuditEntity, Audited};
 use crate::domain::{
     Actor, NewWebhook, Ticket, TicketEvent, Timestamp, Webhook, WebhookFormat, WebhookSecret, Who,
 };
@@ -144,7 +144,15 @@ impl Store {
         set_services(&mut tx, id, &new.services).await?;
         idempotency::link_created(&mut tx, idempotency::held().as_ref(), id).await?;
         let mut created = self.webhook_for_update(&mut tx, id).await?;
-        audit::record(&mut tx, who, AuditAction::Created, None, Some(&created)).await?;
+        record(
+            &mut tx,
+            who,
+            AuditAction::Created,
+            None,
+            Some(&created),
+            true,
+        )
+        .await?;
         tx.commit().await?;
         created.new_secret = Some(secret);
         Ok(created)
@@ -164,6 +172,11 @@ impl Store {
         rows::check(precondition, &current)?;
         self.existing_services(&mut tx, &new.services, "Services")
             .await?;
+        let stored: String = sqlx::query_scalar("SELECT secret FROM webhooks WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let new_secret = new.secret.as_ref().filter(|s| s.expose() != stored);
         sqlx::query(
             "UPDATE webhooks SET url = $1, format = $2, secret = COALESCE($3, secret), \
                is_active = $4, \
@@ -181,7 +194,8 @@ impl Store {
         set_services(&mut tx, id, &new.services).await?;
         let updated = self.webhook_for_update(&mut tx, id).await?;
         let (before, after) = (Some(&current), Some(&updated));
-        audit::record(&mut tx, who, AuditAction::Updated, before, after).await?;
+        let secret = new_secret.is_some();
+        record(&mut tx, who, AuditAction::Updated, before, after, secret).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -249,6 +263,23 @@ impl Store {
         Ok(true)
     }
 
+    /// The webhooks Herald turned off and nobody turned on again, by id: what the GUI tells
+    /// its operators about.
+    pub async fn deactivated_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webhooks WHERE is_active = 0 AND deactivated_at IS NOT NULL \
+             ORDER BY id LIMIT 100"
+        );
+        let found = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        let mut off = Vec::with_capacity(found.len());
+        for row in found {
+            let services = services_of(&mut conn, row.try_get("id")?).await?;
+            off.push(webhook(&row, services)?);
+        }
+        Ok(off)
+    }
+
     /// What the sender needs of these webhooks (those that still exist), by id.
     pub async fn webhook_targets(
         &self,
@@ -299,6 +330,26 @@ impl Store {
         let services = services_of(tx, id).await?;
         webhook(&row, services)
     }
+}
+
+/// Records a change of a webhook; `secret`: its signing secret was set (shown as changed, never
+/// as itself).
+async fn record(
+    conn: &mut AnyConnection,
+    who: &Who,
+    action: AuditAction,
+    before: Option<&Webhook>,
+    after: Option<&Webhook>,
+    secret: bool,
+) -> Result<(), StoreError> {
+    let old = before.map(Webhook::audit_view);
+    let mut new = after.map(Webhook::audit_view);
+    if let Some(view) = new.as_mut().filter(|_| secret) {
+        secret_changed(view);
+    }
+    let id = after.or(before).map(|w| w.id);
+    let entity = AuditEntity::Webhook;
+    audit::record_views(conn, who, entity, id, action, old.as_ref(), new.as_ref()).await
 }
 
 /// Cancels a webhook's messages not yet sent; `in_flight`: those a worker holds too (else

@@ -27,3 +27,5 @@ mod sms_settings;
 mod status_page;
 mod templates;
 mod two_factor;
+mod webhooks;
+mod webhooks_browser;

@@ -2,7 +2,7 @@
 // On the new-ticket form it keeps "how many customers will be emailed" current while services
 // are ticked, so the ticket can be posted in one step (without it, the server shows the number
 // and asks to confirm). On a ticket's page it keeps the deliveries current while messages are
-// waiting (without it, reload the page).
+// waiting (without it, reload the page). A secret shown once gets a "Copy" button.
 (function () {
   "use strict";
 
@@ -69,7 +69,21 @@
       .catch(function () { setTimeout(followDeliveries, 5 * REFRESH_MS); });
   }
 
+  function copyButton(input) {
+    input.addEventListener("focus", function () { input.select(); });
+    if (!navigator.clipboard) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-small";
+    button.textContent = "Copy";
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(input.value).then(function () { button.textContent = "Copied"; });
+    });
+    input.insertAdjacentElement("afterend", button);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-copy]").forEach(copyButton);
     document.querySelectorAll("form[data-watch-recipients]").forEach(watchRecipients);
     setTimeout(followDeliveries, REFRESH_MS);
   });

@@ -13,10 +13,17 @@ pub enum Kind {
     Customer,
     Service,
     Operator,
+    Webhook,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Ticket, Kind::Customer, Kind::Service, Kind::Operator];
+    const ALL: [Kind; 5] = [
+        Kind::Ticket,
+        Kind::Customer,
+        Kind::Service,
+        Kind::Operator,
+        Kind::Webhook,
+    ];
 
     /// The singular noun of its URLs and codes (`customer`, as in `/customers`).
     pub const fn noun(self) -> &'static str {
@@ -25,6 +32,7 @@ impl Kind {
             Kind::Customer => "customer",
             Kind::Service => "service",
             Kind::Operator => "operator",
+            Kind::Webhook => "webhook",
         }
     }
 
@@ -54,6 +62,10 @@ pub enum Notice {
     OptOutLifted,
     /// A customer issued a new personal link (the earlier ones ended).
     PersonalLinkIssued,
+    /// A webhook Herald had turned off was turned on again.
+    WebhookReactivated,
+    /// A webhook's button refused: it changed after its page was shown.
+    WebhookChanged,
 }
 
 impl Notice {
@@ -70,6 +82,8 @@ impl Notice {
             Notice::ApiKeySet,
             Notice::OptOutLifted,
             Notice::PersonalLinkIssued,
+            Notice::WebhookReactivated,
+            Notice::WebhookChanged,
         ];
         let per_kind = Kind::ALL
             .into_iter()
@@ -94,6 +108,8 @@ impl Notice {
             Notice::ApiKeySet => "api-key-set",
             Notice::OptOutLifted => "opt-out-lifted",
             Notice::PersonalLinkIssued => "personal-link-issued",
+            Notice::WebhookReactivated => "webhook-reactivated",
+            Notice::WebhookChanged => "webhook-changed",
         };
         fixed.to_owned()
     }
@@ -147,6 +163,18 @@ impl Notice {
                 "New personal link issued: the links in earlier emails no longer work; the next \
                  email carries a new one."
             }
+            Notice::Created(Webhook) => "Webhook created.",
+            Notice::Saved(Webhook) => "Webhook saved.",
+            Notice::Deleted(Webhook) => {
+                "Webhook deleted. Its messages not sent yet were cancelled."
+            }
+            Notice::WebhookReactivated => {
+                "Webhook turned on again: the next events are posted to it."
+            }
+            Notice::WebhookChanged => {
+                "Someone changed this webhook a moment ago, so nothing was done. Check it and try \
+                 again."
+            }
         }
     }
 
@@ -193,7 +221,7 @@ mod tests {
     #[test]
     fn every_notice_reads_back_from_its_code() {
         let all: Vec<Notice> = Notice::all().collect();
-        assert_eq!(all.len(), 23);
+        assert_eq!(all.len(), 28);
         for n in all {
             assert_eq!(Notice::from_code(&n.code()), Some(n), "{n:?}");
             assert!(n.text().ends_with('.'), "{n:?}");

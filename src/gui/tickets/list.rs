@@ -10,6 +10,7 @@ use crate::domain::DeliveryCounts;
 use crate::gui::form::{service_choices, ServiceChoice};
 use crate::gui::page::{notice_code, render, Chrome, GuiError, Nav, Notice, Paging, When};
 use crate::gui::session::Session;
+use crate::gui::webhooks::TurnedOff;
 use crate::state::AppState;
 use crate::store::{TicketListFilter, TicketState};
 
@@ -25,7 +26,8 @@ struct Row {
     next_update: Option<When>,
     overdue: bool,
     closed: bool,
-    emails: DeliveryCounts,
+    /// Its messages by channel (the channel's name for people), the channels that have some.
+    deliveries: Vec<(&'static str, DeliveryCounts)>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,8 @@ struct ListPage {
     total: i64,
     prev_href: Option<String>,
     next_href: Option<String>,
+    /// The webhooks Herald turned off.
+    turned_off: TurnedOff,
 }
 
 #[derive(Deserialize)]
@@ -114,7 +118,7 @@ pub(super) async fn list(
     let paging = Paging::of(total, q.page.as_deref());
     let tickets = store.ticket_overview(filter, paging.window()).await?;
     let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
-    let mut emails = store.delivery_counts_by_ticket(&ids).await?;
+    let mut deliveries = store.delivery_counts_by_ticket_channel(&ids).await?;
     let rows = tickets
         .iter()
         .map(|t| {
@@ -130,7 +134,12 @@ pub(super) async fn list(
                 next_update: When::opt(t.times.next_update_time, now),
                 overdue: overdue(t, now),
                 closed: t.is_closed(),
-                emails: emails.remove(&t.id).unwrap_or_default(),
+                deliveries: deliveries
+                    .remove(&t.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(channel, counts)| (channel.label(), counts))
+                    .collect(),
             }
         })
         .collect();
@@ -147,6 +156,7 @@ pub(super) async fn list(
         total,
         prev_href: paging.previous().map(|p| list_href(key, service_id, p)),
         next_href: paging.next().map(|p| list_href(key, service_id, p)),
+        turned_off: TurnedOff::read(store).await?,
     };
     render(&page_view)
 }
