@@ -123,8 +123,9 @@ pub struct EventContent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub id: i64,
-    pub event_id: i64,
-    pub ticket_id: i64,
+    /// The event it tells of (`None`: a message of no event, see `subscription_id`).
+    pub event_id: Option<i64>,
+    pub ticket_id: Option<i64>,
     /// The customer the message is addressed to (its personal link is theirs), if they exist.
     pub customer_id: Option<i64>,
     pub channel: Channel,
@@ -132,6 +133,8 @@ pub struct Claimed {
     pub address: String,
     /// The webhook it goes to (webhook messages only).
     pub webhook_id: Option<i64>,
+    /// The self-subscription request a confirmation email is for (no event, no ticket).
+    pub subscription_id: Option<i64>,
     pub name: String,
     pub state: DeliveryState,
     pub attempts: i64,

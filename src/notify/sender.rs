@@ -61,6 +61,16 @@ pub trait Sender: Send + Sync + 'static {
         message: &Claimed,
     ) -> impl Future<Output = Attempt> + Send;
 
+    /// Sends a message of the batch that tells of no event (an email channel's subscription
+    /// confirmation). A channel without such messages fails them.
+    fn send_alone(
+        &self,
+        _batch: &Self::Batch,
+        _message: &Claimed,
+    ) -> impl Future<Output = Attempt> + Send {
+        async { Attempt::Permanent("this channel sends no messages without an event".into()) }
+    }
+
     /// After a batch: the first refusal of Herald's settings met, if any, and whether any
     /// message went out (so a refusal shown earlier can be cleared).
     fn finish(

@@ -341,7 +341,7 @@ impl<S: Sender> Delivery<S> {
 
     /// Each event of the batch, read once, then cached.
     async fn events(&self, batch: &[Claimed]) -> HashMap<i64, Arc<EventContent>> {
-        let mut wanted: Vec<i64> = batch.iter().map(|m| m.event_id).collect();
+        let mut wanted: Vec<i64> = batch.iter().filter_map(|m| m.event_id).collect();
         wanted.sort_unstable();
         wanted.dedup();
         let mut found = HashMap::new();
@@ -432,7 +432,8 @@ impl<S: Sender> Delivery<S> {
         let refused = std::sync::Mutex::new(None::<String>);
         let mut outcomes = futures::stream::iter(batch)
             .map(|message| {
-                let event = events.get(&message.event_id).cloned();
+                // `None`: a message of no event; `Some(None)`: its event could not be read.
+                let event = message.event_id.map(|id| events.get(&id).cloned());
                 let (unreachable, refused, prepared) = (&unreachable, &refused, &prepared);
                 async move {
                     if shutdown.is_cancelled()
@@ -445,13 +446,17 @@ impl<S: Sender> Delivery<S> {
                         let next = later(self.store.now(), self.options.retry_base);
                         return (message, Outcome::Released { next });
                     }
-                    let Some(event) = event else {
-                        // The content could not be read just now: try again soon.
-                        let next = later(self.store.now(), self.options.idle_poll);
-                        return (message, Outcome::Released { next });
+                    let attempt = match event {
+                        None => self.sender.send_alone(prepared, &message).await,
+                        Some(Some(event)) => self.sender.send(prepared, &event, &message).await,
+                        Some(None) => {
+                            // The content could not be read just now: try again soon.
+                            let next = later(self.store.now(), self.options.idle_poll);
+                            return (message, Outcome::Released { next });
+                        }
                     };
                     let channel = self.sender.channel();
-                    let outcome = match self.sender.send(prepared, &event, &message).await {
+                    let outcome = match attempt {
                         Attempt::Sent(reply) => Outcome::Sent { reply },
                         Attempt::Delivered(reply) => Outcome::Delivered { reply },
                         Attempt::Permanent(error) => Outcome::Failed { error },

@@ -1,8 +1,9 @@
 //! Self-subscription with double opt-in, when the setting `self_subscription` is on (and the
 //! status page too): `/status/subscribe` is the form (an email address and the public services;
-//! the status page links to it or embeds the same form), whose `POST` emails a confirmation
-//! link valid 24 hours (only its SHA-256 stored) and always answers the same "check your inbox"
-//! page, whether the address is a customer already or was throttled; `/status/subscribe/{token}`
+//! the status page links to it or embeds the same form), whose `POST` queues a confirmation
+//! email in the request's transaction (sent through the outbox, its link valid 24 hours, only
+//! its SHA-256 stored) and always answers the same "check your inbox" page, whether the address
+//! is a customer already or was throttled, without waiting for any mail server; `/status/subscribe/{token}`
 //! shows a button, and its `POST` creates or updates the customer, then leads to their personal
 //! page. Unknown links are 404s, used or expired ones 410s, nothing changed.
 //!
@@ -22,7 +23,6 @@ use futures::TryStreamExt;
 
 use super::frame::{organisation, render, Notice, PublicError};
 use crate::domain::{Actor, EmailAddress, LinkToken, Who};
-use crate::notify::email::confirmation::{self, Confirmation};
 use crate::state::{AppState, ClientAddress};
 use crate::store::{Confirmed, LinkState, Page, Requested, Throttle};
 
@@ -130,45 +130,21 @@ async fn request(
     let result = async {
         offered(&state)?;
         let (email, services) = parse_request(&body)?;
-        let token = LinkToken::generate();
         let store = &state.store;
         let expires = store.now().plus(VALID);
         let requested = store
             .request_subscription(
                 email.as_str(),
                 &services,
-                &token.digest(),
                 client,
                 expires,
                 Throttle::default(),
             )
             .await?;
-        let names = match requested {
+        match requested {
             Requested::TooMany => return Err(PublicError::TooMany),
-            Requested::Quiet => None,
-            Requested::Send(names) => Some(names),
-        };
-        if let Some(names) = names {
-            let link = format!(
-                "{}/status/subscribe/{}",
-                state.base_url().trim_end_matches('/'),
-                token.expose()
-            );
-            let (state, to) = (state.clone(), email.as_str().to_owned());
-            // Sent after answering: the answer is the same whatever the mail server does.
-            tokio::spawn(async move {
-                let settings = state.settings.get();
-                let c = Confirmation {
-                    to: &to,
-                    organisation: &organisation(&settings),
-                    services: &names,
-                    link: &link,
-                    hours: VALID.as_secs() / 3600,
-                };
-                if let Err(e) = confirmation::send(&settings, &state.templates, &c).await {
-                    tracing::warn!(error = %e, "a subscription's confirmation email was not sent");
-                }
-            });
+            // The same answer either way: the email (if any) goes out through the outbox.
+            Requested::Quiet | Requested::Queued => {}
         }
         Ok(render(&Notice {
             organisation: organisation(&state.settings.get()),

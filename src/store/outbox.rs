@@ -300,6 +300,28 @@ async fn enqueue_email(
     Ok(q.execute(&mut *tx).await?.rows_affected())
 }
 
+/// Queues the confirmation email of self-subscription request `request_id` to `email`, in the
+/// request's transaction: a message of no event and no ticket, sent by the email channel's
+/// workers like any other (its link issued as it is sent, see [`super::subscriptions`]).
+pub(super) async fn enqueue_confirmation(
+    tx: &mut AnyConnection,
+    request_id: i64,
+    email: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, address, name, \
+           state, attempts, queued_at, next_attempt_at, subscription_id) \
+         VALUES (NULL, NULL, NULL, 'email', $1, '', 'queued', 0, $2, $2, $3)",
+    )
+    .bind(email)
+    .bind(at.ticks())
+    .bind(request_id)
+    .execute(&mut *tx)
+    .await?;
+    wake_on_commit(tx).await
+}
+
 /// Cancels the unsent messages of a ticket (it is being deleted).
 pub(super) async fn cancel_for_ticket(
     tx: &mut AnyConnection,
@@ -365,6 +387,7 @@ fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
         channel: channel(row)?,
         address: row.try_get("address")?,
         webhook_id: row.try_get("webhook_id")?,
+        subscription_id: row.try_get("subscription_id")?,
         name: row.try_get("name")?,
         state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Queued),
         attempts: row.try_get("attempts")?,
@@ -493,7 +516,7 @@ impl Store {
                WHERE channel = $5 AND state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
                ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
              RETURNING id, event_id, ticket_id, customer_id, channel, address, webhook_id, name, \
-               state, attempts, queued_at"
+               state, attempts, queued_at, subscription_id"
         );
         let rows = sqlx::query(&sql)
             .bind(instance)

@@ -1,7 +1,13 @@
-//! Self-subscription with double opt-in: a request from the public wing waits, as the SHA-256
-//! of its emailed link's token, until the link is confirmed within its validity; only then is
-//! the customer created (or updated) and the services followed. Nothing is created for an
-//! address that never confirms.
+//! Self-subscription with double opt-in: a request from the public wing waits until a link
+//! emailed to it is confirmed within its validity; only then is the customer created (or
+//! updated) and the services followed. Nothing is created for an address that never confirms.
+//!
+//! The confirmation email goes through the outbox: [`Store::request_subscription`] queues it in
+//! the request's own transaction (a message of no event, see `outbox::enqueue_confirmation`),
+//! and the email channel's worker issues its link as it sends it
+//! ([`Store::issue_subscription_links`]: a fresh random token whose SHA-256 alone is kept in
+//! `subscription_links`, as for personal links), so the plain token exists only in the message.
+//! A retry sends a new link; every link issued works until the request is used or expires.
 //!
 //! Requests are counted per client address and per email address in a fixed window
 //! (`subscription_throttle`, the address only as a digest): over the client's limit the
@@ -10,7 +16,9 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{audit, customers, ids_param, opt_outs, services, Backend, Store, StoreError};
+use std::collections::HashMap;
+
+use super::{audit, customers, ids_param, opt_outs, outbox, services, Backend, Store, StoreError};
 use crate::domain::audit::{customer_with_opt_out, AuditAction, AuditEntity, Audited};
 use crate::domain::{Customer, Timestamp, Who};
 
@@ -39,9 +47,9 @@ const KEPT_AFTER_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7 
 /// What became of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requested {
-    /// Stored: send the confirmation link (these are the services' names).
-    Send(Vec<String>),
-    /// Too many for this address: nothing stored, nothing to send; answered as [`Send`].
+    /// Stored, and its confirmation email queued.
+    Queued,
+    /// Too many for this address: nothing stored, nothing to send; answered as [`Queued`].
     Quiet,
     /// Too many from this client: refused.
     TooMany,
@@ -76,13 +84,12 @@ fn digest(text: &str) -> String {
 impl Store {
     /// Records a request for `email` (lower-cased by the caller's parse, compared ignoring
     /// case) to follow `service_ids`, which must all be public services (else a 400 naming
-    /// `Services`, said as for ids that do not exist), its link's token stored as `token_digest`,
-    /// valid until `expires`. `client` is the request's client address.
+    /// `Services`, said as for ids that do not exist), valid until `expires`, and queues its
+    /// confirmation email in the same transaction. `client` is the request's client address.
     pub async fn request_subscription(
         &self,
         email: &str,
         service_ids: &[i64],
-        token_digest: &str,
         client: Option<std::net::IpAddr>,
         expires: Timestamp,
         limits: Throttle,
@@ -107,8 +114,17 @@ impl Store {
             .bind(window_start.ticks())
             .execute(&mut *tx)
             .await?;
+        // Their links go with them (a foreign key's cascade), their emails too.
+        let forgotten = now.minus(KEPT_AFTER_EXPIRY).ticks();
+        sqlx::query(
+            "DELETE FROM notifications WHERE subscription_id IN \
+             (SELECT id FROM subscription_requests WHERE expires_at <= $1)",
+        )
+        .bind(forgotten)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM subscription_requests WHERE expires_at <= $1")
-            .bind(now.minus(KEPT_AFTER_EXPIRY).ticks())
+            .bind(forgotten)
             .execute(&mut *tx)
             .await?;
         let client_subject = format!(
@@ -126,26 +142,68 @@ impl Store {
         }
         let mut ids: Vec<i64> = found.iter().map(|s| s.id).collect();
         ids.sort_unstable();
-        sqlx::query(
-            "INSERT INTO subscription_requests (token_sha256, email, services, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5)",
+        let request: i64 = sqlx::query_scalar(
+            "INSERT INTO subscription_requests (email, services, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
         )
-        .bind(token_digest)
         .bind(email.to_lowercase())
         .bind(ids_param(&ids))
         .bind(now.ticks())
         .bind(expires.ticks())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
+        // Mailed as it was typed.
+        outbox::enqueue_confirmation(&mut tx, request, email, now).await?;
         tx.commit().await?;
-        Ok(Requested::Send(found.into_iter().map(|s| s.name).collect()))
+        self.wake_workers();
+        Ok(Requested::Queued)
     }
 
     /// What the confirmation link with this digest leads to (nothing changes).
     pub async fn subscription_link(&self, token_digest: &str) -> Result<LinkState, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let (state, _) = link_state(&mut conn, token_digest, self.now(), "").await?;
+        let (state, _, _) = link_state(&mut conn, token_digest, self.now(), "").await?;
         Ok(state)
+    }
+
+    /// Issues confirmation links as their emails are sent: records each (request id, token
+    /// digest) of a request still open, in one write, and answers what each request's email
+    /// says (request id → its state and when it expires; a request no longer stored is absent).
+    pub async fn issue_subscription_links(
+        &self,
+        links: &[(i64, String)],
+    ) -> Result<HashMap<i64, (LinkState, Timestamp)>, StoreError> {
+        let now = self.now();
+        let mut states = HashMap::new();
+        if links.is_empty() {
+            return Ok(states);
+        }
+        let mut tx = self.write_tx().await?;
+        for (request, digest) in links {
+            let sql = "SELECT id, email, services, expires_at, used_at FROM subscription_requests \
+                       WHERE id = $1";
+            let row: Option<RequestRow> = sqlx::query_as(sql)
+                .bind(request)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else { continue };
+            let expires = Timestamp::from_ticks(row.3);
+            let (state, _) = request_state(&mut tx, row, now).await?;
+            if matches!(state, LinkState::Open { .. }) {
+                sqlx::query(
+                    "INSERT INTO subscription_links (token_sha256, request_id, created_at) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(digest)
+                .bind(request)
+                .bind(now.ticks())
+                .execute(&mut *tx)
+                .await?;
+            }
+            states.insert(*request, (state, expires));
+        }
+        tx.commit().await?;
+        Ok(states)
     }
 
     /// Confirms the request behind a link: once, before it expires. The customer with the
@@ -162,13 +220,14 @@ impl Store {
     ) -> Result<Confirmed, StoreError> {
         let now = self.now();
         let mut tx = self.write_tx().await?;
-        let (state, ids) = link_state(&mut tx, token_digest, now, self.for_update()).await?;
+        let (state, ids, request) =
+            link_state(&mut tx, token_digest, now, self.for_update()).await?;
         let LinkState::Open { email, .. } = state else {
             return Ok(Confirmed::Refused(state));
         };
-        sqlx::query("UPDATE subscription_requests SET used_at = $1 WHERE token_sha256 = $2")
+        sqlx::query("UPDATE subscription_requests SET used_at = $1 WHERE id = $2")
             .bind(now.ticks())
-            .bind(token_digest)
+            .bind(request)
             .execute(&mut *tx)
             .await?;
         let sql = format!(
@@ -261,24 +320,39 @@ async fn count(
     .await?)
 }
 
-/// A link's state and its request's service ids, the row locked with `lock`.
+/// A request as stored: id, email, services (JSON ids), expires_at, used_at.
+type RequestRow = (i64, String, String, i64, Option<i64>);
+
+/// A link's state, its request's service ids and the request's id (0: unknown), the request's
+/// row locked with `lock`.
 async fn link_state(
     conn: &mut sqlx::AnyConnection,
     token_digest: &str,
     now: Timestamp,
     lock: &str,
-) -> Result<(LinkState, Vec<i64>), StoreError> {
+) -> Result<(LinkState, Vec<i64>, i64), StoreError> {
     let sql = format!(
-        "SELECT email, services, expires_at, used_at FROM subscription_requests \
-         WHERE token_sha256 = $1{lock}"
+        "SELECT r.id, r.email, r.services, r.expires_at, r.used_at FROM subscription_links l \
+         JOIN subscription_requests r ON r.id = l.request_id WHERE l.token_sha256 = $1{lock}"
     );
-    let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(&sql)
+    let row: Option<RequestRow> = sqlx::query_as(&sql)
         .bind(token_digest)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some((email, services, expires_at, used_at)) = row else {
-        return Ok((LinkState::Unknown, Vec::new()));
+    let Some(row) = row else {
+        return Ok((LinkState::Unknown, Vec::new(), 0));
     };
+    let id = row.0;
+    let (state, ids) = request_state(conn, row, now).await?;
+    Ok((state, ids, id))
+}
+
+/// A request's state and its service ids (those of an open request only).
+async fn request_state(
+    conn: &mut sqlx::AnyConnection,
+    (_, email, services, expires_at, used_at): RequestRow,
+    now: Timestamp,
+) -> Result<(LinkState, Vec<i64>), StoreError> {
     if used_at.is_some() {
         return Ok((LinkState::Used, Vec::new()));
     }

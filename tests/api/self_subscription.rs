@@ -3,7 +3,9 @@
 //! confirmation creates the customer (or updates a known one, lifting its opt-out), audited;
 //! the answer is the same for known and unknown addresses; used and expired links are 410s,
 //! unknown ones 404s; bad input is a 400 that sends and stores nothing; floods are throttled
-//! per address (silently) and per client (429).
+//! per address (silently) and per client (429). The confirmation email goes through the
+//! outbox: a mail server that is down at request time changes nothing in the answer, and the
+//! email arrives once it is back; two instances send it once; no plain token is stored.
 
 use std::time::Duration;
 
@@ -71,7 +73,109 @@ async fn customers(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
+/// The confirmation emails in the outbox: (state, attempts), in the order queued.
+async fn confirmation_rows(app: &TestApp) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT state, attempts FROM notifications WHERE subscription_id IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(app.store.reader())
+    .await
+    .unwrap()
+}
+
+/// Every text column of the tables that hold a request, its links and its email, concatenated.
+async fn stored_text(app: &TestApp) -> String {
+    let mut all = Vec::new();
+    for sql in [
+        "SELECT email || ' ' || services FROM subscription_requests",
+        "SELECT token_sha256 FROM subscription_links",
+        "SELECT address || ' ' || name || ' ' || COALESCE(reply, '') FROM notifications",
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(sql)
+            .fetch_all(app.store.reader())
+            .await
+            .unwrap();
+        all.extend(rows);
+    }
+    all.join("\n")
+}
+
+/// An SMTP URL where nothing listens (connections are refused).
+fn smtp_down() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port())
+}
+
 herald_test_support::backend_tests! {
+    async fn the_confirmation_email_waits_in_the_outbox_while_the_mail_server_is_down() {
+        let app = TestApp::builder()
+            .delivery(fast_delivery())
+            .setting(Key::SelfSubscription, "on")
+            .setting(Key::OrganisationName, "Acme Hosting")
+            .spawn()
+            .await;
+        app.store.set_setting("smtp_url", Some(&smtp_down())).await.unwrap();
+        app.store.set_setting("mail_from", Some("herald@example.com")).await.unwrap();
+        let mail = id(&app.create_service("Mail").await);
+        // The same answer as when the mail server is up, whatever it does.
+        let smtp_up = SmtpServer::start().await;
+        let up = app_with(&smtp_up, None).await;
+        let up_mail = id(&up.create_service("Mail").await);
+        let (_, answered_up) = ask(&up, "ann@example.com", &[up_mail]).await;
+        let (status, answer) = ask(&app, "ann@example.com", &[mail]).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer, answered_up);
+        up.stop().await;
+        let smtp = SmtpServer::start().await;
+
+        // Queued, then retried while nothing answers.
+        assert!(poll_until(WAIT, || async { confirmation_rows(&app).await.iter().any(|(s, a)| s == "retrying" && *a >= 1) }).await,
+            "{:?}", confirmation_rows(&app).await);
+        let reply: String = sqlx::query_scalar("SELECT reply FROM notifications WHERE subscription_id IS NOT NULL")
+            .fetch_one(app.store.reader()).await.unwrap();
+        assert!(reply.contains("could not connect"), "{reply}");
+        assert!(smtp.messages().is_empty());
+
+        // The server is back: the email arrives, once, and its link works.
+        app.store.set_setting("smtp_url", Some(&smtp.url())).await.unwrap();
+        let got = smtp.wait_for(1, WAIT).await;
+        assert_eq!(got[0].to, ["ann@example.com"]);
+        assert!(poll_until(WAIT, || async { confirmation_rows(&app).await.iter().all(|(s, _)| s == "sent") }).await);
+        assert_eq!(smtp.messages().len(), 1, "sent once");
+        let link = confirmation_link(&app, &got[0]);
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        assert!(!stored_text(&app).await.contains(&token), "the plain token is stored nowhere");
+        assert_eq!(client().post(&link).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+        assert_eq!(customers(&app).await.len(), 1);
+        app.stop().await;
+    }
+
+    async fn two_instances_send_each_confirmation_email_once() {
+        let smtp = SmtpServer::start().await;
+        let a = app_with(&smtp, None).await;
+        let b = a.second_instance()
+            .smtp(&smtp)
+            .delivery(fast_delivery())
+            .setting(Key::SelfSubscription, "on")
+            .spawn()
+            .await;
+        let mail = id(&a.create_service("Mail").await);
+        for n in 0..8 {
+            let app = if n % 2 == 0 { &a } else { &b };
+            let (status, _) = ask(app, &format!("p{n}@example.com"), &[mail]).await;
+            assert_eq!(status, 200);
+        }
+        smtp.wait_for(8, WAIT).await;
+        assert!(poll_until(WAIT, || async { confirmation_rows(&a).await.iter().all(|(s, _)| s == "sent") }).await);
+        assert_eq!(confirmation_rows(&a).await, vec![("sent".to_owned(), 1); 8]);
+        for n in 0..8 {
+            assert_eq!(smtp.messages_to(&format!("p{n}@example.com")).len(), 1, "p{n}");
+        }
+        assert_eq!(smtp.messages().len(), 8);
+        b.stop().await;
+        a.stop().await;
+    }
+
     async fn self_subscription_end_to_end_through_the_confirmation_email() {
         let smtp = SmtpServer::start().await;
         let app = app_with(&smtp, None).await;
@@ -96,11 +200,14 @@ herald_test_support::backend_tests! {
         assert!(body.contains("Mail, Web") && body.contains("24 hours"), "{body}");
         let link = confirmation_link(&app, &got[0]);
         assert!(customers(&app).await.is_empty(), "nothing is created before the click");
-        let stored: Vec<String> = sqlx::query_scalar("SELECT token_sha256 FROM subscription_requests")
+        let stored: Vec<String> = sqlx::query_scalar("SELECT token_sha256 FROM subscription_links")
             .fetch_all(app.store.reader()).await.unwrap();
         let token = link.rsplit('/').next().unwrap();
         assert_eq!(stored.len(), 1);
         assert_ne!(stored[0], token, "only the digest is stored");
+        // Delivered through the outbox (its outcome written just after the server took it).
+        assert!(poll_until(WAIT, || async { confirmation_rows(&app).await == [("sent".to_owned(), 1)] }).await,
+            "{:?}", confirmation_rows(&app).await);
 
         // The link's page only shows a button; the button confirms.
         let shown = client().get(&link).send().await.unwrap();
@@ -230,5 +337,6 @@ herald_test_support::backend_tests! {
         assert!(smtp.messages_to("late@example.com").is_empty());
         let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subscription_requests").fetch_one(app.store.reader()).await.unwrap();
         assert_eq!(stored, 9);
+        assert_eq!(confirmation_rows(&app).await.len(), 9, "one email queued per stored request");
     }
 }

@@ -133,6 +133,8 @@ pub struct EmailBatch {
     localized: HashMap<Localized, Result<(EmailMessage, Layout), String>>,
     /// Message id → its [`Localized`] key.
     keys: HashMap<i64, Localized>,
+    /// Message id → the subscription confirmation it is (messages of no event).
+    confirmations: HashMap<i64, confirmation::Prepared>,
 }
 
 /// Which rendering a message uses: its event, its recipient's language, whether it has links.
@@ -196,16 +198,20 @@ impl EmailSender {
         view
     }
 
+    /// Where the links in messages lead: the public URL, or where this instance listens.
+    fn base(&self) -> String {
+        self.settings
+            .get()
+            .public_url
+            .clone()
+            .unwrap_or_else(|| self.local_url.clone())
+    }
+
     /// A fresh personal link for each message of the batch addressed to a customer (message id
     /// → links), their tokens' digests recorded in one write before anything is sent; `None`
     /// when that write fails.
     async fn issue_links(&self, batch: &[Claimed]) -> Option<HashMap<i64, Links>> {
-        let base = self
-            .settings
-            .get()
-            .public_url
-            .clone()
-            .unwrap_or_else(|| self.local_url.clone());
+        let base = self.base();
         let mut links = HashMap::new();
         let mut digests = Vec::new();
         for message in batch {
@@ -249,7 +255,11 @@ impl Sender for EmailSender {
         let mailer = self.mailer().ok()?;
         // Nothing goes out without working links.
         let links = self.issue_links(batch).await?;
-        let default_language = self.settings.get().default_language.clone();
+        let settings = self.settings.get();
+        let confirmations =
+            confirmation::prepare(&self.store, &settings, &self.templates, &self.base(), batch)
+                .await?;
+        let default_language = settings.default_language.clone();
         let mut customers: Vec<i64> = batch.iter().filter_map(|m| m.customer_id).collect();
         customers.sort_unstable();
         customers.dedup();
@@ -265,7 +275,7 @@ impl Sender for EmailSender {
         let mut localized = HashMap::new();
         let mut keys = HashMap::new();
         for message in batch {
-            let Some(content) = events.get(&message.event_id) else {
+            let Some(content) = message.event_id.and_then(|id| events.get(&id)) else {
                 continue;
             };
             let tag = message
@@ -276,7 +286,7 @@ impl Sender for EmailSender {
                 .entry(tag)
                 .or_insert_with(|| Language::chain(tag, default_language.as_str()))
                 .clone();
-            let key: Localized = (message.event_id, language, links.contains_key(&message.id));
+            let key: Localized = (content.event_id, language, links.contains_key(&message.id));
             if !localized.contains_key(&key) {
                 let view = self.view(content);
                 let rendered = EmailMessage::prepare(&self.templates, &view, &key.1, key.2)
@@ -294,6 +304,7 @@ impl Sender for EmailSender {
             links,
             localized,
             keys,
+            confirmations,
         })
     }
 
@@ -317,16 +328,22 @@ impl Sender for EmailSender {
             &message.name,
             batch.links.get(&message.id),
         );
-        let sent = match built {
-            Ok(m) => batch.mailer.send(&m).await,
-            Err(e) => Err(e),
+        match built {
+            Ok(m) => attempt(batch.mailer.send(&m).await),
+            Err(e) => attempt(Err(e)),
+        }
+    }
+
+    /// A subscription's confirmation email.
+    async fn send_alone(&self, batch: &EmailBatch, message: &Claimed) -> Attempt {
+        let email = match batch.confirmations.get(&message.id) {
+            Some(Ok(email)) => email,
+            Some(Err(why)) => return Attempt::Permanent(why.clone()),
+            None => return Attempt::Permanent("not an email Herald knows how to send".into()),
         };
-        match sent {
-            Ok(reply) => Attempt::Sent(reply),
-            Err(SendError::Permanent(error)) => Attempt::Permanent(error),
-            Err(SendError::Configuration(error)) => Attempt::Refused(error),
-            Err(SendError::Temporary(error)) => Attempt::Temporary(error),
-            Err(SendError::Unreachable(error)) => Attempt::Unreachable(error),
+        match confirmation::message(&batch.mailer.config().from, &message.address, email) {
+            Ok(m) => attempt(batch.mailer.send(&m).await),
+            Err(e) => Attempt::Permanent(e),
         }
     }
 
@@ -364,6 +381,17 @@ impl Sender for EmailSender {
         if let Some((_, mailer)) = mailer {
             mailer.shutdown().await;
         }
+    }
+}
+
+/// What sending came to, as the delivery machinery counts it.
+fn attempt(sent: Result<String, SendError>) -> Attempt {
+    match sent {
+        Ok(reply) => Attempt::Sent(reply),
+        Err(SendError::Permanent(error)) => Attempt::Permanent(error),
+        Err(SendError::Configuration(error)) => Attempt::Refused(error),
+        Err(SendError::Temporary(error)) => Attempt::Temporary(error),
+        Err(SendError::Unreachable(error)) => Attempt::Unreachable(error),
     }
 }
 

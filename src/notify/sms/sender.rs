@@ -138,9 +138,9 @@ impl Sender for SmsSender {
         let settings = self.settings.get();
         let mut texts = HashMap::new();
         for message in batch {
-            if let Some(content) = events.get(&message.event_id) {
+            if let Some(content) = message.event_id.and_then(|id| events.get(&id)) {
                 texts
-                    .entry(message.event_id)
+                    .entry(content.event_id)
                     .or_insert_with(|| text::render(&self.templates, &settings, content));
             }
         }
@@ -151,11 +151,11 @@ impl Sender for SmsSender {
         })
     }
 
-    async fn send(&self, batch: &SmsBatch, _event: &EventContent, message: &Claimed) -> Attempt {
+    async fn send(&self, batch: &SmsBatch, event: &EventContent, message: &Claimed) -> Attempt {
         let Some(number) = E164::from_digits(&message.address) else {
             return Attempt::Permanent(format!("{:?} is not an E.164 number", message.address));
         };
-        let (body, link) = match batch.texts.get(&message.event_id) {
+        let (body, link) = match batch.texts.get(&event.event_id) {
             Some(Ok(text)) => text,
             Some(Err(e)) => return Attempt::Permanent(e.clone()),
             None => return Attempt::Temporary("the message's event could not be read".into()),
