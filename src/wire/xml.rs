@@ -384,8 +384,14 @@ mod tests {
 
     proptest! {
         /// What we write, we read back: same fields, same values, whatever the text holds.
+        /// Names are matched ignoring case (as Web API binds them), so no two differ only in case.
         #[test]
-        fn round_trip(fields in prop::collection::btree_map("[A-Z][a-zA-Z]{0,8}", leaf(), 0..8)) {
+        fn round_trip(fields in prop::collection::btree_map("[A-Z][a-zA-Z]{0,8}", leaf(), 0..8)
+            .prop_filter("names unique ignoring case", |m| {
+                let lower: std::collections::BTreeSet<String> =
+                    m.keys().map(|k| k.to_ascii_lowercase()).collect();
+                lower.len() == m.len()
+            })) {
             let v = Json::Object(fields.clone().into_iter().collect());
             let mut out = String::new();
             write_root(&mut out, "Thing", &v, "Herald.Models");
