@@ -136,3 +136,60 @@ fn a_folder_that_cannot_be_read_is_an_error() {
     let e = Templates::load(Some(Path::new("/no/such/folder"))).unwrap_err();
     assert!(e.contains("/no/such/folder"), "{e}");
 }
+
+#[test]
+fn one_html_layout_serves_every_language_and_its_overrides_apply() {
+    let builtin = |name: &str| {
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+            .unwrap()
+    };
+    let ctx = sample("email").unwrap();
+    let (en, de) = (
+        Language::chain(None, "en"),
+        Language::chain(Some("de"), "en"),
+    );
+    let t = Templates::builtin();
+    let german = t.render("email", &de, "created.html", &ctx).unwrap();
+    for said in [
+        r#"<html lang="de">"#,
+        "Guten Tag",
+        "Wir schreiben Ihnen",
+        "Dienste",
+    ] {
+        assert!(german.contains(said), "{said:?} in {german}");
+    }
+    assert!(german.contains("Sie erhalten diese E-Mail"), "{german}");
+    assert!(
+        !german.contains("Hello") && !german.contains("You receive"),
+        "{german}"
+    );
+
+    // An override of the one layout changes every language; a language's layout still says its
+    // own phrases, and overriding those changes that language alone.
+    let dir = folder(&[
+        (
+            "email/en/layout.html",
+            &builtin("email/en/layout.html").replace("#f4f5f7", "#0a0b0c"),
+        ),
+        (
+            "email/de/layout.html",
+            &builtin("email/de/layout.html").replace("Guten Tag", "Grüezi"),
+        ),
+    ]);
+    let t = Templates::load(Some(dir.path())).unwrap();
+    assert!(t.problems().is_empty(), "{:?}", t.problems());
+    let english = t.render("email", &en, "created.html", &ctx).unwrap();
+    let german = t.render("email", &de, "created.html", &ctx).unwrap();
+    assert!(english.contains("#0a0b0c") && german.contains("#0a0b0c"));
+    assert!(
+        german.contains("Grüezi") && !german.contains("Guten Tag"),
+        "{german}"
+    );
+    assert!(
+        english.contains("Hello") && !english.contains("Grüezi"),
+        "{english}"
+    );
+}
