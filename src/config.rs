@@ -11,6 +11,7 @@ use clap::{Arg, ArgMatches};
 
 use crate::secret::Secret;
 
+pub(crate) mod server_url;
 pub mod sms_url;
 pub mod smtp_url;
 pub mod values;

@@ -1,6 +1,7 @@
 //! The SMSC's URL, parsed: `smpp://SYSTEM_ID:PASSWORD@HOST[:PORT]?source=NAME` or `smpps://…`
 //! (TLS). The password is a [`Secret`]; `Debug` shows the system id, never the password.
 
+use super::server_url::ServerUrl;
 use crate::secret::Secret;
 
 /// The port SMPP listens on unless the URL says otherwise (IANA's `smpp`).
@@ -56,8 +57,8 @@ pub struct Smsc {
 
 impl Smsc {
     pub fn from_url(url: &str) -> Result<Smsc, String> {
-        let parsed = url::Url::parse(url.trim())
-            .map_err(|_| "The SMS URL is not a valid URL.".to_owned())?;
+        let parts = ServerUrl::parse(url, "SMS URL")?;
+        let parsed = &parts.url;
         let tls = match parsed.scheme() {
             "smpp" => false,
             "smpps" => true,
@@ -67,27 +68,14 @@ impl Smsc {
                 ))
             }
         };
-        let host = parsed
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| "The SMS URL has no host name.".to_owned())?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| "The system id or password in the SMS URL is not UTF-8.".to_owned())
-        };
-        let system_id = decode(parsed.username())?;
+        let system_id = parts.user;
         // SMPP 3.4: system_id at most 15 octets, password at most 8.
         if system_id.is_empty() || system_id.len() > 15 {
             return Err(
                 "The SMS URL must name the system id (1 to 15 characters) before the @.".into(),
             );
         }
-        let password = decode(parsed.password().unwrap_or(""))?;
+        let password = parts.password.unwrap_or_default();
         if password.len() > 8 {
             return Err(
                 "The password in the SMS URL may have at most 8 characters (SMPP 3.4).".into(),
@@ -104,7 +92,7 @@ impl Smsc {
             "The SMS URL needs ?source=NAME: the sender's number or name.".to_owned()
         })?;
         Ok(Smsc {
-            host,
+            host: parts.host,
             port: parsed.port().unwrap_or(DEFAULT_PORT),
             tls,
             system_id,

@@ -1,6 +1,7 @@
 //! The mail server URL, parsed: `smtp://[user:password@]host[:port][/helo-name][?tls=…]` or
 //! `smtps://…`. The password is a [`Secret`]; `Debug` shows the user, never the password.
 
+use super::server_url::ServerUrl;
 use crate::secret::Secret;
 
 /// How the connection is secured.
@@ -30,8 +31,8 @@ impl Server {
     /// `smtps://…` (the forms lettre's `from_url` takes). Default ports: 25 for plain SMTP,
     /// 587 for STARTTLS, 465 for implicit TLS.
     pub fn from_url(url: &str) -> Result<Server, String> {
-        let parsed = url::Url::parse(url.trim())
-            .map_err(|_| "The mail server URL is not a valid URL.".to_owned())?;
+        let parts = ServerUrl::parse(url, "mail server URL")?;
+        let parsed = &parts.url;
         let tls = parsed
             .query_pairs()
             .find(|(k, _)| k == "tls")
@@ -52,31 +53,17 @@ impl Server {
                 ))
             }
         };
-        let host = parsed
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| "The mail server URL has no host name.".to_owned())?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
         let port = parsed.port().unwrap_or(match security {
             Security::None => 25,
             Security::StartTls { .. } => 587,
             Security::Implicit => 465,
         });
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| "The user or password in the mail server URL is not UTF-8.".to_owned())
-        };
-        let credentials = match parsed.password() {
-            Some(password) => Some((decode(parsed.username())?, Secret::new(decode(password)?))),
-            None => None,
-        };
+        let credentials = parts
+            .password
+            .map(|password| (parts.user, Secret::new(password)));
         let path = parsed.path().trim_matches('/');
         Ok(Server {
-            host,
+            host: parts.host,
             port,
             security,
             credentials,
