@@ -10,6 +10,12 @@
 //! its entity to the key in its own transaction, so a retry whose first request created the
 //! entity but never kept the answer (its instance died in between) answers with that entity
 //! ([`Claim::Created`]) instead of creating another.
+//!
+//! A webhook's create answers with its `Secret`, which is shown once. Its answer is kept
+//! without its body, so the secret is not stored a second time; a retry (same API key, same
+//! key, same request: the client whose answer was lost) gets the webhook as it is now
+//! ([`webhook_again`]), with the secret that create set while it is still the webhook's. Once
+//! it was replaced, or the webhook deleted, the retry gets no secret.
 
 use std::time::Duration;
 
@@ -27,6 +33,7 @@ use super::{tickets, AppState};
 use crate::domain::{Customer, Operator, Service, Timestamp, Webhook};
 use crate::limits::{BODY_LIMIT, REQUEST_TIMEOUT};
 use crate::store::{holding, Claim, HeldClaim, IdempotencyKey, StoredAnswer};
+use crate::wire::model::WireEntity;
 use crate::wire::ModelState;
 
 pub const HEADER: &str = "idempotency-key";
@@ -136,6 +143,9 @@ async fn idempotent(state: AppState, request: Request, next: Next) -> Result<Res
         }
         match claim {
             Claim::Claimed(held) => return work(&state, id, held, request, next).await,
+            Claim::Answered(answer) if is_webhooks(request.uri().path()) => {
+                return webhook_again(&state, request, answer).await
+            }
             Claim::Answered(answer) => return Ok(replay(answer)),
             Claim::Created(entity) => return created(&state, id, request, entity).await,
             Claim::OtherRequest => {
@@ -168,6 +178,7 @@ async fn work(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let holds_secret = is_webhooks(request.uri().path());
     let response = holding(held.clone(), next.run(request)).await;
     if !response.status().is_success() {
         if let Err(e) = state.store.release_idempotency_key(&held).await {
@@ -175,7 +186,7 @@ async fn work(
         }
         return Ok(response);
     }
-    keep(state, id, response).await
+    keep(state, id, response, holds_secret).await
 }
 
 /// Answers a retry whose first request created `entity` but did not keep its answer: the
@@ -199,24 +210,71 @@ async fn created(
     } else if is(Operator::COLLECTION) {
         created_again::<Operator>(state, &ctx, entity).await?
     } else if is(Webhook::COLLECTION) {
-        created_again::<Webhook>(state, &ctx, entity).await?
+        webhook_created_again(state, &ctx, entity).await?
     } else {
         return Err(ApiError::Internal(anyhow::anyhow!(
             "an idempotency key links an entity to {path}, which creates none"
         )));
     };
-    let mut response = keep(state, id, response).await?;
+    let mut response = keep(state, id, response, is(Webhook::COLLECTION)).await?;
     response
         .headers_mut()
         .insert(REPLAYED, HeaderValue::from_static("true"));
     Ok(response)
 }
 
-/// Keeps a successful answer for the key's retries, and gives it.
+/// Is this the path of the webhooks' collection (whose creates answer with a secret)?
+fn is_webhooks(path: &str) -> bool {
+    path.trim_end_matches('/')
+        .eq_ignore_ascii_case(&format!("/api/{}", Webhook::COLLECTION))
+}
+
+/// A webhook's create answered again: the webhook as it is now, with the secret its create
+/// set while it is still the webhook's.
+async fn webhook_created_again(state: &AppState, ctx: &Ctx, id: i64) -> Result<Response, ApiError> {
+    let from_store = |e| ApiError::from_store(Webhook::MODEL, e);
+    let mut webhook = match state.store.get_webhook(id).await {
+        Ok(w) => w,
+        Err(crate::store::StoreError::NotFound) => {
+            return Err(ApiError::not_found(Webhook::MODEL, id))
+        }
+        Err(e) => return Err(from_store(e)),
+    };
+    webhook.new_secret = state.store.creation_secret(id).await.map_err(from_store)?;
+    Ok(ctx.created(Webhook::COLLECTION, id, &webhook))
+}
+
+/// The retry of a webhook's create whose answer was kept (without its body): rebuilt from the
+/// webhook its `Location` names.
+async fn webhook_again(
+    state: &AppState,
+    request: Request,
+    answer: StoredAnswer,
+) -> Result<Response, ApiError> {
+    let id = answer
+        .location
+        .as_deref()
+        .and_then(|l| l.rsplit('/').next())
+        .and_then(|id| id.parse::<i64>().ok());
+    let Some(id) = id else {
+        return Ok(replay(answer));
+    };
+    let (mut parts, _) = request.into_parts();
+    let ctx = Ctx::from_request_parts(&mut parts, state).await?;
+    let mut response = webhook_created_again(state, &ctx, id).await?;
+    response
+        .headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+/// Keeps a successful answer for the key's retries, and gives it. A webhook's create is kept
+/// without its body (it holds the secret); its retries rebuild it ([`webhook_again`]).
 async fn keep(
     state: &AppState,
     id: IdempotencyKey<'_>,
     response: Response,
+    holds_secret: bool,
 ) -> Result<Response, ApiError> {
     let (parts, body) = response.into_parts();
     let bytes: Bytes = match axum::body::to_bytes(body, usize::MAX).await {
@@ -240,7 +298,11 @@ async fn keep(
         content_type: header(header::CONTENT_TYPE),
         location: header(header::LOCATION),
         etag: header(header::ETAG),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+        body: if holds_secret {
+            String::new()
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        },
     };
     // The work is done: if its answer cannot be kept, the answer still goes out (a retry
     // then finds the entity the key links to, never creates a second one).

@@ -179,6 +179,7 @@ impl Store {
         let new_secret = new.secret.as_ref().filter(|s| s.expose() != stored);
         sqlx::query(
             "UPDATE webhooks SET url = $1, format = $2, secret = COALESCE($3, secret), \
+               secret_replaced = CASE WHEN $3 IS NULL THEN secret_replaced ELSE 1 END, \
                is_active = $4, \
                deactivated_at = CASE WHEN $4 <> 0 THEN NULL ELSE deactivated_at END, \
                deactivated_reason = CASE WHEN $4 <> 0 THEN NULL ELSE deactivated_reason END \
@@ -186,7 +187,7 @@ impl Store {
         )
         .bind(new.url.as_str())
         .bind(new.format.as_str())
-        .bind(new.secret.as_ref().map(|s| s.expose().to_owned()))
+        .bind(new_secret.map(|s| s.expose().to_owned()))
         .bind(super::flag(new.is_active))
         .bind(id)
         .execute(&mut *tx)
@@ -261,6 +262,18 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The secret the webhook's create set and showed, while it is still its secret (none once
+    /// it was replaced, or when there is no such webhook): what a replay of the create shows
+    /// (see `api::idempotency`).
+    pub async fn creation_secret(&self, id: i64) -> Result<Option<WebhookSecret>, StoreError> {
+        let secret: Option<String> =
+            sqlx::query_scalar("SELECT secret FROM webhooks WHERE id = $1 AND secret_replaced = 0")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(secret.map(WebhookSecret::from_stored))
     }
 
     /// The webhooks Herald turned off and nobody turned on again, by id: what the GUI tells

@@ -247,6 +247,68 @@ herald_test_support::backend_tests! {
         assert_eq!(count(&app, "/api/Services").await, 1);
     }
 
+    async fn a_webhook_create_replayed_shows_its_secret_to_its_client_while_it_is_the_secret() {
+        let app = TestApp::spawn().await;
+        let body = json!({"Url": "https://hooks.example.com/herald"});
+        let first = answer(post(&app, "/api/Webhooks", "hook", &body).await).await;
+        assert_eq!(first.0, 201);
+        let id = first.2["Id"].as_i64().unwrap();
+        let secret = first.2["Secret"].as_str().unwrap().to_owned();
+        assert!(secret.starts_with("whsec_"));
+        // The kept answer does not hold the secret a second time.
+        let kept: Vec<Option<String>> = sqlx::query_scalar("SELECT body FROM idempotency_keys")
+            .fetch_all(app.store.reader())
+            .await
+            .unwrap();
+        assert_eq!(kept.len(), 1);
+        assert!(!kept[0].clone().unwrap_or_default().contains(&secret), "{kept:?}");
+
+        // The same client retrying a lost answer gets it, secret included.
+        let retry = answer(post(&app, "/api/Webhooks", "hook", &body).await).await;
+        assert_eq!((retry.0, &retry.1, &retry.2), (201, &first.1, &first.2));
+        assert!(retry.3, "a replay");
+        // Also when the instance died between the create's commit and keeping the answer.
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = NULL, content_type = NULL, location = NULL, \
+             etag = NULL, body = NULL, claim_token = 'dead' WHERE idem_key = 'hook'",
+        )
+        .execute(app.store.writer())
+        .await
+        .unwrap();
+        let after_crash = answer(post(&app, "/api/Webhooks", "hook", &body).await).await;
+        assert_eq!((after_crash.0, &after_crash.2), (201, &first.2));
+        assert_eq!(count(&app, "/api/Webhooks").await, 1, "created once");
+
+        // Once the secret was replaced, a replay shows none (the new one is its setter's).
+        let replaced = "another-secret-long-enough-123";
+        let r = app.put_json(&format!("/api/Webhooks/{id}"), &json!({"Id": id, "Url": "https://hooks.example.com/herald", "Secret": replaced})).await;
+        assert_eq!(r.status(), 204);
+        let later = answer(post(&app, "/api/Webhooks", "hook", &body).await).await;
+        assert_eq!(later.0, 201);
+        assert!(later.3);
+        assert_eq!(later.2["Id"], id);
+        assert!(later.2.get("Secret").is_none(), "{:?}", later.2);
+        let audit = crate::audit::all_stored_text(&app.store).await;
+        assert!(!audit.contains(&secret) && !audit.contains(replaced), "{audit}");
+        assert!(audit.contains(r#""Secret":"changed""#), "the new secret is audited: {audit}");
+
+        // Another API key's same Idempotency-Key is its own: a webhook of its own, no secret of
+        // the first.
+        let other = "Zq8Rk2LmW5xYp3TnBv7c";
+        set_api_key(&app.store, &ApiKey::parse(other).unwrap(), &herald::domain::Who::cli()).await.unwrap();
+        app.settings.refresh(&app.store).await.unwrap();
+        let theirs = app.client.post(format!("{}/api/Webhooks", app.address))
+            .header("X-Api-Key", other)
+            .header("Idempotency-Key", "hook")
+            .json(&body)
+            .send().await.unwrap();
+        let theirs = answer(theirs).await;
+        assert_eq!(theirs.0, 201);
+        assert!(!theirs.3, "not a replay");
+        assert_ne!(theirs.2["Id"], id);
+        assert_ne!(theirs.2["Secret"].as_str().unwrap(), secret);
+    }
+
     async fn keys_belong_to_their_api_key_which_is_not_stored() {
         let app = TestApp::spawn().await;
         assert_eq!(post(&app, "/api/Services", "shared", &json!({"Name": "Mail"})).await.status(), 201);
