@@ -24,6 +24,7 @@ struct RequestLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
+    channel: &'static str,
     outcome: &'static str,
 }
 
@@ -49,9 +50,12 @@ fn latency_histogram() -> Histogram {
 pub struct Deliveries(Family<OutcomeLabels, Counter>);
 
 impl Deliveries {
-    /// Counts `n` messages with this outcome (`sent`, `retry`, `failed`, `released`).
-    pub fn count(&self, outcome: &'static str, n: u64) {
-        self.0.get_or_create(&OutcomeLabels { outcome }).inc_by(n);
+    /// Counts `n` messages of `channel` (`email`, `sms`, `webhook`) with this outcome (`sent`,
+    /// `delivered`, `undelivered`, `retry`, `failed`, `released`).
+    pub fn count(&self, channel: &'static str, outcome: &'static str, n: u64) {
+        self.0
+            .get_or_create(&OutcomeLabels { channel, outcome })
+            .inc_by(n);
     }
 }
 
@@ -118,7 +122,7 @@ impl Metrics {
         );
         registry.register(
             "deliveries",
-            "Messages whose delivery attempt ended, by outcome, on this instance",
+            "Messages whose delivery attempt ended, by channel and outcome, on this instance",
             self.deliveries.0.clone(),
         );
         let messages = Family::<MessageLabels, Gauge>::default();

@@ -523,7 +523,7 @@ impl<S: Sender> Delivery<S> {
             ("released", released),
         ] {
             if n > 0 {
-                self.counted.count(name, n);
+                self.counted.count(self.sender.channel().as_str(), name, n);
             }
         }
     }

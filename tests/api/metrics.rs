@@ -1,13 +1,14 @@
 //! `GET /metrics`: 404 without a token, 401 with a wrong one, and with the right one the
 //! Prometheus text format, read by Python's `prometheus_client` parser: requests by route
 //! pattern and status with histograms, messages by channel and state, the oldest queued
-//! message, deliveries by outcome, the pools, the scheduler's lag.
+//! message, deliveries by channel and outcome, the pools, the scheduler's lag.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use herald::config::Key;
 use herald_test_support::smtp::SmtpServer;
+use herald_test_support::webhooks::WebhookReceiver;
 use herald_test_support::*;
 use serde_json::Value;
 
@@ -97,6 +98,9 @@ herald_test_support::backend_tests! {
             .await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         app.create_customer("Ann", Some("ann@example.com"), &[mail]).await;
+        let receiver = WebhookReceiver::start().await;
+        let hook = app.post_json("/api/Webhooks", &serde_json::json!({"Url": receiver.url("/m")})).await;
+        assert_eq!(hook.status(), 201);
         let ticket = app.create_ticket("Mail is down", &[mail]).await["Id"].as_i64().unwrap();
         assert!(poll_until(Duration::from_secs(30), || async { !smtp.messages().is_empty() }).await);
         for path in ["/api/Tickets/999", "/api/tickets/998", "/no/such/page"] {
@@ -105,17 +109,18 @@ herald_test_support::backend_tests! {
         assert_eq!(app.get(&format!("/api/Tickets/{ticket}")).await.status(), 200);
 
         // The delivery's outcome is recorded after the message is accepted: wait for it.
-        let sent = |s: &Samples| s.get(&("herald_deliveries_total".to_string(), labels(&[("outcome", "sent")]))).copied();
+        let sent = |s: &Samples| s.get(&("herald_deliveries_total".to_string(), labels(&[("channel", "email"), ("outcome", "sent")]))).copied();
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let samples = loop {
             let r = scrape(&app, Some(TOKEN)).await;
             assert_eq!(r.status(), 200);
             assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
             let samples = parse(&r.text().await.unwrap());
-            if sent(&samples) == Some(1.0) {
+            let delivered = samples.get(&("herald_deliveries_total".to_string(), labels(&[("channel", "webhook"), ("outcome", "delivered")]))).copied();
+            if sent(&samples) == Some(1.0) && delivered == Some(1.0) {
                 break samples;
             }
-            assert!(std::time::Instant::now() < deadline, "one delivery counted as sent: {samples:?}");
+            assert!(std::time::Instant::now() < deadline, "one email counted as sent, one webhook message as delivered: {samples:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
 
@@ -149,6 +154,6 @@ herald_test_support::backend_tests! {
         let get = |name: &str, l: &[(&str, &str)]| samples.get(&(name.to_string(), labels(l))).copied();
         assert_eq!(get("herald_messages", &[("channel", "email"), ("state", "queued")]), Some(1.0));
         assert!(get("herald_oldest_queued_message_age_seconds", &[]).unwrap() >= 0.0);
-        assert_eq!(get("herald_deliveries_total", &[("outcome", "sent")]), None);
+        assert_eq!(get("herald_deliveries_total", &[("channel", "email"), ("outcome", "sent")]), None);
     }
 }
