@@ -218,6 +218,8 @@ impl LiveSettings {
                 .and_then(|v| values::sms_default_country(&v).ok()),
         };
         store.set_sms_plan(crate::domain::phone::SmsPlan {
+            // No gateway (or one that does not parse): the channel is off, nothing is queued.
+            enabled: matches!(snapshot.sms, Ok(Some(_))),
             events: snapshot.sms_events.clone(),
             default_country: snapshot.sms_default_country,
         });

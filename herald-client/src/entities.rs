@@ -265,7 +265,9 @@ pub struct Notification {
     #[serde(default)]
     pub address: String,
     /// `queued`, `sent` (the server took it), `delivered` (the recipient has it: a webhook's
-    /// 2xx, an SMS receipt), `undelivered`, `retrying`, `failed` or `cancelled`.
+    /// 2xx, an SMS receipt), `undelivered`, `retrying`, `failed`, `cancelled` or `skipped`
+    /// (never attempted: a cell phone number that cannot be read, with why in `last_error`);
+    /// [`Notification::delivery_state`] reads it.
     pub state: String,
     pub attempts: i64,
     pub queued_time: DateTime<Utc>,
@@ -281,6 +283,58 @@ pub struct Notification {
     /// The last failure, while retrying or once failed.
     #[serde(default)]
     pub last_error: Option<String>,
+}
+
+/// What became of a notification: its `State`, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its first attempt.
+    Queued,
+    /// A temporary failure; another attempt is planned (`next_attempt_time`).
+    Retrying,
+    /// The server (mail server, SMSC) took it.
+    Sent,
+    /// The recipient has it (a webhook's 2xx, an SMS delivery receipt).
+    Delivered,
+    /// An SMS delivery receipt said it could not be delivered.
+    Undelivered,
+    /// Refused for good, or retried until the retry window closed (`last_error`).
+    Failed,
+    /// Its ticket was deleted before it was sent.
+    Cancelled,
+    /// Never attempted: the address cannot be used (a cell phone number that cannot be
+    /// normalised to E.164), with why in `last_error`.
+    Skipped,
+    /// A state this client does not know (a newer server).
+    Other(String),
+}
+
+impl DeliveryState {
+    pub fn parse(state: &str) -> DeliveryState {
+        match state {
+            "queued" => DeliveryState::Queued,
+            "retrying" => DeliveryState::Retrying,
+            "sent" => DeliveryState::Sent,
+            "delivered" => DeliveryState::Delivered,
+            "undelivered" => DeliveryState::Undelivered,
+            "failed" => DeliveryState::Failed,
+            "cancelled" => DeliveryState::Cancelled,
+            "skipped" => DeliveryState::Skipped,
+            other => DeliveryState::Other(other.to_owned()),
+        }
+    }
+
+    /// Still waiting for an attempt (queued or retrying).
+    pub fn is_pending(&self) -> bool {
+        matches!(self, DeliveryState::Queued | DeliveryState::Retrying)
+    }
+}
+
+impl Notification {
+    /// [`Notification::state`], read.
+    pub fn delivery_state(&self) -> DeliveryState {
+        DeliveryState::parse(&self.state)
+    }
 }
 
 /// Where Herald POSTs every event of the services it covers (`/api/Webhooks`): signed

@@ -61,7 +61,8 @@ use url::Url;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use entities::{
-    Customer, Notification, Operator, OperatorRef, Service, ServiceId, Ticket, Webhook,
+    Customer, DeliveryState, Notification, Operator, OperatorRef, Service, ServiceId, Ticket,
+    Webhook,
 };
 pub use error::{Error, ModelState};
 pub use resource::{ETag, Entity, Page, Resource, Tagged};

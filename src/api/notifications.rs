@@ -1,6 +1,6 @@
 //! `GET /api/Tickets/{id}/Notifications`: each recipient of each of the ticket's events on each
 //! channel (email, sms, webhook), with the state of the message (queued, sent, delivered,
-//! undelivered, retrying, failed, cancelled), attempts and times.
+//! undelivered, retrying, failed, cancelled, skipped), attempts and times.
 //! The notifications of a deleted ticket stay visible (they show as cancelled if unsent).
 
 use axum::extract::{Path, State};
@@ -44,7 +44,9 @@ pub struct NotificationDto {
     /// The email address, the cell phone number (E.164) or the webhook's URL.
     pub address: String,
     /// queued, sent (the server took it), delivered (the recipient has it: a webhook's 2xx, an
-    /// SMS receipt), undelivered (an SMS receipt said not), retrying, failed or cancelled.
+    /// SMS receipt), undelivered (an SMS receipt said not), retrying, failed, cancelled or
+    /// skipped (never attempted: a cell phone number that cannot be normalised, with why in
+    /// `LastError`).
     #[schema(value_type = String)]
     pub state: &'static str,
     pub attempts: i64,
@@ -73,7 +75,10 @@ impl WireEntity for Notification {
             DeliveryState::Sent | DeliveryState::Delivered | DeliveryState::Undelivered => {
                 (self.reply.clone(), None)
             }
-            DeliveryState::Retrying | DeliveryState::Failed => (None, self.reply.clone()),
+            // A skipped message's why (the number that cannot be read) is its error.
+            DeliveryState::Retrying | DeliveryState::Failed | DeliveryState::Skipped => {
+                (None, self.reply.clone())
+            }
             // A cancelled message may have failed before its ticket was deleted.
             DeliveryState::Queued | DeliveryState::Cancelled => {
                 (None, self.reply.clone().filter(|r| !r.is_empty()))

@@ -64,9 +64,23 @@ pub enum DeliveryState {
     Failed,
     /// Its ticket was deleted before it was sent.
     Cancelled,
+    /// Never attempted: the address cannot be used (a cell phone number that cannot be
+    /// normalised to E.164), recorded with why.
+    Skipped,
 }
 
 impl DeliveryState {
+    pub const ALL: [DeliveryState; 8] = [
+        DeliveryState::Queued,
+        DeliveryState::Retrying,
+        DeliveryState::Sent,
+        DeliveryState::Delivered,
+        DeliveryState::Undelivered,
+        DeliveryState::Failed,
+        DeliveryState::Cancelled,
+        DeliveryState::Skipped,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryState::Queued => "queued",
@@ -76,6 +90,7 @@ impl DeliveryState {
             DeliveryState::Undelivered => "undelivered",
             DeliveryState::Failed => "failed",
             DeliveryState::Cancelled => "cancelled",
+            DeliveryState::Skipped => "skipped",
         }
     }
 
@@ -93,6 +108,7 @@ impl DeliveryState {
             "undelivered" => DeliveryState::Undelivered,
             "failed" => DeliveryState::Failed,
             "cancelled" => DeliveryState::Cancelled,
+            "skipped" => DeliveryState::Skipped,
             _ => return None,
         })
     }
@@ -194,6 +210,7 @@ pub struct DeliveryCounts {
     pub undelivered: i64,
     pub failed: i64,
     pub cancelled: i64,
+    pub skipped: i64,
 }
 
 impl DeliveryCounts {
@@ -220,6 +237,7 @@ impl DeliveryCounts {
             + self.undelivered
             + self.failed
             + self.cancelled
+            + self.skipped
     }
 
     /// Adds another set of counts to these.
@@ -231,6 +249,7 @@ impl DeliveryCounts {
         self.undelivered += other.undelivered;
         self.failed += other.failed;
         self.cancelled += other.cancelled;
+        self.skipped += other.skipped;
     }
 
     /// Adds `n` messages in `state`.
@@ -243,6 +262,7 @@ impl DeliveryCounts {
             DeliveryState::Undelivered => self.undelivered += n,
             DeliveryState::Failed => self.failed += n,
             DeliveryState::Cancelled => self.cancelled += n,
+            DeliveryState::Skipped => self.skipped += n,
         }
     }
 }

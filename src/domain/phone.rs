@@ -87,10 +87,11 @@ impl fmt::Display for E164 {
     }
 }
 
-/// What the SMS fan-out needs from the settings: the events texted, and the country of numbers
-/// written without `+`.
+/// What the SMS fan-out needs from the settings: whether texts go out at all (an SMS gateway
+/// is set), the events texted, and the country of numbers written without `+`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SmsPlan {
+    pub enabled: bool,
     pub events: Vec<crate::domain::ticket::EventKind>,
     pub default_country: Option<Country>,
 }

@@ -110,6 +110,7 @@ pub fn state_label(state: DeliveryState, in_flight: bool) -> (&'static str, &'st
         DeliveryState::Undelivered => ("undelivered", "badge-open"),
         DeliveryState::Failed => ("failed", "badge-open"),
         DeliveryState::Cancelled => ("cancelled", "badge-muted"),
+        DeliveryState::Skipped => ("skipped", "badge-muted"),
     }
 }
 

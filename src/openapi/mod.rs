@@ -142,6 +142,21 @@ fn text_patterns(components: &mut utoipa::openapi::Components) {
     }
 }
 
+/// The values a notification's `State` and `Channel` take.
+fn notification_enums(components: &mut utoipa::openapi::Components) {
+    use crate::domain::{Channel, DeliveryState};
+    let states = DeliveryState::ALL.map(|s| serde_json::json!(s.as_str()));
+    let channels = Channel::ALL.map(|c| serde_json::json!(c.as_str()));
+    let schema = NotificationDto::name();
+    if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&*schema) {
+        for (property, values) in [("State", states.to_vec()), ("Channel", channels.to_vec())] {
+            if let Some(RefOr::T(Schema::Object(p))) = object.properties.get_mut(property) {
+                p.enum_values = Some(values);
+            }
+        }
+    }
+}
+
 /// PUT's body schemas ([`Documented::PUT_BODY`]): the properties of [`Documented::Update`],
 /// with `Id` required and positive, since it must equal the URL's (`0`, which stands for "no
 /// Id" in a POST, is refused on PUT).
@@ -219,6 +234,7 @@ pub fn openapi(namespace: &str) -> OpenApi {
 
     text_patterns(&mut components);
     put_bodies(&mut components);
+    notification_enums(&mut components);
     // XML element names and namespace: each entity's root element is named after it, request
     // bodies included (`<Ticket>` for a TicketInput), in the DataContract namespace.
     let ns = format!("{DATACONTRACT_BASE}{namespace}");

@@ -276,10 +276,14 @@ pub fn notification_paths() -> Paths {
         .operation_id(Some("listTicketNotifications"))
         .summary(Some("List a ticket's notifications"))
         .description(Some(
-            "Every recipient of every event of the ticket, and the state of their email: \
-             `queued`, `sent` (with the mail server's `Reply`), `retrying` (with `LastError` and \
-             `NextAttemptTime`), `failed` (with `LastError`) or `cancelled` (the ticket was \
-             deleted before it was sent). Deleted tickets keep their notifications.",
+            "Every recipient of every event of the ticket on every channel (`email`, `sms`, \
+             `webhook`), and the state of their message: `queued`, `sent` (with the server's \
+             `Reply`), `delivered` (the recipient has it: a webhook's 2xx, an SMS receipt), \
+             `undelivered` (an SMS receipt said not), `retrying` (with `LastError` and \
+             `NextAttemptTime`), `failed` (with `LastError`), `cancelled` (the ticket was \
+             deleted before it was sent) or `skipped` (never attempted: a cell phone number \
+             that cannot be normalised to E.164, with why in `LastError`). Deleted tickets keep \
+             their notifications.",
         ))
         .parameter(id_parameter("ticket"))
         .response(

@@ -65,6 +65,7 @@ pub use planned_work::PublicPlannedWork;
 pub use public::{PublicBoard, PublicTicket, PUBLIC_EVENTS};
 pub use rows::Check;
 pub use sessions::{NewSession, SessionRecord};
+pub use sms::SmsPart;
 pub use subscriptions::{Confirmed, LinkState, Requested, Throttle};
 pub use tickets::TicketFilter;
 pub use two_factor::{Challenge, ChallengeKind, TwoFactor};

@@ -6,7 +6,7 @@
 //! live settings ([`Store::set_sms_plan`]); the followers' numbers are read once and the rows
 //! written with one `INSERT … SELECT` from a JSON parameter, however many followers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
@@ -21,6 +21,17 @@ use crate::domain::{Ticket, TicketEvent, Timestamp, Who};
 /// The channel of phone numbers (E.164) in `opt_outs` and `notifications`.
 pub const SMS: &str = "sms";
 
+/// One part of a text the SMSC accepted: its message id (what its receipt names), and which
+/// segment of how many it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsPart {
+    pub notification: i64,
+    pub message_id: String,
+    /// 1-based.
+    pub segment: u8,
+    pub segments: u8,
+}
+
 impl Store {
     /// Sets which events are texted and how numbers are read (from the live settings).
     pub fn set_sms_plan(&self, plan: SmsPlan) {
@@ -32,33 +43,69 @@ impl Store {
     }
 
     /// Records the SMSC's message ids of the parts of submitted messages, in one write.
-    pub async fn record_sms_parts(&self, parts: &[(i64, String)]) -> Result<(), StoreError> {
+    pub async fn record_sms_parts(&self, parts: &[SmsPart]) -> Result<(), StoreError> {
         if parts.is_empty() {
             return Ok(());
         }
         let rows: Vec<Value> = parts
             .iter()
-            .map(|(id, message_id)| json!({"n": id, "m": message_id}))
+            .map(|p| json!({"n": p.notification, "m": p.message_id, "s": p.segment, "t": p.segments}))
             .collect();
         let mut tx = self.write_tx().await?;
         let from = match Backend::of(&tx) {
-            Backend::Sqlite => "SELECT json_extract(value, '$.m'), json_extract(value, '$.n') \
-                 FROM json_each($1)"
+            Backend::Sqlite => "SELECT json_extract(value, '$.m'), json_extract(value, '$.n'), \
+                 json_extract(value, '$.s'), json_extract(value, '$.t') FROM json_each($1)"
                 .to_owned(),
-            Backend::Postgres => "SELECT e->>'m', (e->>'n')::bigint \
-                 FROM jsonb_array_elements($1::jsonb) e"
+            Backend::Postgres => "SELECT e->>'m', (e->>'n')::bigint, (e->>'s')::int, \
+                 (e->>'t')::int FROM jsonb_array_elements($1::jsonb) e"
                 .to_owned(),
         };
         sqlx::query(&format!(
             // `WHERE true`: SQLite reads an upsert after a SELECT only with a WHERE clause.
-            "INSERT INTO sms_parts (message_id, notification_id) {from} WHERE true \
-             ON CONFLICT (message_id) DO UPDATE SET notification_id = excluded.notification_id"
+            "INSERT INTO sms_parts (message_id, notification_id, segment, segments) {from} \
+             WHERE true ON CONFLICT (message_id) DO UPDATE SET \
+             notification_id = excluded.notification_id, segment = excluded.segment, \
+             segments = excluded.segments"
         ))
         .bind(Value::Array(rows).to_string())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The segments the SMSC accepted of each of these messages (texts retried after a later
+    /// segment was refused), by message.
+    pub async fn sms_accepted_segments(
+        &self,
+        notifications: &[i64],
+    ) -> Result<HashMap<i64, Vec<SmsPart>>, StoreError> {
+        let mut found: HashMap<i64, Vec<SmsPart>> = HashMap::new();
+        if notifications.is_empty() {
+            return Ok(found);
+        }
+        let sql = format!(
+            "SELECT notification_id, message_id, segment, segments FROM sms_parts \
+             WHERE segment IS NOT NULL AND notification_id IN ({})",
+            self.backend().ids_in(1)
+        );
+        let rows = sqlx::query_as::<_, (i64, String, i64, i64)>(&sql)
+            .bind(super::ids_param(notifications))
+            .fetch_all(&self.pool)
+            .await?;
+        for (notification, message_id, segment, segments) in rows {
+            let (Ok(segment), Ok(segments)) = (u8::try_from(segment), u8::try_from(segments))
+            else {
+                continue;
+            };
+            found.entry(notification).or_default().push(SmsPart {
+                notification,
+                message_id,
+                segment,
+                segments,
+            });
+        }
+        Ok(found)
     }
 
     /// A delivery receipt: the message of the part `message_id` becomes delivered (from sent)
@@ -139,15 +186,16 @@ impl Store {
 
 /// The SMS fan-out of `event`: one row per distinct normalised number of the followers with a
 /// `CellPhone` (the first follower's, by id), when the event is one of `sms_events`, numbers
-/// opted out left out; a number that cannot be normalised gets a row `failed` at once, with
-/// why, so the skip shows with the ticket's deliveries.
+/// opted out left out; a number that cannot be normalised gets a row `skipped` at once, with
+/// why, so the skip shows with the ticket's deliveries. Nothing when no SMS gateway is set
+/// (the channel is off).
 pub(super) async fn enqueue(
     tx: &mut AnyConnection,
     ticket: &Ticket,
     event: &TicketEvent,
     plan: &SmsPlan,
 ) -> Result<u64, StoreError> {
-    if !plan.events.contains(&event.kind) {
+    if !plan.enabled || !plan.events.contains(&event.kind) {
         return Ok(0);
     }
     let services = service_ids_sql(tx, ticket, 1);
@@ -176,8 +224,10 @@ pub(super) async fn enqueue(
             }
             Err(why) => {
                 if seen.insert(phone.clone()) {
-                    rows.push(json!({"c": id, "n": name, "a": phone.trim(), "s": "failed",
-                        "r": format!("skipped: {why}")}));
+                    rows.push(
+                        json!({"c": id, "n": name, "a": phone.trim(), "s": "skipped",
+                        "r": why}),
+                    );
                 }
             }
         }

@@ -117,6 +117,13 @@ herald_test_support::backend_tests! {
         assert_eq!(schemas["TicketInput"]["properties"]["Description"]["maxLength"], Description::MAX);
         assert_eq!(schemas["NewOperatorInput"]["properties"]["Password"]["writeOnly"], true);
         assert!(schemas["Operator"]["properties"].get("Password").is_none(), "never returned");
+        // A notification's state and channel, each value named.
+        let notification = &schemas["Notification"]["properties"];
+        assert_eq!(
+            notification["State"]["enum"],
+            serde_json::json!(["queued", "retrying", "sent", "delivered", "undelivered", "failed", "cancelled", "skipped"])
+        );
+        assert_eq!(notification["Channel"]["enum"], serde_json::json!(["email", "sms", "webhook"]));
         app.stop().await;
     }
 

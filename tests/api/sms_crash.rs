@@ -29,16 +29,25 @@ herald_test_support::backend_tests! {
         const N: usize = 150;
         let smsc = TestSmsc::start().await;
         smsc.set_delay(Duration::from_millis(50));
-        // The data through an in-process Herald without an SMSC: every text stays queued.
-        let app = TestApp::builder()
+        // The texts are queued by an in-process Herald whose SMSC is not there (the channel is
+        // on), stopped before it could send any; `app` (no SMS gateway: its SMS workers never
+        // claim) only shows what became of them.
+        let app = TestApp::builder().delivery(fast_delivery()).spawn().await;
+        let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let queuer = app
+            .second_instance()
+            .setting(Key::SmsUrl, format!("smpp://herald:s3cret@127.0.0.1:{nowhere}?source=Herald"))
             .setting(Key::SmsDefaultCountry, "NL")
             .delivery(fast_delivery())
             .spawn()
             .await;
-        let mail = id(&app.create_service("Mail").await);
-        many_with_phones(&app, mail, N).await;
-        let t = id(&app.create_ticket("Mail is down", &[mail]).await);
-        assert_eq!(sms_notifications(&app, t).await.len(), N);
+        let mail = id(&queuer.create_service("Mail").await);
+        many_with_phones(&queuer, mail, N).await;
+        let t = id(&queuer.create_ticket("Mail is down", &[mail]).await);
+        queuer.stop().await;
+        let list = sms_notifications(&app, t).await;
+        assert_eq!(list.len(), N);
+        assert!(list.iter().all(|n| n["State"] == "queued" || n["State"] == "retrying"), "{list:#?}");
 
         let url = smsc.url();
         let args = ["--sms-url", url.as_str()];

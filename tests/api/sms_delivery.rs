@@ -90,11 +90,13 @@ herald_test_support::backend_tests! {
         let list = wait_sms(&app, t, "created sent", |l| l.len() == 2 && l.iter().any(|n| n["State"] == "sent")).await;
         let sent: Vec<&Value> = list.iter().filter(|n| n["State"] == "sent").collect();
         assert_eq!(sent[0]["Address"], "+31612345678");
-        let skipped: Vec<&Value> = list.iter().filter(|n| n["State"] == "failed").collect();
+        let skipped: Vec<&Value> = list.iter().filter(|n| n["State"] == "skipped").collect();
         assert_eq!(skipped.len(), 1, "the number that cannot be read is recorded: {list:#?}");
+        assert!(!list.iter().any(|n| n["State"] == "failed"), "skipped, not failed: {list:#?}");
         assert_eq!(skipped[0]["Address"], "+999 1234567");
-        assert!(skipped[0]["LastError"].as_str().unwrap().starts_with("skipped:"), "{list:#?}");
+        assert!(skipped[0]["LastError"].as_str().unwrap().contains("+999 1234567"), "{list:#?}");
         assert_eq!(skipped[0]["Attempts"], 0);
+        assert_eq!(skipped[0]["NextAttemptTime"], Value::Null, "never attempted");
 
         let messages = smsc.messages();
         assert_eq!(messages.len(), 1);
@@ -118,6 +120,29 @@ herald_test_support::backend_tests! {
         assert!(!events.contains(&"updated".to_owned()), "{events:?}");
     }
 
+    async fn with_no_sms_gateway_the_channel_is_off_and_nothing_is_queued() {
+        let app = TestApp::builder()
+            .setting(Key::SmsDefaultCountry, "NL")
+            .delivery(fast_delivery())
+            .spawn()
+            .await;
+        let mail = id(&app.create_service("Mail").await);
+        customer_with_phone(&app, "Ann", "+31612345678", &[mail]).await;
+        customer_with_phone(&app, "Bob", "+999 1234567", &[mail]).await;
+        app.create(
+            "/api/Customers",
+            &json!({ "Name": "Eve", "Email": "eve@example.com", "CellPhone": "+31687654321",
+                     "Services": [{ "Id": mail }] }),
+        )
+        .await;
+        let t = id(&app.create_ticket("Mail is down", &[mail]).await);
+        let all = json(app.get(&format!("/api/Tickets/{t}/Notifications")).await, 200).await;
+        let channels: Vec<&str> = all.as_array().unwrap().iter().map(|n| n["Channel"].as_str().unwrap()).collect();
+        assert_eq!(channels, ["email"], "email as ever, no text queued nor recorded: {all:#?}");
+        let counts = app.store.delivery_counts_by_channel(Some(t)).await.unwrap();
+        assert!(counts.iter().all(|(c, _)| *c == herald::domain::Channel::Email), "{counts:?}");
+    }
+
     async fn long_and_non_gsm_texts_are_ucs2_and_concatenated() {
         let smsc = TestSmsc::start().await;
         let app = app_with(&smsc).await;
@@ -132,6 +157,81 @@ herald_test_support::backend_tests! {
         let message = &smsc.messages()[0];
         assert!(message.text.starts_with("New disruption of Mail: Störung in Łódź"), "{}", message.text);
         assert!(message.text.ends_with(&format!("/status/tickets/{t}")), "{}", message.text);
+    }
+
+    async fn a_long_text_whose_second_segment_is_refused_for_now_is_retried_from_that_segment() {
+        let smsc = TestSmsc::start().await;
+        let app = app_with(&smsc).await;
+        let mail = id(&app.create_service("Mail").await);
+        customer_with_phone(&app, "Ann", "+31612345678", &[mail]).await;
+        // Segment 1 accepted, segment 2 throttled; then everything is accepted.
+        smsc.answer_next(&[0, 0x58]);
+        let long = "Maintenance of the mail cluster tonight. ".repeat(9);
+        let t = id(&app.create_ticket(long.trim(), &[mail]).await);
+        let list = wait_sms(&app, t, "sent", |l| states(l) == ["sent"]).await;
+        let received = smsc.received();
+        let seen: Vec<(u8, u32)> = received.iter().map(|r| (r.udh.unwrap().2, r.status)).collect();
+        // The segment the SMSC took is not submitted again: 1, 2 (refused), 2, 3.
+        assert_eq!(seen, [(1, 0), (2, 0x58), (2, 0), (3, 0)], "{received:#?}");
+        let references: Vec<u8> = received.iter().map(|r| r.udh.unwrap().0).collect();
+        assert!(references.iter().all(|r| *r == references[0]), "one reference: {references:?}");
+        assert!(received.iter().all(|r| r.udh.unwrap().1 == 3), "{received:#?}");
+        let messages = smsc.messages();
+        assert_eq!(messages.len(), 1, "{messages:#?}");
+        assert_eq!(messages[0].segments, 3);
+        assert_eq!(
+            messages[0].text,
+            format!("New disruption of Mail: {} https://status.example.com/status/tickets/{t}", long.trim())
+        );
+        assert_eq!(list[0]["Attempts"], 2, "{list:#?}");
+        let reply = list[0]["Reply"].as_str().unwrap();
+        assert_eq!(reply, format!("accepted by the SMSC as {}", messages[0].message_ids.join(", ")));
+        // Every part's receipt finds the text.
+        smsc.receipt(&messages[0].message_ids[0], true).await;
+        wait_sms(&app, t, "delivered", |l| states(l) == ["delivered"]).await;
+    }
+
+    async fn each_customer_is_texted_in_their_language_and_the_rest_in_the_default() {
+        let smsc = TestSmsc::start().await;
+        let app = TestApp::builder()
+            .setting(Key::SmsUrl, smsc.url())
+            .setting(Key::DefaultLanguage, "de")
+            .delivery(fast_delivery())
+            .spawn()
+            .await;
+        let mail = id(&app.create_service("Mail").await);
+        for (name, phone, language) in [
+            ("Ann", "+31611111111", Some("en-GB")),
+            ("Bea", "+31622222222", Some("de-AT")),
+            ("Cem", "+31633333333", Some("fr")),
+            ("Dan", "+31644444444", None),
+        ] {
+            let mut body = json!({ "Name": name, "CellPhone": phone, "Services": [{ "Id": mail }] });
+            if let Some(l) = language {
+                body["Language"] = json!(l);
+            }
+            app.create("/api/Customers", &body).await;
+        }
+        let ticket = app.create_ticket("Mail is down", &[mail]).await;
+        let t = id(&ticket);
+        wait_sms(&app, t, "sent", |l| states(l) == ["sent"; 4]).await;
+        app.put_ticket_changes(&ticket, json!({"ClosedTime": "2001-01-01T14:00:00Z"})).await;
+        wait_sms(&app, t, "sent", |l| states(l) == ["sent"; 8]).await;
+        let mut texts: Vec<(String, String)> = smsc.messages().into_iter().map(|m| (m.destination, m.text)).collect();
+        texts.sort();
+        assert_eq!(
+            texts,
+            [
+                ("31611111111".to_owned(), "New disruption of Mail: Mail is down".to_owned()),
+                ("31611111111".to_owned(), "Resolved: Mail. Mail is down".to_owned()),
+                ("31622222222".to_owned(), "Behoben: Mail. Mail is down".to_owned()),
+                ("31622222222".to_owned(), "Neue Störung bei Mail: Mail is down".to_owned()),
+                ("31633333333".to_owned(), "Behoben: Mail. Mail is down".to_owned()),
+                ("31633333333".to_owned(), "Neue Störung bei Mail: Mail is down".to_owned()),
+                ("31644444444".to_owned(), "Behoben: Mail. Mail is down".to_owned()),
+                ("31644444444".to_owned(), "Neue Störung bei Mail: Mail is down".to_owned()),
+            ]
+        );
     }
 
     async fn temporary_refusals_are_retried_and_permanent_ones_fail() {

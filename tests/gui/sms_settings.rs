@@ -15,6 +15,7 @@ herald_test_support::backend_tests! {
         assert_eq!(web.setup("Ann Admin", "ann@example.com", "correct horse battery").await.status, 303);
         let page = web.get("/settings").await;
         assert!(page.body.contains("No SMS gateway is configured"), "{}", page.body);
+        assert!(page.body.contains("the SMS channel is off: no texts are queued"), "{}", page.body);
 
         // A URL that does not parse: refused, the field named, nothing stored.
         let refused = web
@@ -48,6 +49,32 @@ herald_test_support::backend_tests! {
         assert!(bad.body.contains("The test text was not sent: &#34;call me&#34; is not a phone number")
             || bad.body.contains("The test text was not sent: &quot;call me&quot; is not a phone number"), "{}", bad.body);
         assert_eq!(smsc.messages().len(), 1);
+    }
+
+    async fn a_number_that_cannot_be_read_shows_as_skipped_with_the_tickets_deliveries() {
+        let smsc = TestSmsc::start().await;
+        let app = TestApp::builder()
+            .setting(herald::config::Key::SmsUrl, smsc.url())
+            .delivery(fast_delivery())
+            .spawn()
+            .await;
+        let web = Web::new(&app.address);
+        assert_eq!(web.setup("Ann Admin", "ann@example.com", "correct horse battery").await.status, 303);
+        let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
+        // No default country: a national number cannot be read.
+        app.create(
+            "/api/Customers",
+            &serde_json::json!({ "Name": "Bob", "CellPhone": "06 12345678", "Services": [{ "Id": mail }] }),
+        )
+        .await;
+        let t = app.create_ticket("Mail is down", &[mail]).await["Id"].as_i64().unwrap();
+        let page = web.get(&format!("/tickets/{t}")).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(r#"id="deliveries-skipped">1 skipped<"#), "{}", page.body);
+        assert!(page.body.contains(r#"<span class="badge badge-muted">skipped</span>"#), "{}", page.body);
+        assert!(!page.body.contains("1 failed"), "{}", page.body);
+        assert!(page.body.contains("06 12345678"));
+        assert!(smsc.received().is_empty(), "nothing was submitted");
     }
 }
 

@@ -1,14 +1,16 @@
 //! Step 11: notifications. Every recipient of every ticket event, and what became of the
-//! email: `queued`, `sent`, `retrying`, `failed` or `cancelled`. Herald sends in the
-//! background, so a client that wants to see the outcome polls.
+//! message: `queued`, `sent`, `retrying`, `failed`, `cancelled`, or for a cell phone number
+//! that cannot be read `skipped` (`Notification::delivery_state` reads them). Herald sends in
+//! the background, so a client that wants to see the outcome polls.
 
 use std::time::{Duration, Instant};
 
 use herald::config::Key;
-use herald_client::{Client, Customer, Error, Notification, Service, Ticket};
+use herald_client::{Client, Customer, DeliveryState, Error, Notification, Service, Ticket};
 
 use crate::server::{ClientOf, TestApp};
 use crate::tickets::at;
+use herald_test_support::smsc::TestSmsc;
 use herald_test_support::SmtpServer;
 
 /// A Herald that delivers to `smtp`.
@@ -123,6 +125,33 @@ crate::guide! {
         assert!(bob.last_error.as_deref().is_some_and(|e| e.contains("550")), "{bob:?}");
         let ann = list.iter().find(|n| n.email == "ann@example.com").unwrap();
         assert_eq!(ann.state, "sent");
+        Ok(())
+    }
+
+    /// A follower's cell phone number that cannot be read as an international number (no
+    /// `+`, and no default country set) is `skipped`, never attempted, with why; the others
+    /// are texted.
+    async fn a_number_that_cannot_be_read_is_skipped(herald, server) {
+        let smsc = TestSmsc::start().await;
+        let server = TestApp::builder().setting(Key::SmsUrl, smsc.url()).spawn().await;
+        let herald = server.client(herald.format());
+        let mail = herald.services().create(&Service::new("Mail")).await?;
+        for (name, phone) in [("Ann", "+31 6 12345678"), ("Bob", "06 87654321")] {
+            herald
+                .customers()
+                .create(&Customer::new(name).with_cell_phone(phone).following(mail.id))
+                .await?;
+        }
+        let ticket = herald.tickets().create(&Ticket::new("Mail is down").about(mail.id)).await?;
+        let list = settled(&herald, ticket.id).await?;
+        let bob = list.iter().find(|n| n.name == "Bob").unwrap();
+        assert_eq!((bob.channel.as_str(), bob.address.as_str()), ("sms", "06 87654321"));
+        assert_eq!(bob.delivery_state(), DeliveryState::Skipped, "{bob:?}");
+        assert_eq!(bob.attempts, 0);
+        assert!(bob.last_error.is_some(), "{bob:?}");
+        let ann = list.iter().find(|n| n.name == "Ann").unwrap();
+        assert_eq!((ann.delivery_state(), ann.address.as_str()), (DeliveryState::Sent, "+31612345678"));
+        assert_eq!(smsc.messages().len(), 1);
         Ok(())
     }
 }

@@ -56,6 +56,18 @@ pub struct Encoded {
 }
 
 impl Encoded {
+    /// The same message with concatenation reference `reference` (a message encoded once
+    /// per text, sent to many numbers, each with its own reference).
+    pub fn with_reference(&self, reference: u8) -> Encoded {
+        let mut encoded = self.clone();
+        if encoded.concatenated {
+            for part in &mut encoded.parts {
+                part[3] = reference;
+            }
+        }
+        encoded
+    }
+
     pub fn esm_class(&self) -> u8 {
         if self.concatenated {
             0x40
@@ -246,6 +258,16 @@ pub fn encode(body: &str, suffix: &str, reference: u8) -> Encoded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_is_set_in_every_header_and_nothing_else_changes() {
+        let long = "Maintenance of the mail cluster. ".repeat(8);
+        let e = encode(&long, "", 7).with_reference(200);
+        assert_eq!(e, encode(&long, "", 200));
+        assert!(e.parts.iter().all(|p| p[3] == 200));
+        let short = encode("Mail is down", "", 7);
+        assert_eq!(short.with_reference(9), short, "one segment has no header");
+    }
 
     fn text_of(e: &Encoded) -> String {
         e.parts

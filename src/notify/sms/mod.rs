@@ -11,7 +11,7 @@ pub mod text;
 pub use encoding::{encode, Coding, Encoded};
 pub use inbound::Inbound;
 pub use sender::SmsSender;
-pub use session::{Session, SessionOptions, SubmitError};
+pub use session::{Session, SessionOptions, SubmitError, Submitted};
 
 use std::time::Duration;
 
@@ -33,8 +33,8 @@ pub fn describe_status(settings: &Snapshot) -> (bool, String) {
         ),
         Ok(None) => (
             false,
-            "No SMS gateway is configured: nobody is texted (--sms-url, HERALD_SMS_URL or the \
-             Settings page)."
+            "No SMS gateway is configured, so the SMS channel is off: no texts are queued and \
+             nobody is texted (set one with --sms-url, HERALD_SMS_URL or the Settings page)."
                 .to_owned(),
         ),
         Err(e) => (false, format!("{e} Nobody is texted until this is fixed.")),

@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use super::inbound::Inbound;
 use super::session::{Session, SessionOptions, SubmitError};
-use super::{encode, text};
+use super::{encode, text, Encoded};
 use crate::config::sms_url::Smsc;
 use crate::domain::phone::E164;
 use crate::domain::{Actor, Channel, Claimed, EventContent, Who};
 use crate::live_settings::LiveSettings;
 use crate::notify::sender::{Attempt, Sender};
-use crate::notify::templates::Templates;
-use crate::store::Store;
+use crate::notify::templates::{Language, Templates};
+use crate::store::{SmsPart, Store};
 
 /// How often a receipt that finds no sent message is tried again (its outcome may not be
 /// written yet), and how long between tries.
@@ -31,12 +31,22 @@ pub struct SmsSender {
     session: Mutex<Option<(Smsc, Session)>>,
 }
 
-/// A claimed batch: the session, and each event's text.
+/// A claimed batch: the session, each message's text, and what the SMSC already took.
 pub struct SmsBatch {
     session: Session,
-    texts: HashMap<i64, Result<(String, String), String>>,
-    /// The SMSC's message id of every part submitted: (notification, message id).
-    parts: Mutex<Vec<(i64, String)>>,
+    /// Each message's text (by notification), encoded once per event and language.
+    texts: HashMap<i64, Arc<Result<Encoded, String>>>,
+    /// The segments the SMSC accepted in earlier attempts (a later one was refused for now).
+    accepted: HashMap<i64, Vec<SmsPart>>,
+    /// Every part submitted in this batch, with the SMSC's message id.
+    parts: Mutex<Vec<SmsPart>>,
+}
+
+/// A message's concatenation reference: the same in every attempt (so the parts of a text
+/// retried after a refused segment join the ones the SMSC already took on the phone), and
+/// different for consecutive texts to one number.
+fn reference(notification: i64) -> u8 {
+    (notification & 0xFF) as u8
 }
 
 impl SmsSender {
@@ -61,8 +71,9 @@ impl SmsSender {
     /// The session with the SMSC of the current settings (started when they changed).
     fn session(&self) -> Result<Session, String> {
         let smsc = self.settings.get().sms.clone()?.ok_or_else(|| {
-            "No SMS gateway is configured: texts stay queued until one is set (--sms-url, \
-             HERALD_SMS_URL or the Settings page)."
+            "No SMS gateway is configured: the SMS channel is off (no texts are queued); texts \
+             queued while one was set wait until one is set again (--sms-url, HERALD_SMS_URL or \
+             the Settings page)."
                 .to_owned()
         })?;
         let mut current = self.session.lock().expect("never poisoned");
@@ -136,44 +147,125 @@ impl Sender for SmsSender {
     ) -> Option<SmsBatch> {
         let session = self.session().ok()?;
         let settings = self.settings.get();
+        let mut customers: Vec<i64> = batch.iter().filter_map(|m| m.customer_id).collect();
+        customers.sort_unstable();
+        customers.dedup();
+        let languages = match self.store.customer_languages(&customers).await {
+            Ok(languages) => languages,
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not read the recipients' languages; the batch waits");
+                return None;
+            }
+        };
+        let retried: Vec<i64> = batch
+            .iter()
+            .filter(|m| m.attempts > 0)
+            .map(|m| m.id)
+            .collect();
+        let accepted = match self.store.sms_accepted_segments(&retried).await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not read which segments the SMSC took; the batch waits");
+                return None;
+            }
+        };
+        // One text per event and language: a handful, however many recipients.
+        let mut chains: HashMap<Option<&str>, Language> = HashMap::new();
+        let mut rendered: HashMap<(i64, Language), Arc<Result<Encoded, String>>> = HashMap::new();
         let mut texts = HashMap::new();
         for message in batch {
-            if let Some(content) = message.event_id.and_then(|id| events.get(&id)) {
-                texts
-                    .entry(content.event_id)
-                    .or_insert_with(|| text::render(&self.templates, &settings, content));
-            }
+            let Some(content) = message.event_id.and_then(|id| events.get(&id)) else {
+                continue;
+            };
+            let tag = message
+                .customer_id
+                .and_then(|c| languages.get(&c))
+                .map(|t| t.as_str());
+            let language = chains
+                .entry(tag)
+                .or_insert_with(|| Language::chain(tag, settings.default_language.as_str()))
+                .clone();
+            let text = rendered
+                .entry((content.event_id, language))
+                .or_insert_with_key(|(_, language)| {
+                    Arc::new(
+                        text::render(&self.templates, &settings, content, language)
+                            .map(|(body, link)| encode(&body, &link, 0)),
+                    )
+                })
+                .clone();
+            texts.insert(message.id, text);
         }
         Some(SmsBatch {
             session,
             texts,
+            accepted,
             parts: Mutex::new(Vec::new()),
         })
     }
 
-    async fn send(&self, batch: &SmsBatch, event: &EventContent, message: &Claimed) -> Attempt {
+    async fn send(&self, batch: &SmsBatch, _event: &EventContent, message: &Claimed) -> Attempt {
         let Some(number) = E164::from_digits(&message.address) else {
             return Attempt::Permanent(format!("{:?} is not an E.164 number", message.address));
         };
-        let (body, link) = match batch.texts.get(&event.event_id) {
-            Some(Ok(text)) => text,
+        let encoded = match batch.texts.get(&message.id).map(|t| &**t) {
+            Some(Ok(encoded)) => encoded.with_reference(reference(message.id)),
             Some(Err(e)) => return Attempt::Permanent(e.clone()),
             None => return Attempt::Temporary("the message's event could not be read".into()),
         };
-        let encoded = encode(body, link, rand::random());
-        match batch.session.submit(&number, &encoded).await {
-            Ok(ids) => {
-                let reply = format!("accepted by the SMSC as {}", ids.join(", "));
-                batch
-                    .parts
-                    .lock()
-                    .expect("never poisoned")
-                    .extend(ids.into_iter().map(|id| (message.id, id)));
-                Attempt::Sent(reply)
+        let segments = u8::try_from(encoded.parts.len()).unwrap_or(u8::MAX);
+        // The segments the SMSC took before (of this very text: if it changed meanwhile, say
+        // by a new template, all of it goes again).
+        let earlier: Vec<&SmsPart> = batch
+            .accepted
+            .get(&message.id)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.segments == segments)
+            .collect();
+        let skip: Vec<u8> = earlier.iter().map(|p| p.segment).collect();
+        let done = batch.session.submit_parts(&number, &encoded, &skip).await;
+        let parts: Vec<SmsPart> = done
+            .accepted
+            .iter()
+            .map(|(segment, id)| SmsPart {
+                notification: message.id,
+                message_id: id.clone(),
+                segment: *segment,
+                segments,
+            })
+            .collect();
+        let Some(error) = done.error else {
+            let mut ids: Vec<(u8, &str)> = earlier
+                .iter()
+                .map(|p| (p.segment, p.message_id.as_str()))
+                .chain(parts.iter().map(|p| (p.segment, p.message_id.as_str())))
+                .collect();
+            ids.sort_unstable();
+            let ids: Vec<&str> = ids.into_iter().map(|(_, id)| id).collect();
+            let reply = format!("accepted by the SMSC as {}", ids.join(", "));
+            batch.parts.lock().expect("never poisoned").extend(parts);
+            return Attempt::Sent(reply);
+        };
+        let taken = skip.len() + parts.len();
+        if !parts.is_empty() {
+            // Written now, before the outcome, so that the retry leaves them out.
+            if let Err(e) = self.store.record_sms_parts(&parts).await {
+                tracing::warn!(error = %e, "the segments the SMSC took could not be recorded: a retry sends them again");
             }
-            Err(SubmitError::Temporary(e)) => Attempt::Temporary(e),
-            Err(SubmitError::Permanent(e)) => Attempt::Permanent(e),
-            Err(SubmitError::Unavailable(e)) => Attempt::Unreachable(e),
+        }
+        let why = if segments > 1 && taken > 0 {
+            format!(
+                "segment {} of {segments}: {error} (the SMSC has {taken} of {segments}, not sent again)",
+                done.refused_segment
+            )
+        } else {
+            error.to_string()
+        };
+        match error {
+            SubmitError::Temporary(_) => Attempt::Temporary(why),
+            SubmitError::Permanent(_) => Attempt::Permanent(why),
+            SubmitError::Unavailable(_) => Attempt::Unreachable(why),
         }
     }
 

@@ -104,6 +104,17 @@ pub fn classify(status: u32) -> SubmitError {
     }
 }
 
+/// What [`Session::submit_parts`] came to.
+#[derive(Debug, Default)]
+pub struct Submitted {
+    /// The segments accepted (1-based), with the SMSC's message ids, in order.
+    pub accepted: Vec<(u8, String)>,
+    /// Why the rest were not, if they were not.
+    pub error: Option<SubmitError>,
+    /// The segment refused (with `error`; 0 when nothing was tried).
+    pub refused_segment: u8,
+}
+
 /// What the crate's listener tells the session's keeper.
 enum Event {
     Bound(SMSC),
@@ -208,6 +219,19 @@ impl Session {
     /// Submits every part of `message` to `to` (asking for a delivery receipt) and returns
     /// the SMSC's message ids, one per part.
     pub async fn submit(&self, to: &E164, message: &Encoded) -> Result<Vec<String>, SubmitError> {
+        let done = self.submit_parts(to, message, &[]).await;
+        match done.error {
+            None => Ok(done.accepted.into_iter().map(|(_, id)| id).collect()),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// Submits the parts of `message` whose segment (1-based) is not in `skip`, in order,
+    /// stopping at the first refusal. Returns the segments the SMSC accepted, with their
+    /// message ids, and the refusal, if any: a text whose later segment is refused for now is
+    /// retried with the accepted ones left out (see [`super::sender`]).
+    pub async fn submit_parts(&self, to: &E164, message: &Encoded, skip: &[u8]) -> Submitted {
+        let mut done = Submitted::default();
         let mut rx = self.shared.bound.subscribe();
         let waited = tokio::time::timeout(
             self.shared.options.wait_for_bind,
@@ -217,20 +241,21 @@ impl Session {
         .ok()
         .and_then(|r| r.ok().and_then(|s| s.clone()));
         let Some(smsc) = waited else {
-            return Err(SubmitError::Unavailable(
+            done.error = Some(SubmitError::Unavailable(
                 self.problem()
                     .unwrap_or_else(|| "no session with the SMSC is bound".to_owned()),
             ));
+            return done;
         };
         let (source, source_ton, source_npi) = self.shared.smsc.source.address();
-        let mut ids = Vec::with_capacity(message.parts.len());
-        for part in &message.parts {
-            let _slot = self
-                .shared
-                .window
-                .acquire()
-                .await
-                .map_err(|_| SubmitError::Unavailable("the session is closed".into()))?;
+        for (segment, part) in (1u8..).zip(&message.parts) {
+            if skip.contains(&segment) {
+                continue;
+            }
+            let Ok(_slot) = self.shared.window.acquire().await else {
+                done.error = Some(SubmitError::Unavailable("the session is closed".into()));
+                return done;
+            };
             let answer = smsc
                 .submit_sm()
                 .source_addr(source)
@@ -245,14 +270,21 @@ impl Session {
                 .short_message(part.clone())
                 .send()
                 .await;
-            match answer {
-                Ok(resp) if resp.is_success() => ids.push(resp.message_id.unwrap_or_default()),
-                Ok(resp) => return Err(classify(resp.command_status())),
+            let refused = match answer {
+                Ok(resp) if resp.is_success() => {
+                    done.accepted
+                        .push((segment, resp.message_id.unwrap_or_default()));
+                    continue;
+                }
+                Ok(resp) => classify(resp.command_status()),
                 // A lost session, a timeout or a generic_nack.
-                Err(e) => return Err(classify(e as u32)),
-            }
+                Err(e) => classify(e as u32),
+            };
+            done.refused_segment = segment;
+            done.error = Some(refused);
+            return done;
         }
-        Ok(ids)
+        done
     }
 
     /// Unbinds and stops binding again.

@@ -1,5 +1,6 @@
-//! What a text says: the template of its event (`templates/sms/<language>/<event>.txt`, through
-//! the template engine of every channel), then a short link to the ticket's public page when
+//! What a text says: the template of its event in the recipient's language (the customer's
+//! `Language`, then the default language: `templates/sms/<language>/<event>.txt`, through the
+//! template engine of every channel), then a short link to the ticket's public page when
 //! the status page is on and a public URL is set (kept whole when the text is shortened).
 
 use minijinja::Value;
@@ -49,17 +50,17 @@ pub fn sample_context() -> Value {
     }))
 }
 
-/// The text of `content`'s event (body, link), or why it cannot be written.
+/// The text of `content`'s event in `language` (body, link), or why it cannot be written.
 pub fn render(
     templates: &Templates,
     settings: &Snapshot,
     content: &EventContent,
+    language: &Language,
 ) -> Result<(String, String), String> {
     let name = template(content.kind)
         .ok_or_else(|| format!("no text is written for {} events", content.kind.as_str()))?;
-    let language = Language::chain(None, settings.default_language.as_str());
     let body = templates
-        .render(CHANNEL, &language, name, &context(content, settings))
+        .render(CHANNEL, language, name, &context(content, settings))
         .map_err(|e| format!("the text could not be rendered: {e:#}"))?;
     let link = match (&settings.public_url, settings.status_page) {
         (Some(url), true) => format!(" {url}/status/tickets/{}", content.ticket_id),
@@ -67,3 +68,7 @@ pub fn render(
     };
     Ok((one_line(&body), link))
 }
+
+#[cfg(test)]
+#[path = "golden_tests.rs"]
+mod golden_tests;
