@@ -82,7 +82,7 @@ fn legacy_time(text: &str) -> Option<Timestamp> {
     Some(Timestamp::from_chrono(dt.with_timezone(&Utc)))
 }
 
-fn changes_json(changes: &[FieldChange]) -> String {
+pub(super) fn changes_json(changes: &[FieldChange]) -> String {
     let stored: Vec<StoredChange> = changes.iter().map(StoredChange::new).collect();
     serde_json::to_string(&stored).expect("field changes always serialize")
 }

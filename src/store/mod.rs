@@ -39,6 +39,7 @@ pub mod sms;
 mod sqlite_reads;
 mod stats;
 mod subscriptions;
+mod ticket_create_pg;
 mod ticket_rows;
 mod tickets;
 mod two_factor;

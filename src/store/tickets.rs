@@ -253,11 +253,31 @@ async fn insert(
     now: Timestamp,
     sms: &SmsPlan,
 ) -> Result<(Ticket, TicketEvent, u64), StoreError> {
-    let services = services::live_services(conn, &new.services, "Services", lock).await?;
     let operator = match new.operator {
         Some(op) => Some(live_operator(conn, op, lock).await?),
         None => None,
     };
+    let (ticket, event) = if super::Backend::of(conn) == super::Backend::Postgres {
+        super::ticket_create_pg::insert(conn, new, change, operator, now).await?
+    } else {
+        insert_statements(conn, new, change, operator, lock, now).await?
+    };
+    let queued = notify(conn, &ticket, &event, sms).await?;
+    schedule::plan(conn, None, &ticket, &event, &change.reminder_leads, now).await?;
+    Ok((ticket, event, queued))
+}
+
+/// [`insert`]'s writes one statement at a time (SQLite, whose statements cost no round trip
+/// to a server): the ticket, its services, its event and its audit entry.
+async fn insert_statements(
+    conn: &mut AnyConnection,
+    new: &NewTicket,
+    change: &TicketChange,
+    operator: Option<OperatorRef>,
+    lock: &'static str,
+    now: Timestamp,
+) -> Result<(Ticket, TicketEvent), StoreError> {
+    let services = services::live_services(conn, &new.services, "Services", lock).await?;
     let t = &new.times;
     let q = sqlx::query(
         "INSERT INTO tickets (description, start_time, end_time, expected_resolution_time, \
@@ -297,7 +317,6 @@ async fn insert(
     };
     let changes = diff(None, &ticket);
     let event = record_event(conn, &ticket, EventKind::Created, change, changes, now).await?;
-    let queued = notify(conn, &ticket, &event, sms).await?;
     audit::record(
         conn,
         &change.who(),
@@ -306,8 +325,7 @@ async fn insert(
         Some(&ticket),
     )
     .await?;
-    schedule::plan(conn, None, &ticket, &event, &change.reminder_leads, now).await?;
-    Ok((ticket, event, queued))
+    Ok((ticket, event))
 }
 
 /// The live operator with this id (a 400 on `Operator` when there is none), its row shared-locked

@@ -122,6 +122,71 @@ herald_test_support::backend_tests! {
         assert_eq!(app.ticket_event_kinds(id).await, [EventKind::Created]);
     }
 
+    async fn a_creation_writes_the_ticket_its_services_event_and_audit_entry_or_nothing() {
+        // PostgreSQL writes them with one statement, SQLite with one each: the same rows.
+        let app = TestApp::spawn().await;
+        let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
+        let web = app.create_service("Web").await["Id"].as_i64().unwrap();
+        let gone = app.create_service("Gone").await["Id"].as_i64().unwrap();
+        assert!(app.delete(&format!("/api/Services/{gone}")).await.status().is_success());
+        let op = app.create("/api/Operators", &json!({"Name": "Ada", "Email": "ada@example.com", "IsAdmin": true, "Password": "correct horse"})).await["Id"].as_i64().unwrap();
+        let count = |table: &'static str| {
+            let pool = app.store.reader().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let before: Vec<i64> = futures::future::join_all(
+            ["tickets", "ticket_services", "ticket_events", "audit_log"].map(count),
+        )
+        .await;
+
+        // A deleted service, an unknown one: a 400 naming them, and nothing written.
+        let r = app.post_json("/api/Tickets", &json!({"Description": "x", "Services": [{"Id": mail}, {"Id": gone}, {"Id": 999}]})).await;
+        let message = json(r, 400).await["ModelState"]["ticket.Services"][0].as_str().unwrap().to_owned();
+        assert!(message.contains(&gone.to_string()) && message.contains("999"), "{message}");
+        assert!(!message.contains(&format!("{mail},")), "{message}");
+        let after: Vec<i64> = futures::future::join_all(
+            ["tickets", "ticket_services", "ticket_events", "audit_log"].map(count),
+        )
+        .await;
+        assert_eq!(after, before, "a refused creation wrote nothing");
+
+        // Services out of order and twice, an operator: one link each, sorted, and the
+        // event and the audit entry of the ticket as a read shows it.
+        let created = app.create("/api/Tickets", &json!({"Description": "Mail is slow", "StartTime": "2030-01-01T00:00:00Z", "Services": [{"Id": web}, {"Id": mail}, {"Id": web}], "Operator": {"Id": op}})).await;
+        let id = created["Id"].as_i64().unwrap();
+        let read = json(app.get(&format!("/api/Tickets/{id}")).await, 200).await;
+        assert_eq!(created, read);
+        let names: Vec<&str> = read["Services"].as_array().unwrap().iter().map(|s| s["Name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Mail", "Web"]);
+        assert_eq!(read["Operator"]["Name"], "Ada");
+        assert_eq!(app.ticket_event_kinds(id).await, [EventKind::Created]);
+        let (actor, changes): (String, String) = sqlx::query_as("SELECT actor, changes FROM ticket_events WHERE ticket_id = $1")
+            .bind(id).fetch_one(app.store.reader()).await.unwrap();
+        assert_eq!(actor, "API key");
+        let changes: Value = serde_json::from_str(&changes).unwrap();
+        let fields: Vec<&str> = changes.as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["Description", "StartTime"]);
+        let (entity_id, action, new_values): (i64, String, String) = sqlx::query_as(
+            "SELECT entity_id, action, new_values FROM audit_log WHERE entity = 'Ticket' ORDER BY id DESC LIMIT 1")
+            .fetch_one(app.store.reader()).await.unwrap();
+        assert_eq!((entity_id, action.as_str()), (id, "Created"));
+        let new_values: Value = serde_json::from_str(&new_values).unwrap();
+        assert_eq!(new_values["Services"], json!([mail, web]));
+        assert_eq!(new_values["Operator"], json!(op));
+        assert_eq!(new_values["Description"], "Mail is slow");
+        assert_eq!(new_values["StartTime"], "2030-01-01T00:00:00Z");
+
+        // No services at all.
+        let bare = app.create("/api/Tickets", &json!({"Description": "No service"})).await;
+        assert_eq!(bare["Services"], json!([]));
+        assert_eq!(json(app.get(&format!("/api/Tickets/{}", bare["Id"])).await, 200).await, bare);
+    }
+
     async fn do_not_send_email_is_recorded() {
         let app = TestApp::spawn().await;
         let a = app.create("/api/Tickets", &json!({"Description": "a", "doNotSendEmail": true})).await["Id"].as_i64().unwrap();
