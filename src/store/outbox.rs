@@ -10,6 +10,8 @@
 //! `next_attempt_at` to the end of the lease. The instance renews its leases while it works
 //! ([`Store::renew_claims`]); if it dies, the rows simply become due again.
 
+use std::collections::HashMap;
+
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -20,8 +22,8 @@ use super::rows;
 use super::{Backend, Store, StoreError};
 use crate::domain::ticket::{EventKind, TicketTimes};
 use crate::domain::{
-    Channel, Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, Outcome, Ticket,
-    TicketEvent, Timestamp,
+    Channel, Claimed, DeliveryCounts, DeliveryState, EventContent, Notification, OperatorRef,
+    Outcome, Service, Ticket, TicketEvent, Timestamp,
 };
 
 /// The stored (JSON) form of [`EventContent`]: times as 100 ns ticks.
@@ -48,6 +50,21 @@ struct StoredContent {
     lead_secs: Option<u64>,
     #[serde(default)]
     for_operators: bool,
+    // Added for the webhooks' `json` (the ticket as the API shows it, see
+    // [`Store::event_tickets`]); older rows read as the services' names only.
+    #[serde(default)]
+    service_refs: Option<Vec<StoredService>>,
+    #[serde(default)]
+    operator: Option<(i64, String)>,
+}
+
+/// A ticket's service at the event, as the API shows it.
+#[derive(Serialize, Deserialize)]
+struct StoredService {
+    id: i64,
+    name: String,
+    description: Option<String>,
+    is_public: bool,
 }
 
 impl StoredContent {
@@ -71,11 +88,74 @@ impl StoredContent {
             sequence: extra.sequence,
             lead_secs: extra.lead.map(|l| l.as_secs()),
             for_operators: extra.for_operators,
+            service_refs: Some(
+                ticket
+                    .services
+                    .iter()
+                    .map(|s| StoredService {
+                        id: s.id,
+                        name: s.name.clone(),
+                        description: s.description.clone(),
+                        is_public: s.is_public,
+                    })
+                    .collect(),
+            ),
+            operator: ticket.operator.as_ref().map(|o| (o.id, o.name.clone())),
+        }
+    }
+
+    /// The ticket as it was at the event.
+    fn ticket(&self) -> Ticket {
+        let times = self.times();
+        let services = match &self.service_refs {
+            Some(refs) => refs
+                .iter()
+                .map(|s| Service {
+                    id: s.id,
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                    is_public: s.is_public,
+                })
+                .collect(),
+            // Written before the services were kept: their names only.
+            None => self
+                .services
+                .iter()
+                .map(|name| Service {
+                    id: 0,
+                    name: name.clone(),
+                    description: None,
+                    is_public: true,
+                })
+                .collect(),
+        };
+        Ticket {
+            id: self.ticket_id,
+            description: self.description.clone(),
+            times,
+            created_time: Timestamp::from_ticks(self.ticket_created),
+            services,
+            operator: self.operator.as_ref().map(|(id, name)| OperatorRef {
+                id: *id,
+                name: name.clone(),
+            }),
+        }
+    }
+
+    fn times(&self) -> TicketTimes {
+        let ts = |v: Option<i64>| v.map(Timestamp::from_ticks);
+        TicketTimes {
+            start_time: ts(self.start_time),
+            end_time: ts(self.end_time),
+            expected_resolution_time: ts(self.expected_resolution_time),
+            next_update_time: ts(self.next_update_time),
+            closed_time: ts(self.closed_time),
+            reopened_time: ts(self.reopened_time),
         }
     }
 
     fn into_content(self, event_id: i64) -> Result<EventContent, StoreError> {
-        let ts = |v: Option<i64>| v.map(Timestamp::from_ticks);
+        let times = self.times();
         Ok(EventContent {
             event_id,
             kind: EventKind::parse(&self.kind)
@@ -85,14 +165,7 @@ impl StoredContent {
             ticket_created: Timestamp::from_ticks(self.ticket_created),
             description: self.description,
             services: self.services,
-            times: TicketTimes {
-                start_time: ts(self.start_time),
-                end_time: ts(self.end_time),
-                expected_resolution_time: ts(self.expected_resolution_time),
-                next_update_time: ts(self.next_update_time),
-                closed_time: ts(self.closed_time),
-                reopened_time: ts(self.reopened_time),
-            },
+            times,
             planned: self.planned,
             sequence: self.sequence,
             lead: self.lead_secs.map(std::time::Duration::from_secs),
@@ -495,6 +568,32 @@ impl Store {
                 serde_json::from_str::<StoredContent>(&json)
                     .map_err(|e| StoreError::Config(format!("event {id} content: {e}")))?
                     .into_content(id)
+            })
+            .collect()
+    }
+
+    /// The tickets of these events as they were at each event, by event id (the webhooks'
+    /// `json` shows one as the API does).
+    pub async fn event_tickets(
+        &self,
+        event_ids: &[i64],
+    ) -> Result<HashMap<i64, Ticket>, StoreError> {
+        if event_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT event_id, content FROM notification_events WHERE event_id IN ({})",
+            self.backend().ids_in(1)
+        );
+        sqlx::query_as::<_, (i64, String)>(&sql)
+            .bind(super::ids_param(event_ids))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(id, json)| {
+                let stored = serde_json::from_str::<StoredContent>(&json)
+                    .map_err(|e| StoreError::Config(format!("event {id} content: {e}")))?;
+                Ok((id, stored.ticket()))
             })
             .collect()
     }

@@ -129,7 +129,13 @@ herald_test_support::backend_tests! {
         let body = &got[1].body;
         assert_eq!((body["Event"].as_str(), body["Id"].as_i64()), (Some("created"), Some(t)));
         assert_eq!(body["Description"], "Mail is down");
-        assert_eq!(body["Services"], json!([{"Name": "Mail"}]));
+        // Exactly the ticket as the API shows it (the same properties, in the same order, the
+        // same values), then the event's two.
+        let api = app.get(&format!("/api/Tickets/{t}")).await.text().await.unwrap();
+        let event_time = body["EventTime"].as_str().unwrap();
+        let expected = format!("{},\"Event\":\"created\",\"EventTime\":\"{event_time}\"}}", api.strip_suffix('}').unwrap());
+        assert_eq!(got[1].raw, expected);
+        assert_eq!(body["Services"][0]["Id"], mail);
 
         // Closing is another event, another id.
         let r = app.put_json(&format!("/api/Tickets/{t}"), &json!({"Id": t, "Description": "Mail is down", "ClosedTime": "2001-01-01T14:00:00Z"})).await;

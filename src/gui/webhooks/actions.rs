@@ -36,7 +36,10 @@ async fn test_event(
     let id = parse_id(&id)?;
     // Not a webhook: no page, and nothing sent.
     state.store.get_webhook(id).await?;
-    let result = crate::notify::webhook::send_test_event(&state.store, id).await;
+    let language = state.settings.get().default_language.as_str().to_owned();
+    let result =
+        crate::notify::webhook::send_test_event(&state.store, &state.templates, &language, id)
+            .await;
     let outcome = TestResult::of(
         result,
         "The receiver accepted the test event: ",

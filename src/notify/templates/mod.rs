@@ -264,7 +264,8 @@ impl Templates {
                 let Some(sample) = sample(channel_of(name)) else {
                     continue;
                 };
-                let Err(e) = catalog.render(name, &sample) else {
+                let rendered = catalog.render(name, &sample);
+                let Err(e) = rendered.and_then(|text| gives_json(name, &text)) else {
                     continue;
                 };
                 let culprit = e
@@ -349,6 +350,21 @@ impl Templates {
     }
 }
 
+/// A `.json` template (a webhook's body) must give JSON.
+fn gives_json(name: &str, text: &str) -> Result<(), Error> {
+    if !name.ends_with(".json") {
+        return Ok(());
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| {
+            Error::new(
+                minijinja::ErrorKind::BadSerialization,
+                format!("it does not give JSON: {e}"),
+            )
+        })
+}
+
 fn problem(file: PathBuf, e: &Error) -> Problem {
     let message = match e.detail() {
         Some(detail) => format!("{}: {detail}", e.kind()),
@@ -366,6 +382,7 @@ fn sample(channel: &str) -> Option<Value> {
     match channel {
         "email" => Some(email::sample_context()),
         "sms" => Some(crate::notify::sms::text::sample_context()),
+        "webhook" => Some(crate::notify::webhook::payload::sample_context()),
         _ => None,
     }
 }

@@ -18,7 +18,9 @@ use futures::StreamExt;
 
 use super::sender::{Attempt, Sender};
 use super::templates::{EmailMessage, EmailView, Language, Templates};
-use crate::domain::{Channel, Claimed, EventContent, Timestamp, WebhookFormat, WebhookSecret};
+use crate::domain::{
+    Channel, Claimed, EventContent, Ticket, Timestamp, WebhookFormat, WebhookSecret,
+};
 use crate::live_settings::LiveSettings;
 use crate::store::{Store, WebhookTarget};
 
@@ -152,9 +154,11 @@ pub struct WebhookSender {
     client: reqwest::Client,
 }
 
-/// The webhooks of a batch's messages, by id.
+/// The webhooks of a batch's messages, by id, and the tickets of its events as they were at
+/// each event (by event id), for the `json` format.
 pub struct WebhookBatch {
     targets: HashMap<i64, WebhookTarget>,
+    tickets: HashMap<i64, Ticket>,
 }
 
 impl WebhookSender {
@@ -167,10 +171,15 @@ impl WebhookSender {
         }
     }
 
+    /// The default language, in which webhooks are written.
+    fn language(&self) -> Language {
+        Language::chain(None, self.settings.get().default_language.as_str())
+    }
+
     /// The event's headline: the email's subject template, in the default language.
     fn headline(&self, content: &EventContent) -> String {
         let s = self.settings.get();
-        let language = Language::chain(None, s.default_language.as_str());
+        let language = self.language();
         let view = EmailView::new(content).with_organisation(s.organisation_name.as_deref());
         match EmailMessage::prepare(&self.templates, &view, &language, false) {
             Ok(message) => message.subject,
@@ -215,10 +224,28 @@ impl Sender for WebhookSender {
         let mut ids: Vec<i64> = batch.iter().filter_map(|m| m.webhook_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        match self.store.webhook_targets(&ids).await {
-            Ok(targets) => Some(WebhookBatch { targets }),
+        let targets = match self.store.webhook_targets(&ids).await {
+            Ok(targets) => targets,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the webhooks of a batch; it waits");
+                return None;
+            }
+        };
+        let mut events: Vec<i64> = batch
+            .iter()
+            .filter(|m| {
+                m.webhook_id
+                    .and_then(|id| targets.get(&id))
+                    .is_some_and(|t| t.format == WebhookFormat::Json)
+            })
+            .filter_map(|m| m.event_id)
+            .collect();
+        events.sort_unstable();
+        events.dedup();
+        match self.store.event_tickets(&events).await {
+            Ok(tickets) => Some(WebhookBatch { targets, tickets }),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the tickets of a batch; it waits");
                 None
             }
         }
@@ -231,22 +258,25 @@ impl Sender for WebhookSender {
         if !target.is_active {
             return Attempt::Permanent("the webhook is turned off".to_owned());
         }
-        let link = public_link(&self.settings, event.ticket_id);
-        let headline = match target.format {
-            WebhookFormat::Json => String::new(),
-            WebhookFormat::Slack | WebhookFormat::Teams => self.headline(event),
+        let body = match target.format {
+            WebhookFormat::Json => match batch.tickets.get(&event.event_id) {
+                Some(ticket) => payload::ticket_json(ticket, event),
+                None => return Attempt::Temporary("the event's ticket could not be read".into()),
+            },
+            WebhookFormat::Slack | WebhookFormat::Teams => {
+                let link = public_link(&self.settings, event.ticket_id);
+                let headline = self.headline(event);
+                let language = self.language();
+                let format = target.format;
+                let link = link.as_deref();
+                match payload::chat(&self.templates, &language, format, event, &headline, link) {
+                    Ok(body) => body,
+                    Err(e) => return Attempt::Permanent(e),
+                }
+            }
         };
-        let body = payload::body(target.format, event, &headline, link.as_deref()).to_string();
         let id = message_id(event.event_id, target.id);
-        match post(
-            &self.client,
-            &target.url,
-            &id,
-            &target.secret,
-            body.as_bytes(),
-        )
-        .await
-        {
+        match post(&self.client, &target.url, &id, &target.secret, &body).await {
             Answer::Delivered(reply) => Attempt::Delivered(reply),
             Answer::Temporary(error) => Attempt::Temporary(error),
             Answer::Permanent(error) => Attempt::Permanent(error),
@@ -267,8 +297,13 @@ impl Sender for WebhookSender {
 }
 
 /// The GUI's "send a test event": one signed `test` event to the webhook now, whatever its
-/// state; the receiver's answer, or why it failed.
-pub async fn send_test_event(store: &Store, webhook_id: i64) -> Result<String, String> {
+/// state, its text in `default_language`; the receiver's answer, or why it failed.
+pub async fn send_test_event(
+    store: &Store,
+    templates: &Templates,
+    default_language: &str,
+    webhook_id: i64,
+) -> Result<String, String> {
     let targets = store
         .webhook_targets(&[webhook_id])
         .await
@@ -277,17 +312,10 @@ pub async fn send_test_event(store: &Store, webhook_id: i64) -> Result<String, S
         .get(&webhook_id)
         .ok_or_else(|| "there is no such webhook".to_owned())?;
     let now = store.now();
-    let body = payload::test_body(target.format, now);
+    let language = Language::chain(None, default_language);
+    let body = payload::test_body(templates, &language, target.format, now);
     let id = format!("msg_test_w{webhook_id}_{}", now.ticks());
-    match post(
-        &client(),
-        &target.url,
-        &id,
-        &target.secret,
-        body.to_string().as_bytes(),
-    )
-    .await
-    {
+    match post(&client(), &target.url, &id, &target.secret, &body).await {
         Answer::Delivered(reply) => Ok(reply),
         Answer::Gone(reply) | Answer::Temporary(reply) | Answer::Permanent(reply) => Err(reply),
     }

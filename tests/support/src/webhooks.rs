@@ -26,6 +26,8 @@ pub struct Delivery {
     pub signature: String,
     pub content_type: String,
     pub body: serde_json::Value,
+    /// The body as sent.
+    pub raw: String,
     /// The signature checked out with the secret set at the time (`None`: no secret set).
     pub verified: Option<bool>,
     /// The status the receiver answered.
@@ -107,6 +109,7 @@ async fn receive(
             signature,
             content_type: header("content-type"),
             body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+            raw: String::from_utf8_lossy(&body).into_owned(),
             verified,
             answered: answer,
         });
