@@ -552,6 +552,18 @@ impl Store {
 
     /// What the messages of these events say.
     pub async fn event_contents(&self, event_ids: &[i64]) -> Result<Vec<EventContent>, StoreError> {
+        self.stored_contents(event_ids)
+            .await?
+            .into_iter()
+            .map(|(id, stored)| stored.into_content(id))
+            .collect()
+    }
+
+    /// The stored contents of these events, with their ids.
+    async fn stored_contents(
+        &self,
+        event_ids: &[i64],
+    ) -> Result<Vec<(i64, StoredContent)>, StoreError> {
         if event_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -565,9 +577,9 @@ impl Store {
             .await?
             .into_iter()
             .map(|(id, json)| {
-                serde_json::from_str::<StoredContent>(&json)
-                    .map_err(|e| StoreError::Config(format!("event {id} content: {e}")))?
-                    .into_content(id)
+                let stored = serde_json::from_str::<StoredContent>(&json)
+                    .map_err(|e| StoreError::Config(format!("event {id} content: {e}")))?;
+                Ok((id, stored))
             })
             .collect()
     }
@@ -578,24 +590,12 @@ impl Store {
         &self,
         event_ids: &[i64],
     ) -> Result<HashMap<i64, Ticket>, StoreError> {
-        if event_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let sql = format!(
-            "SELECT event_id, content FROM notification_events WHERE event_id IN ({})",
-            self.backend().ids_in(1)
-        );
-        sqlx::query_as::<_, (i64, String)>(&sql)
-            .bind(super::ids_param(event_ids))
-            .fetch_all(&self.pool)
+        Ok(self
+            .stored_contents(event_ids)
             .await?
             .into_iter()
-            .map(|(id, json)| {
-                let stored = serde_json::from_str::<StoredContent>(&json)
-                    .map_err(|e| StoreError::Config(format!("event {id} content: {e}")))?;
-                Ok((id, stored.ticket()))
-            })
-            .collect()
+            .map(|(id, stored)| (id, stored.ticket()))
+            .collect())
     }
 
     /// Claims up to `limit` due messages of `channel` for `instance` until `lease_until`.
