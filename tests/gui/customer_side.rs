@@ -27,7 +27,7 @@ async fn admin(app: &TestApp) -> Web {
     web
 }
 
-async fn plain_operator(app: &TestApp) -> Web {
+pub async fn plain_operator(app: &TestApp) -> Web {
     let new = NewOperator {
         name: Name::parse("Olga").unwrap(),
         email: EmailAddress::parse("olga@herald.test").unwrap(),

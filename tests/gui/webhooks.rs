@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use herald::domain::audit::{AuditEntity, AuditEntry};
-use herald::domain::{EmailAddress, Name, NewOperator, Password, Who};
 use herald::store::{AuditFilter, AuditOrder, Page, Store};
 use herald_test_support::webhooks::WebhookReceiver;
 use herald_test_support::*;
 use serde_json::Value;
 
+use crate::customer_side::plain_operator;
 use crate::web::{Page as WebPage, Web};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -181,16 +181,7 @@ herald_test_support::backend_tests! {
         assert_eq!(web.post("/webhooks/x/reactivate", &[("csrf", &form.csrf())]).await.status, 404);
 
         // An operator who is not an administrator sees no webhooks and makes none.
-        let new = NewOperator {
-            name: Name::parse("Olga").unwrap(),
-            email: EmailAddress::parse("olga@herald.test").unwrap(),
-            cell_phone: None,
-            is_admin: false,
-            password: Some(Password::parse("olga's long password").unwrap()),
-        };
-        app.store.create_operator(&new, &Who::cli()).await.unwrap();
-        let olga = Web::new(&app.address);
-        assert_eq!(olga.sign_in("olga@herald.test", "olga's long password").await.status, 303);
+        let olga = plain_operator(&app).await;
         assert_eq!(olga.get("/webhooks").await.status, 403);
         let tickets = olga.get("/tickets").await;
         assert!(!tickets.body.contains("href=\"/webhooks\""), "no navigation entry");
@@ -225,6 +216,13 @@ herald_test_support::backend_tests! {
         assert!(row.contains("data-channel=\"Webhook\"") && row.contains("1 failed"), "{row}");
         let list = web.get("/webhooks").await;
         assert!(list.body.contains("Turned off by Herald"), "{}", list.body);
+        // An operator who is not an administrator is told too, without the URL (a Slack or
+        // Teams URL is a secret of its own).
+        let olga = plain_operator(&app).await;
+        let hers = olga.get("/tickets").await;
+        let notice = &hers.body[hers.body.find("id=\"webhooks-off\"").expect("the notice")..];
+        assert!(notice.contains("a webhook to 127.0.0.1") && notice.contains("410"), "{notice}");
+        assert!(!hers.body.contains("/gone"), "no URL path for her");
         assert!(web.get(&format!("/webhooks/{id}")).await.body.contains("id=\"webhook-off\""));
 
         // Turned on again (with the version the list showed): the notice goes.

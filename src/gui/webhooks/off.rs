@@ -10,6 +10,9 @@ use crate::store::{Store, StoreError};
 pub struct Off {
     pub id: i64,
     pub url: String,
+    /// The URL's host alone, for operators who are not administrators (a Slack or Teams URL
+    /// is itself a secret).
+    pub host: String,
     pub when: When,
     pub reason: String,
 }
@@ -29,6 +32,10 @@ impl TurnedOff {
                 let (at, reason) = w.deactivated?;
                 Some(Off {
                     id: w.id,
+                    host: url::Url::parse(&w.url)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned))
+                        .unwrap_or_default(),
                     url: w.url,
                     when: When::of(at, now),
                     reason,
