@@ -273,7 +273,22 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
             let pool = AnyPoolOptions::new()
                 .max_connections(settings.max_connections.saturating_sub(1).max(2))
                 .acquire_timeout(settings.acquire_timeout)
-                .after_release(|conn, _meta| Box::pin(not_in_a_transaction(conn)))
+                // A ping is a round trip: only for a connection idle long enough to have been
+                // dropped meanwhile (a connection that died sooner fails its statement, is
+                // closed on release, and the request is a 503 to retry).
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
+                // sqlx pings every released connection itself (which also sends a dropped
+                // transaction's queued ROLLBACK); PostgreSQL's transaction depth is known
+                // without a round trip.
+                .after_release(|conn, _meta| Box::pin(async move { Ok(released_clean(conn)) }))
                 .connect_with(options)
                 .await?;
             Ok(Connected {
@@ -284,6 +299,20 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
             })
         }
     }
+}
+
+/// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
+const PING_WHEN_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether a released PostgreSQL connection may be reused: not when it was left inside a
+/// transaction (a dropped transaction's rollback is already counted).
+fn released_clean(conn: &sqlx::AnyConnection) -> bool {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        tracing::warn!("a database connection was left inside a transaction; closing it");
+        return false;
+    }
+    true
 }
 
 /// `sqlite://herald.db` → `sqlite://herald.db?mode=rwc` (create when missing).
