@@ -17,7 +17,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -60,12 +60,21 @@ impl SqliteReads {
     /// One live ticket with its services; `None` when the file is locked right now (read it
     /// through the pool instead).
     pub(super) fn ticket(&self, id: i64) -> Option<Result<Ticket, StoreError>> {
+        // The statement's column names, the same on every connection, looked up once.
+        static NAMES: OnceLock<Vec<String>> = OnceLock::new();
         let read = self.read(|conn| {
             let mut statement = conn.prepare_cached(&SELECT_ONE).map_err(store_error)?;
+            let names = NAMES.get_or_init(|| {
+                statement
+                    .column_names()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            });
             let mut rows = statement.query([id]).map_err(store_error)?;
             let mut ticket = None;
             while let Some(row) = rows.next().map_err(store_error)? {
-                add_row(&mut ticket, row)?;
+                add_row(&mut ticket, &Named { row, names })?;
             }
             ticket.ok_or(StoreError::NotFound)
         });
@@ -143,13 +152,29 @@ fn store_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
-impl Columns for rusqlite::Row<'_> {
+/// A row read by column name through its statement's names: rusqlite's own lookup by name
+/// asks SQLite for every column's name (and its length) on every call.
+struct Named<'a> {
+    row: &'a rusqlite::Row<'a>,
+    names: &'a [String],
+}
+
+impl Named<'_> {
+    fn index(&self, col: &str) -> Result<usize, sqlx::Error> {
+        self.names
+            .iter()
+            .position(|name| name == col)
+            .ok_or_else(|| sqlx::Error::ColumnNotFound(col.to_owned()))
+    }
+}
+
+impl Columns for Named<'_> {
     fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
-        self.get(col).map_err(decode_error)
+        self.row.get(self.index(col)?).map_err(decode_error)
     }
 
     fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
-        self.get(col).map_err(decode_error)
+        self.row.get(self.index(col)?).map_err(decode_error)
     }
 }
 
