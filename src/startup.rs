@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
 use axum::http::StatusCode;
-use axum::{middleware, Router};
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower::Layer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -167,12 +167,36 @@ impl Application {
             .merge(crate::public::router(state.clone()))
             .merge(crate::scrape::router(state.clone()))
             .merge(crate::gui::router(state.clone()))
-            .layer(middleware::from_fn(api::error::render_errors))
-            .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                REQUEST_TIMEOUT,
-            ))
+            // The only layer on each route (the router boxes each one again per request):
+            // the route's pattern, for the metrics.
+            .layer(crate::scrape::RoutePatternLayer)
+    }
+
+    /// The router in its middleware, outside in: API paths lower-cased (the original kept for
+    /// messages), the metrics (outermost, so a request's time includes every layer), the trace
+    /// span (the key redacted), the request timeout, the body limit, the error bodies. Around
+    /// the whole router, once, so nothing here is boxed per request but the trace layer's body.
+    fn app(
+        state: &AppState,
+    ) -> impl tower::Service<
+        Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future = impl Send + 'static,
+    > + Clone
+           + Send
+           + 'static {
+        tower::ServiceBuilder::new()
+            .map_request(|mut req: Request| {
+                let original = req.uri().clone();
+                if let Some(normalized) = api::normalize_path(&original) {
+                    *req.uri_mut() = normalized;
+                }
+                req.extensions_mut().insert(OriginalUri(original));
+                req
+            })
+            .layer(crate::scrape::TrackLayer(state.metrics.clone()))
+            .map_response(|response: axum::http::Response<_>| response.map(Body::new))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request| {
@@ -184,12 +208,13 @@ impl Application {
                     })
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )
-            // Outermost, so a request's time includes every layer; per route (Router::layer
-            // wraps each), so the route's pattern is known.
-            .layer(middleware::from_fn_with_state(
-                state.metrics.clone(),
-                crate::scrape::track,
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
             ))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(api::error::RenderErrorsLayer)
+            .service(Self::router(state.clone()))
     }
 
     /// Serves until SIGTERM, Ctrl-C or the shutdown token; requests in flight finish first.
@@ -223,17 +248,7 @@ impl Application {
         let scheduler =
             crate::scheduler::spawn(state.store.clone(), delivery_poll, shutdown.clone());
         let _ = state.local_url.set(local_url(&listener));
-        let router = Self::router(state.clone());
-        // Rewrite API paths to lower case before routing, keeping the original for messages.
-        let app = tower::util::MapRequestLayer::new(|mut req: Request| {
-            let original = req.uri().clone();
-            if let Some(normalized) = api::normalize_path(&original) {
-                *req.uri_mut() = normalized;
-            }
-            req.extensions_mut().insert(OriginalUri(original));
-            req
-        })
-        .layer(router);
+        let app = Self::app(&state);
         let stop = shutdown.clone();
         crate::serve::serve(listener, app, serve, async move {
             tokio::select! {

@@ -1,13 +1,16 @@
 //! The API's error type, mapped to HTTP once.
 //!
 //! Handlers return [`ApiError`]; its response carries the status and an [`ErrorBody`]
-//! extension, and [`render_errors`] (a middleware that knows the negotiated format) writes the
+//! extension, and [`RenderErrorsLayer`] (a middleware that knows the negotiated format) writes the
 //! body as JSON or XML. Internal errors are logged with their whole cause chain and shown to
 //! clients only as "An error has occurred.".
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use axum::extract::{OriginalUri, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::store::StoreError;
@@ -72,7 +75,7 @@ impl ApiError {
     }
 }
 
-/// What [`render_errors`] turns into a body.
+/// What [`RenderErrorsLayer`] turns into a body.
 #[derive(Debug, Clone)]
 pub struct ErrorBody {
     pub message: String,
@@ -141,49 +144,133 @@ impl IntoResponse for ApiError {
 
 /// Writes error bodies in the negotiated format, and gives the framework's own error responses
 /// (404, 405, and any rejection of a malformed request, such as a path parameter that is not
-/// valid percent-encoded UTF-8) the bodies Web API wrote.
-pub async fn render_errors(request: Request, next: Next) -> Response {
-    let format = response_format(request.headers());
-    let method = request.method().clone();
-    let uri = request
-        .extensions()
-        .get::<OriginalUri>()
-        .map(|u| u.0.clone())
-        .unwrap_or_else(|| request.uri().clone());
-    let host = request.headers().get(header::HOST).cloned();
-    let mut response = next.run(request).await;
-    let body = match response.extensions_mut().remove::<ErrorBody>() {
-        Some(body) => body,
-        None if !is_api(&uri) => return response,
-        None if response.status() == StatusCode::METHOD_NOT_ALLOWED => ErrorBody {
-            message: format!("The requested resource does not support http method '{method}'."),
-            model_state: Vec::new(),
-        },
-        None if response.status() == StatusCode::NOT_FOUND && method != Method::HEAD => ErrorBody {
-            message: format!(
-                "No HTTP resource was found that matches the request URI 'http://{}{}'.",
-                host.as_ref()
-                    .and_then(|h| h.to_str().ok())
-                    .unwrap_or("localhost"),
-                crate::telemetry::redact_uri(&uri)
-            ),
-            model_state: Vec::new(),
-        },
-        None if method == Method::HEAD || !is_error(response.status()) => return response,
-        // A rejection by the framework itself (an extractor's text/plain answer).
-        None => ErrorBody {
-            message: framework_message(response.status()),
-            model_state: Vec::new(),
-        },
-    };
-    let bytes = format::error(format, &body.message, &body.model_state);
-    let (mut parts, _) = response.into_parts();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(bytes))
+/// valid percent-encoded UTF-8) the bodies Web API wrote. A layer around the whole router,
+/// written by hand so that it boxes nothing per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderErrorsLayer;
+
+impl<S> tower::Layer<S> for RenderErrorsLayer {
+    type Service = RenderErrors<S>;
+
+    fn layer(&self, inner: S) -> RenderErrors<S> {
+        RenderErrors { inner }
+    }
+}
+
+/// See [`RenderErrorsLayer`].
+#[derive(Debug, Clone)]
+pub struct RenderErrors<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for RenderErrors<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RenderErrorsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let asked = Asked::of(&request);
+        RenderErrorsFuture {
+            inner: self.inner.call(request),
+            asked: Some(asked),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// See [`RenderErrorsLayer`].
+    pub struct RenderErrorsFuture<F> {
+        #[pin]
+        inner: F,
+        asked: Option<Asked>,
+    }
+}
+
+impl<F, E> Future for RenderErrorsFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        let asked = this.asked.take().expect("polled after it was ready");
+        Poll::Ready(Ok(asked.render(response)))
+    }
+}
+
+/// What an error body depends on in the request.
+struct Asked {
+    format: format::Format,
+    method: Method,
+    uri: axum::http::Uri,
+    host: Option<HeaderValue>,
+}
+
+impl Asked {
+    fn of(request: &Request) -> Asked {
+        Asked {
+            format: response_format(request.headers()),
+            method: request.method().clone(),
+            uri: request
+                .extensions()
+                .get::<OriginalUri>()
+                .map(|u| u.0.clone())
+                .unwrap_or_else(|| request.uri().clone()),
+            host: request.headers().get(header::HOST).cloned(),
+        }
+    }
+
+    fn render(self, mut response: Response) -> Response {
+        let Asked {
+            format,
+            method,
+            uri,
+            host,
+        } = self;
+        let body = match response.extensions_mut().remove::<ErrorBody>() {
+            Some(body) => body,
+            None if !is_api(&uri) => return response,
+            None if response.status() == StatusCode::METHOD_NOT_ALLOWED => ErrorBody {
+                message: format!("The requested resource does not support http method '{method}'."),
+                model_state: Vec::new(),
+            },
+            None if response.status() == StatusCode::NOT_FOUND && method != Method::HEAD => {
+                ErrorBody {
+                    message: format!(
+                        "No HTTP resource was found that matches the request URI 'http://{}{}'.",
+                        host.as_ref()
+                            .and_then(|h| h.to_str().ok())
+                            .unwrap_or("localhost"),
+                        crate::telemetry::redact_uri(&uri)
+                    ),
+                    model_state: Vec::new(),
+                }
+            }
+            None if method == Method::HEAD || !is_error(response.status()) => return response,
+            // A rejection by the framework itself (an extractor's text/plain answer).
+            None => ErrorBody {
+                message: framework_message(response.status()),
+                model_state: Vec::new(),
+            },
+        };
+        let bytes = format::error(format, &body.message, &body.model_state);
+        let (mut parts, _) = response.into_parts();
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        parts.headers.remove(header::CONTENT_LENGTH);
+        Response::from_parts(parts, axum::body::Body::from(bytes))
+    }
 }
 
 fn is_error(status: StatusCode) -> bool {

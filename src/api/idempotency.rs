@@ -20,11 +20,12 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::Route;
 use sha2::{Digest, Sha256};
+use tower::ServiceExt;
 
 use super::auth::presented_key;
 use super::error::{error_response, ApiError};
@@ -46,10 +47,13 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// How often a request waiting on another with the same key looks for its answer.
 const POLL: Duration = Duration::from_millis(20);
 
-pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST || !request.headers().contains_key(HEADER) {
-        return next.run(request).await;
-    }
+/// Does this request claim an idempotency key (a POST with the header)?
+pub fn applies(request: &Request) -> bool {
+    request.method() == Method::POST && request.headers().contains_key(HEADER)
+}
+
+/// Answers a request that [`applies`]: `next` is the route (the handler) behind the key check.
+pub async fn answer(state: AppState, request: Request, next: Route) -> Response {
     match idempotent(state, request, next).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
@@ -112,7 +116,7 @@ fn request_digest(request: &Request, body: &[u8]) -> String {
     ])
 }
 
-async fn idempotent(state: AppState, request: Request, next: Next) -> Result<Response, ApiError> {
+async fn idempotent(state: AppState, request: Request, next: Route) -> Result<Response, ApiError> {
     let key = key_of(request.headers())?;
     // Only requests the API key let through get here (the key is checked outside).
     let scope = hex_sha256(&[presented_key(&request).unwrap_or_default().as_bytes()]);
@@ -176,10 +180,16 @@ async fn work(
     id: IdempotencyKey<'_>,
     held: HeldClaim,
     request: Request,
-    next: Next,
+    next: Route,
 ) -> Result<Response, ApiError> {
     let holds_secret = is_webhooks(request.uri().path());
-    let response = holding(held.clone(), next.run(request)).await;
+    let response = holding(held.clone(), async move {
+        match next.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    })
+    .await;
     if !response.status().is_success() {
         if let Err(e) = state.store.release_idempotency_key(&held).await {
             tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not release an idempotency key");

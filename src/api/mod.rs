@@ -17,7 +17,6 @@ mod tickets;
 mod webhooks;
 
 use axum::http::Uri;
-use axum::middleware;
 use axum::Router;
 
 use crate::domain::{Customer, Operator, Service, Webhook};
@@ -38,15 +37,8 @@ pub fn router(state: AppState) -> Router {
         .merge(resource::crud_router::<Service>())
         .merge(resource::crud_router::<Operator>())
         .merge(resource::crud_router::<Webhook>())
-        // Inside the key check: only requests it lets through claim idempotency keys.
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::middleware,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_api_key,
-        ))
+        // The key check, then (only for requests it lets through) idempotency keys.
+        .route_layer(auth::GateLayer(state.clone()))
         .with_state(state)
 }
 
