@@ -63,6 +63,15 @@ impl WebhookUrl {
     }
 }
 
+/// What may be shown of a webhook's URL to anyone who may not see the URL itself: its host
+/// (a Slack or Teams URL's path is itself a secret). Empty for text that is no URL.
+pub fn url_host(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// A webhook's signing secret. Its `Debug` does not show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookSecret(String);

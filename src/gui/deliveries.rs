@@ -5,6 +5,7 @@ use askama::Template;
 use futures::StreamExt;
 
 use super::page::When;
+use crate::domain::webhook::url_host;
 use crate::domain::Timestamp;
 use crate::domain::{Channel, DeliveryCounts, DeliveryState, Notification};
 use crate::notify::MailStatus;
@@ -20,7 +21,8 @@ pub struct DeliveryRow {
     pub name: String,
     /// The channel's name for people (Email, SMS, Webhook).
     pub channel: &'static str,
-    /// The email address, the number or the webhook's URL.
+    /// The email address, the number, or the webhook's host (its URL is shown to
+    /// administrators on the webhooks page only: a Slack or Teams URL is itself a secret).
     pub address: String,
     pub event: &'static str,
     pub state: &'static str,
@@ -127,7 +129,10 @@ fn row(n: Notification, now: Timestamp) -> DeliveryRow {
     DeliveryRow {
         name: n.name,
         channel: n.channel.label(),
-        address: n.address,
+        address: match n.channel {
+            Channel::Webhook => url_host(&n.address),
+            _ => n.address,
+        },
         event: n.event.as_str(),
         state,
         state_class,

@@ -223,6 +223,13 @@ herald_test_support::backend_tests! {
         let notice = &hers.body[hers.body.find("id=\"webhooks-off\"").expect("the notice")..];
         assert!(notice.contains("a webhook to 127.0.0.1") && notice.contains("410"), "{notice}");
         assert!(!hers.body.contains("/gone"), "no URL path for her");
+        // Nor on the ticket's deliveries, for anyone: they name the webhook by its host.
+        for who in [&web, &olga] {
+            let page = who.get(&format!("/tickets/{t}")).await;
+            let deliveries = &page.body[page.body.find("data-channel=\"Webhook\"").expect("a webhook row")..];
+            assert!(deliveries.contains("127.0.0.1"), "{deliveries}");
+            assert!(!page.body.contains("/gone"), "no URL path on the ticket page");
+        }
         assert!(web.get(&format!("/webhooks/{id}")).await.body.contains("id=\"webhook-off\""));
 
         // Turned on again (with the version the list showed): the notice goes.

@@ -2,6 +2,7 @@
 //! turned on again: "its operators are told in the GUI", on the webhooks list and at the head
 //! of the tickets list, until an administrator turns it on again or deletes it.
 
+use crate::domain::webhook::url_host;
 use crate::gui::page::When;
 use crate::store::{Store, StoreError};
 
@@ -32,10 +33,7 @@ impl TurnedOff {
                 let (at, reason) = w.deactivated?;
                 Some(Off {
                     id: w.id,
-                    host: url::Url::parse(&w.url)
-                        .ok()
-                        .and_then(|u| u.host_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    host: url_host(&w.url),
                     url: w.url,
                     when: When::of(at, now),
                     reason,
