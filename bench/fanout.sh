@@ -17,7 +17,9 @@
 #   - Herald's CPU time (user + system, all instances) per message, and each instance's share;
 #     and the sink's CPU time per message (fewer, larger writes cost the sink less too);
 #   - duplicates: messages the sink received beyond N (must be 0 while no instance dies), once
-#     the database says all N were sent.
+#     the database says all N were sent;
+#   - each instance's peak resident memory (VmHWM from /proc/PID/status: the POST and the whole
+#     fan-out), and on PostgreSQL the server's CPU time per message (all its processes).
 #
 # Needs: python3, curl, the smtp-sink and smtp-source programs of the Debian package `postfix`
 # (`apt-get install -y postfix`; the Postfix daemon itself is not used and need not run), and for
@@ -25,6 +27,7 @@
 #
 # Usage: bench/fanout.sh                          (N=100000 CONNECTIONS=32, all three configurations)
 #        N=20000 CONFIGS=sqlite bench/fanout.sh
+#        N=1000000 CONFIGS="sqlite postgres" bench/fanout.sh   (a million followers)
 #        HERALD_BIN=/tmp/herald-before CONFIGS=sqlite bench/fanout.sh   (that binary, not a build)
 #        PERF_DATA=/tmp/fanout.perf CONFIGS=sqlite bench/fanout.sh   (records the first instance's
 #        profile while it delivers: perf record $PERF_ARGS, default -g)
@@ -95,6 +98,18 @@ cpu_secs() {
   for p in "$@"; do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
   calc "$ticks / $(getconf CLK_TCK)"
 }
+
+# CPU seconds of the PostgreSQL cluster: the postmaster, its live processes and the ones it
+# reaped; 0 without a cluster.
+pg_cpu_secs() {
+  [ -n "$PG_DIR" ] || { echo 0; return; }
+  local pm ticks p
+  pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+  ticks=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for p in $(pgrep -P "$pm"); do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  calc "$ticks / $(getconf CLK_TCK)"
+}
+hwm_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 # The followers, written straight into the database: the same SQL on both backends.
 seed_sql() {
@@ -181,6 +196,7 @@ run_config() {
   fi
   for p in "${HERALD_PIDS[@]}"; do cpu0+=("$(cpu_secs "$p")"); done
   sink0=$(cpu_secs "$SINK_PID")
+  local pg0; pg0=$(pg_cpu_secs)
   t2=$(now)
   post=$(curl -s --max-time 60 -o "$WORK/post.json" -w '%{http_code} %{time_total}' \
     -X POST "http://127.0.0.1:$HTTP_PORT/api/Tickets?key=$KEY" -H 'Content-Type: application/json' \
@@ -198,6 +214,10 @@ run_config() {
   done
   [ -z "$perf_pid" ] || { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
   local sink_us; sink_us=$(calc "($(cpu_secs "$SINK_PID") - $sink0) * 1e6 / $N")
+  local pg_us; pg_us=$(calc "($(pg_cpu_secs) - $pg0) * 1e6 / $N")
+  [ "$backend" = postgres ] || pg_us=-
+  local peaks=""
+  for p in "${HERALD_PIDS[@]}"; do peaks+="${peaks:+/}$(hwm_mb "$p")"; done
   # Each instance's CPU time during the fan-out: the total per message, and each one's share.
   local used=() total=0 shares=""
   for ((i = 0; i < instances; i++)); do
@@ -209,7 +229,7 @@ run_config() {
   done
   stop_instances
   local received; received=$(sink_count)
-  ROWS+=("$config $instances $post_secs $herald_secs $(calc "$total * 1e6 / $N") $shares $sink_us $((received - base - N))")
+  ROWS+=("$config $instances $post_secs $herald_secs $(calc "$total * 1e6 / $N") $shares $sink_us $((received - base - N)) $peaks $pg_us")
 }
 
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -233,12 +253,13 @@ printf 'followers: %s; SMTP connections per instance: %s; load average after: %s
   "$N" "$CONNECTIONS" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'smtp-source into the same sink: %.0f msg/s before, %.0f msg/s after (mean %.0f)\n\n' \
   "$SOURCE_BEFORE" "$SOURCE_AFTER" "$SOURCE_RATE"
-echo "| configuration | instances | POST returned | sink accepted all | Herald / smtp-source | Herald CPU per message (share per instance) | sink CPU per message | duplicates |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| configuration | instances | POST returned | sink accepted all | Herald / smtp-source | Herald CPU per message (share per instance) | PostgreSQL CPU per message | sink CPU per message | peak RSS per instance | duplicates |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for row in "${ROWS[@]}"; do
-  read -r config instances post_secs herald_secs cpu_us shares sink_us dups <<<"$row"
+  read -r config instances post_secs herald_secs cpu_us shares sink_us dups peaks pg_us <<<"$row"
   rate=$(calc "$N / $herald_secs")
-  printf '| %s | %s | %.2f s | %.2f s (%.0f msg/s) | %.2f | %.0f µs (%s) | %.0f µs | %s |\n' "$config" \
+  [ "$pg_us" = - ] || pg_us=$(printf '%.0f µs' "$pg_us")
+  printf '| %s | %s | %.2f s | %.2f s (%.0f msg/s) | %.2f | %.0f µs (%s) | %s | %.0f µs | %s MB | %s |\n' "$config" \
     "$instances" "$post_secs" "$herald_secs" "$rate" "$(calc "$rate / $SOURCE_RATE")" "$cpu_us" "$shares" \
-    "$sink_us" "$dups"
+    "$pg_us" "$sink_us" "$peaks" "$dups"
 done
