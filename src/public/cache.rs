@@ -2,11 +2,16 @@
 //! until something it shows changes, on this instance or any other on the same database.
 //!
 //! Whether anything changed is one tiny read: the `public_version` counter, which triggers
-//! bump in the transaction of every change to tickets and services. Concurrent requests share
-//! one read (a request waits for the first read that *began* after it arrived, so a change
-//! committed anywhere before the request is always seen); the page is rendered again only when
-//! the counter moved, when the minute changed (the page says "in 2 h" and whether planned work
-//! has begun) or when the settings it shows did.
+//! bump in the transaction of every change to tickets and services. Requests share reads: a
+//! request uses the latest read when it began after the request arrived, or when it began at
+//! most [`SHARED_READ`] before (by the store's clock) and this instance committed no change to
+//! tickets or services since it began ([`Store::public_writes`]); else it waits for a new read,
+//! shared by the requests waiting with it. So a change committed through this instance is seen
+//! by the next request, and one committed through another instance (or by hand in SQL) within
+//! [`SHARED_READ`], well inside the [`MAX_AGE`] a CDN may keep a page anyway; a crowd costs one
+//! small read per [`SHARED_READ`], not one per round trip to the database. The page is
+//! rendered again only when the counter moved, when the minute changed (the page says "in 2 h"
+//! and whether planned work has begun) or when the settings it shows did.
 //!
 //! Answers carry a strong `ETag` (a digest of the bytes, the same on every instance) and
 //! `Last-Modified`; `If-None-Match` / `If-Modified-Since` get a 304. `Cache-Control` lets a
@@ -31,6 +36,11 @@ use crate::store::{Store, StoreError};
 
 /// How long a CDN (or a browser) may keep a page without asking again, in seconds.
 pub const MAX_AGE: u32 = 10;
+
+/// How long a read of the change counter serves the requests that arrive after it began, while
+/// this instance commits no change the pages show: the longest a change committed through
+/// another instance goes unseen here.
+pub const SHARED_READ: std::time::Duration = std::time::Duration::from_secs(1);
 
 const CACHE_CONTROL: &str = "public, max-age=10, stale-while-revalidate=30, stale-if-error=86400";
 
@@ -77,7 +87,23 @@ fn shown_settings(settings: &Snapshot) -> Shown {
 struct Checked {
     /// When the latest read of the counter began.
     began: Option<Instant>,
+    /// The same by the store's clock, and this instance's [`Store::public_writes`] then.
+    began_at: Option<Timestamp>,
+    writes: u64,
     version: i64,
+}
+
+impl Checked {
+    /// May a request that arrived at `arrived` (`arrived_at` by the store's clock, when this
+    /// instance had committed `writes` changes) use this read?
+    fn serves(&self, arrived: Instant, arrived_at: Timestamp, writes: u64) -> bool {
+        let Some((began, began_at)) = self.began.zip(self.began_at) else {
+            return false;
+        };
+        let age = arrived_at.ticks() - began_at.ticks();
+        let recent = (0..=SHARED_READ.as_nanos() as i64 / 100).contains(&age);
+        began >= arrived || (recent && self.writes == writes)
+    }
 }
 
 /// The rendered pages of this instance.
@@ -94,17 +120,21 @@ impl PublicCache {
         Self::default()
     }
 
-    /// The change counter as of a read that began after this call did.
+    /// The change counter as of a read that began after this call did, or a recent one (see
+    /// [`Checked::serves`]).
     async fn version(&self, store: &Store) -> Result<i64, StoreError> {
-        let arrived = Instant::now();
+        let (arrived, arrived_at, writes) = (Instant::now(), store.now(), store.public_writes());
         let mut checked = self.checked.lock().await;
-        if checked.began.is_some_and(|began| began >= arrived) {
+        if checked.serves(arrived, arrived_at, writes) {
             return Ok(checked.version);
         }
-        let began = Instant::now();
+        // Taken before the read: a change committed after this may be missing from it.
+        let (began, began_at, writes) = (Instant::now(), store.now(), store.public_writes());
         let version = store.public_version().await?;
         *checked = Checked {
             began: Some(began),
+            began_at: Some(began_at),
+            writes,
             version,
         };
         Ok(version)
@@ -295,6 +325,34 @@ mod tests {
             HeaderValue::from_str(&date).unwrap(),
         );
         assert!(!not_modified(&p, &both));
+    }
+
+    #[test]
+    fn a_read_serves_later_requests_only_while_recent_and_nothing_was_written_here() {
+        let (began, at) = (Instant::now(), Timestamp::from_ticks(1_000_000_000));
+        let read = Checked {
+            began: Some(began),
+            began_at: Some(at),
+            writes: 7,
+            version: 3,
+        };
+        let later = began + std::time::Duration::from_millis(1);
+        assert!(read.serves(later, at.plus(SHARED_READ), 7));
+        assert!(
+            !read.serves(later, at.plus(SHARED_READ).plus_millis(1), 7),
+            "too old"
+        );
+        assert!(
+            !read.serves(later, at.plus_millis(1), 8),
+            "a change committed here since"
+        );
+        assert!(
+            !read.serves(later, at.minus(SHARED_READ), 7),
+            "the clock went back"
+        );
+        // A read that began after the request arrived always serves it.
+        assert!(read.serves(began, at.plus(SHARED_READ * 100), 8));
+        assert!(!Checked::default().serves(later, at, 0));
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub struct Store {
     writer: AnyPool,
     /// Bumped after a commit that queued notifications, to wake the delivery workers.
     outbox_queued: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Bumped after this process commits a change the public pages show (see
+    /// [`Store::public_writes`]).
+    public_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Whether writes fail for want of space (see [`health`]).
     health: std::sync::Arc<health::WriteHealth>,
     /// The turns at password hashing, shared by everything that hashes or checks a password.
@@ -150,6 +153,7 @@ impl Store {
             pool,
             writer,
             outbox_queued: Default::default(),
+            public_writes: Default::default(),
             health: std::sync::Arc::new(health),
             hashing: crate::domain::Hashing::for_this_machine(),
             clock: crate::clock::Clock::system(),
@@ -234,6 +238,18 @@ impl Store {
     /// Wakes this process's delivery workers.
     fn wake_workers(&self) {
         self.outbox_queued.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// How many changes to tickets and services this process has committed: the public pages'
+    /// memory uses a recent read of the change counter only while this has not moved.
+    pub fn public_writes(&self) -> u64 {
+        self.public_writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Counts a committed change to tickets or services (see [`Store::public_writes`]).
+    fn public_changed(&self) {
+        self.public_writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Changes whenever this process queues notifications (the delivery workers wait on it).

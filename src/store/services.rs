@@ -59,6 +59,7 @@ impl Store {
         };
         audit::record(&mut tx, who, AuditAction::Created, None, Some(&service)).await?;
         tx.commit().await?;
+        self.public_changed();
         Ok(service)
     }
 
@@ -96,6 +97,7 @@ impl Store {
         let (before, after) = (Some(&current), Some(&service));
         audit::record(&mut tx, who, AuditAction::Updated, before, after).await?;
         tx.commit().await?;
+        self.public_changed();
         Ok(service)
     }
 
@@ -120,6 +122,7 @@ impl Store {
             .await?;
         audit::record(&mut tx, who, AuditAction::Deleted, Some(&current), None).await?;
         tx.commit().await?;
+        self.public_changed();
         Ok(current)
     }
 

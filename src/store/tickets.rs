@@ -103,7 +103,7 @@ impl Store {
                 })
             })
             .await?;
-        self.outbox_changed(queued);
+        self.ticket_committed(queued);
         Ok((ticket, event))
     }
 
@@ -180,7 +180,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.outbox_changed(queued);
+        self.ticket_committed(queued);
         Ok((after, Some(event)))
     }
 
@@ -230,12 +230,14 @@ impl Store {
             queued = outbox::enqueue(&mut tx, &current, &event, None, &self.sms_plan()).await?;
         }
         tx.commit().await?;
-        self.outbox_changed(queued);
+        self.ticket_committed(queued);
         Ok(current)
     }
 
-    /// Wakes the delivery workers after a commit that queued messages.
-    fn outbox_changed(&self, queued: u64) {
+    /// After a ticket's change committed: the public pages' memory hears of it, and the
+    /// delivery workers wake when it queued messages.
+    fn ticket_committed(&self, queued: u64) {
+        self.public_changed();
         if queued > 0 {
             self.wake_workers();
         }
