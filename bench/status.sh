@@ -8,6 +8,8 @@
 #   bench/status.sh                     # SQLite in a temporary directory
 #   bench/status.sh postgres://u@h/db   # an empty PostgreSQL database
 #   ROUNDS=3 DURATION=5 bench/status.sh # rounds per figure, seconds per round
+#   HERALD_BIN=/tmp/herald-before bench/status.sh   # that binary (e.g. the release before a
+#                                                   # change), not target/release's
 #
 # Prints a Markdown table (median of the rounds; the ratio is of the medians).
 set -euo pipefail
@@ -20,8 +22,10 @@ OPEN=${OPEN:-50}
 RESOLVED=${RESOLVED:-1000}
 KEY=bench-key-0123456789abcdef
 
-cargo build --release --quiet --bin herald --example bench_static
-BIN=target/release; EX=target/release/examples
+if [ -z "${HERALD_BIN:-}" ] || [ ! -x target/release/examples/bench_static ]; then
+  cargo build --release --quiet --bin herald --example bench_static
+fi
+HERALD=${HERALD_BIN:-target/release/herald}; EX=target/release/examples
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -31,9 +35,9 @@ DB=${1:-sqlite://$WORK/herald.db}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 300); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 
-HERALD_API_KEY="$KEY" $BIN/herald --database "$DB" api-key set >/dev/null
+HERALD_API_KEY="$KEY" $HERALD --database "$DB" api-key set >/dev/null
 PORT=$(free_port)
-RUST_LOG=warn $BIN/herald serve --database "$DB" --bind "127.0.0.1:$PORT" >"$WORK/herald.out" 2>&1 &
+RUST_LOG=warn $HERALD serve --database "$DB" --bind "127.0.0.1:$PORT" >"$WORK/herald.out" 2>&1 &
 PIDS+=("$!")
 H="http://127.0.0.1:$PORT"
 wait_http "$H/healthz"
