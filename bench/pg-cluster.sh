@@ -18,7 +18,10 @@ pg_cluster_start() {
   PG_DIR=$(pg_as_server mktemp -d -t herald-bench-pg.XXXXXXXX)
   PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   pg_as_server "$PG_BIN/initdb" -D "$PG_DIR/data" -U herald --auth=trust -E UTF8 --locale=C >/dev/null
-  pg_as_server "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+  # The server outlives this call: it must not inherit our descriptors beyond stdio (a
+  # `flock bench.lock bench/…` caller's lock would stay held by a cluster a killed run left).
+  pg_as_server python3 -c 'import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])' \
+    "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
     -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR" start >/dev/null
 }
 
