@@ -3,11 +3,13 @@
 //!
 //! - `bench_sms smsc COUNT_FILE`: an SMSC on loopback that accepts every `submit_sm` (the test
 //!   SMSC of `herald-test-support` in its counting mode). Prints its port, then keeps the number
-//!   of submits it has accepted in COUNT_FILE (rewritten every millisecond while it changes).
+//!   of submits it has accepted and of binds in COUNT_FILE (`ACCEPTED BINDS`, rewritten every
+//!   millisecond while they change).
 //! - `bench_sms client PORT N WINDOW TEXT`: the baseline, a bare client of the same crate: binds
 //!   as a transceiver, submits TEXT (GSM 03.38, one segment, as Herald encodes it) to N numbers
 //!   with WINDOW submits in flight, and prints the seconds from the first submit to the last
 //!   answer and the rate.
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,12 +52,14 @@ impl SmppClientListener for Listener {
 async fn smsc(count_file: &str) {
     let smsc = TestSmsc::start_counting().await;
     println!("{}", smsc.port);
+    std::io::stdout().flush().expect("stdout");
     let tmp = format!("{count_file}.tmp");
-    let mut last = u64::MAX;
+    let mut last = (u64::MAX, 0);
     loop {
-        let now = smsc.accepted();
+        let now = (smsc.accepted(), smsc.binds());
         if now != last {
-            std::fs::write(&tmp, format!("{now}\n")).expect("the count file is writable");
+            std::fs::write(&tmp, format!("{} {}\n", now.0, now.1))
+                .expect("the count file is writable");
             std::fs::rename(&tmp, count_file).expect("the count file is writable");
             last = now;
         }

@@ -165,7 +165,20 @@ pub fn spawn(
             counted.clone(),
             shutdown.clone(),
         ),
-        start(sms, store, settings, options, counted, shutdown.clone()),
+        // The session's window (`connections` submits in flight) is the bound; each worker may
+        // have twice its share waiting for it, so the window stays full while one worker is
+        // between batches (claiming, recording).
+        start(
+            sms,
+            store,
+            settings,
+            DeliveryOptions {
+                connections: options.connections * 2,
+                ..options
+            },
+            counted,
+            shutdown.clone(),
+        ),
     ];
     tokio::spawn(async move {
         for channel in channels {

@@ -29,6 +29,8 @@ pub struct SmsSender {
     templates: Arc<Templates>,
     options: SessionOptions,
     session: Mutex<Option<(Smsc, Session)>>,
+    /// The writes of the SMSC's message ids of finished batches (see [`Sender::finish`]).
+    writes: Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// A claimed batch: the session, each message's text, and what the SMSC already took.
@@ -56,6 +58,9 @@ impl SmsSender {
         templates: Arc<Templates>,
         window: usize,
     ) -> SmsSender {
+        // The phone number metadata is read when first used (a tenth of a second): now, not
+        // in the first fan-out's transaction.
+        tokio::task::spawn_blocking(|| drop(E164::normalise("+31612345678", None)));
         SmsSender {
             store,
             settings,
@@ -65,6 +70,7 @@ impl SmsSender {
                 ..SessionOptions::default()
             },
             session: Mutex::new(None),
+            writes: Mutex::new(tokio::task::JoinSet::new()),
         }
     }
 
@@ -269,14 +275,27 @@ impl Sender for SmsSender {
         }
     }
 
+    /// Records the SMSC's message ids of the batch's texts in the background, so the worker
+    /// claims its next batch at once (a receipt that comes first waits for it, see
+    /// [`RECEIPT_TRIES`]; the segments a retry must leave out were written by `send`).
     async fn finish(&self, batch: SmsBatch, _refused: Option<String>, _any_sent: bool) {
         let parts = std::mem::take(&mut *batch.parts.lock().expect("never poisoned"));
-        if let Err(e) = self.store.record_sms_parts(&parts).await {
-            tracing::warn!(error = %e, "the SMSC's message ids could not be recorded: their receipts will not be matched");
+        if parts.is_empty() {
+            return;
         }
+        let store = self.store.clone();
+        let mut writes = self.writes.lock().expect("never poisoned");
+        while writes.try_join_next().is_some() {}
+        writes.spawn(async move {
+            if let Err(e) = store.record_sms_parts(&parts).await {
+                tracing::warn!(error = %e, "the SMSC's message ids could not be recorded: their receipts will not be matched");
+            }
+        });
     }
 
     async fn shutdown(&self) {
+        let mut writes = std::mem::take(&mut *self.writes.lock().expect("never poisoned"));
+        while writes.join_next().await.is_some() {}
         if let Some((_, session)) = self.session.lock().expect("never poisoned").take() {
             session.close();
         }

@@ -232,15 +232,21 @@ impl Session {
     /// retried with the accepted ones left out (see [`super::sender`]).
     pub async fn submit_parts(&self, to: &E164, message: &Encoded, skip: &[u8]) -> Submitted {
         let mut done = Submitted::default();
-        let mut rx = self.shared.bound.subscribe();
-        let waited = tokio::time::timeout(
-            self.shared.options.wait_for_bind,
-            rx.wait_for(Option::is_some),
-        )
-        .await
-        .ok()
-        .and_then(|r| r.ok().and_then(|s| s.clone()));
-        let Some(smsc) = waited else {
+        let bound = self.shared.bound.borrow().clone();
+        let bound = match bound {
+            Some(smsc) => Some(smsc),
+            None => {
+                let mut rx = self.shared.bound.subscribe();
+                tokio::time::timeout(
+                    self.shared.options.wait_for_bind,
+                    rx.wait_for(Option::is_some),
+                )
+                .await
+                .ok()
+                .and_then(|r| r.ok().and_then(|s| s.clone()))
+            }
+        };
+        let Some(smsc) = bound else {
             done.error = Some(SubmitError::Unavailable(
                 self.problem()
                     .unwrap_or_else(|| "no session with the SMSC is bound".to_owned()),
