@@ -609,13 +609,17 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Claimed>, StoreError> {
         let skip_locked = self.backend().skip_locked();
+        // The rows are picked (and on PostgreSQL locked) once, in a materialized CTE: as
+        // `WHERE id IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)`, the claims of a queue of a
+        // million rows on PostgreSQL ran for minutes without one committing (bench/fanout.sh).
         let sql = format!(
-            "UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 \
-             WHERE id IN (SELECT id FROM notifications \
+            "WITH picked AS MATERIALIZED (SELECT id FROM notifications \
                WHERE channel = $5 AND state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
                ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
-             RETURNING id, event_id, ticket_id, customer_id, channel, address, webhook_id, name, \
-               state, attempts, queued_at, subscription_id"
+             UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 \
+             FROM picked WHERE notifications.id = picked.id \
+             RETURNING notifications.id, event_id, ticket_id, customer_id, channel, address, \
+               webhook_id, name, state, attempts, queued_at, subscription_id"
         );
         let rows = sqlx::query(&sql)
             .bind(instance)
