@@ -450,10 +450,9 @@ herald_test_support::backend_tests! {
     }
 
     async fn a_mail_server_that_is_down_gets_everything_once_it_is_back() {
-        // Nothing listens on this port: connections are refused.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let down = format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port());
-        drop(closed);
+        // Connections to this port are refused (and no other test's server gets it).
+        let closed = herald_test_support::RefusedPort::new();
+        let down = format!("smtp://127.0.0.1:{}", closed.port());
         let app = TestApp::builder().delivery(fast_delivery()).spawn().await;
         app.store.set_setting("smtp_url", Some(&down)).await.unwrap();
         app.store.set_setting("mail_from", Some(MAIL_FROM)).await.unwrap();

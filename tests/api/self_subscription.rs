@@ -100,10 +100,9 @@ async fn stored_text(app: &TestApp) -> String {
     all.join("\n")
 }
 
-/// An SMTP URL where nothing listens (connections are refused).
-fn smtp_down() -> String {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port())
+/// An SMTP URL where connections are refused while the port is held.
+fn smtp_down(closed: &herald_test_support::RefusedPort) -> String {
+    format!("smtp://127.0.0.1:{}", closed.port())
 }
 
 herald_test_support::backend_tests! {
@@ -114,7 +113,8 @@ herald_test_support::backend_tests! {
             .setting(Key::OrganisationName, "Acme Hosting")
             .spawn()
             .await;
-        app.store.set_setting("smtp_url", Some(&smtp_down())).await.unwrap();
+        let closed = herald_test_support::RefusedPort::new();
+        app.store.set_setting("smtp_url", Some(&smtp_down(&closed))).await.unwrap();
         app.store.set_setting("mail_from", Some("herald@example.com")).await.unwrap();
         let mail = id(&app.create_service("Mail").await);
         // The same answer as when the mail server is up, whatever it does.

@@ -33,7 +33,8 @@ herald_test_support::backend_tests! {
         // on), stopped before it could send any; `app` (no SMS gateway: its SMS workers never
         // claim) only shows what became of them.
         let app = TestApp::builder().delivery(fast_delivery()).spawn().await;
-        let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let refused = herald_test_support::RefusedPort::new();
+        let nowhere = refused.port();
         let queuer = app
             .second_instance()
             .setting(Key::SmsUrl, format!("smpp://herald:s3cret@127.0.0.1:{nowhere}?source=Herald"))

@@ -201,9 +201,8 @@ herald_test_support::backend_tests! {
         let app = TestApp::builder().delivery(fast_delivery()).spawn().await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         // Nobody listens there: the message is retried.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", closed.local_addr().unwrap());
-        drop(closed);
+        let closed = herald_test_support::RefusedPort::new();
+        let url = format!("http://{}/hook", closed.addr());
         webhook(&app, json!({"Url": url})).await;
         let t = app.create_ticket("Mail is down", &[mail]).await["Id"].as_i64().unwrap();
         wait_notifications(&app, t, "retrying", |l| l.len() == 1 && l[0]["State"] == "retrying").await;

@@ -21,6 +21,7 @@ mod app;
 mod log;
 pub mod postgres;
 pub mod python;
+mod refused;
 pub mod smsc;
 pub mod smtp;
 pub mod webhooks;
@@ -34,6 +35,7 @@ use serde_json::Value;
 
 pub use app::{test_config, TestApp, TestAppBuilder};
 pub use log::init_test_log;
+pub use refused::RefusedPort;
 pub use smsc::TestSmsc;
 pub use smtp::SmtpServer;
 
