@@ -7,6 +7,7 @@
 //! Adding a channel is adding a folder with a `Sender` and starting it in [`worker::spawn`].
 
 pub mod email;
+mod languages;
 pub mod sender;
 pub mod sms;
 pub mod templates;

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use compose::Layout;
 use mailer::{MailConfig, Mailer, SendError};
 
+use super::languages::BatchLanguages;
 use super::sender::{Attempt, Sender};
 use super::templates::{EmailMessage, EmailView, Language, Links, Templates};
 use crate::domain::{Channel, Claimed, EventContent, LinkToken, Timestamp};
@@ -259,33 +260,15 @@ impl Sender for EmailSender {
         let confirmations =
             confirmation::prepare(&self.store, &settings, &self.templates, &self.base(), batch)
                 .await?;
-        let default_language = settings.default_language.clone();
-        let mut customers: Vec<i64> = batch.iter().filter_map(|m| m.customer_id).collect();
-        customers.sort_unstable();
-        customers.dedup();
-        let languages = match self.store.customer_languages(&customers).await {
-            Ok(languages) => languages,
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not read the recipients' languages; the batch waits");
-                return None;
-            }
-        };
-        // One chain per language in the batch: a handful, however many recipients.
-        let mut chains: HashMap<Option<&str>, Language> = HashMap::new();
+        let languages =
+            BatchLanguages::read(&self.store, batch, settings.default_language.as_str()).await?;
         let mut localized = HashMap::new();
         let mut keys = HashMap::new();
         for message in batch {
             let Some(content) = message.event_id.and_then(|id| events.get(&id)) else {
                 continue;
             };
-            let tag = message
-                .customer_id
-                .and_then(|c| languages.get(&c))
-                .map(|t| t.as_str());
-            let language = chains
-                .entry(tag)
-                .or_insert_with(|| Language::chain(tag, default_language.as_str()))
-                .clone();
+            let language = languages.of(message).clone();
             let key: Localized = (content.event_id, language, links.contains_key(&message.id));
             if !localized.contains_key(&key) {
                 let view = self.view(content);

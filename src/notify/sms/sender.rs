@@ -14,6 +14,7 @@ use crate::config::sms_url::Smsc;
 use crate::domain::phone::E164;
 use crate::domain::{Actor, Channel, Claimed, EventContent, Who};
 use crate::live_settings::LiveSettings;
+use crate::notify::languages::BatchLanguages;
 use crate::notify::sender::{Attempt, Sender};
 use crate::notify::templates::{Language, Templates};
 use crate::store::{SmsPart, Store};
@@ -153,16 +154,8 @@ impl Sender for SmsSender {
     ) -> Option<SmsBatch> {
         let session = self.session().ok()?;
         let settings = self.settings.get();
-        let mut customers: Vec<i64> = batch.iter().filter_map(|m| m.customer_id).collect();
-        customers.sort_unstable();
-        customers.dedup();
-        let languages = match self.store.customer_languages(&customers).await {
-            Ok(languages) => languages,
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not read the recipients' languages; the batch waits");
-                return None;
-            }
-        };
+        let languages =
+            BatchLanguages::read(&self.store, batch, settings.default_language.as_str()).await?;
         let retried: Vec<i64> = batch
             .iter()
             .filter(|m| m.attempts > 0)
@@ -176,21 +169,13 @@ impl Sender for SmsSender {
             }
         };
         // One text per event and language: a handful, however many recipients.
-        let mut chains: HashMap<Option<&str>, Language> = HashMap::new();
         let mut rendered: HashMap<(i64, Language), Arc<Result<Encoded, String>>> = HashMap::new();
         let mut texts = HashMap::new();
         for message in batch {
             let Some(content) = message.event_id.and_then(|id| events.get(&id)) else {
                 continue;
             };
-            let tag = message
-                .customer_id
-                .and_then(|c| languages.get(&c))
-                .map(|t| t.as_str());
-            let language = chains
-                .entry(tag)
-                .or_insert_with(|| Language::chain(tag, settings.default_language.as_str()))
-                .clone();
+            let language = languages.of(message).clone();
             let text = rendered
                 .entry((content.event_id, language))
                 .or_insert_with_key(|(_, language)| {
