@@ -1,24 +1,15 @@
 //! The audit log as the API fills it: every change with its actor, client address and the
 //! changed values; refused changes leave nothing; secrets are never written; pruning by age.
 
-use futures::TryStreamExt;
 use herald::domain::audit::{AuditAction, AuditEntity, AuditEntry};
 use herald::domain::Timestamp;
-use herald::store::{AuditFilter, AuditOrder, Page, Store};
+use herald::store::Store;
 use herald_test_support::*;
 use serde_json::json;
 
 /// The entries of `entity`, oldest first.
 async fn entries(store: &Store, entity: AuditEntity) -> Vec<AuditEntry> {
-    let filter = AuditFilter {
-        entity: Some(entity),
-        ..Default::default()
-    };
-    store
-        .list_audit(filter, AuditOrder::Oldest, Page::default())
-        .try_collect()
-        .await
-        .unwrap()
+    audit_entries(store, entity, None).await
 }
 
 /// Every value the audit log holds, as one text, to search for secrets.

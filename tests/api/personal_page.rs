@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use herald::config::Key;
 use herald::domain::audit::{AuditAction, AuditEntity, AuditEntry};
-use herald::store::{AuditFilter, AuditOrder, Page};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -24,16 +22,7 @@ fn id(v: &Value) -> i64 {
 }
 
 async fn entries(app: &TestApp, customer: i64) -> Vec<AuditEntry> {
-    let filter = AuditFilter {
-        entity: Some(AuditEntity::Customer),
-        entity_id: Some(customer),
-        ..Default::default()
-    };
-    app.store
-        .list_audit(filter, AuditOrder::Oldest, Page::default())
-        .try_collect()
-        .await
-        .unwrap()
+    audit_entries(&app.store, AuditEntity::Customer, Some(customer)).await
 }
 
 /// The page's form token (from its cookie) and the cookie to send back.

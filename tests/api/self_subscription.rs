@@ -9,12 +9,10 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use herald::clock::Clock;
 use herald::config::Key;
 use herald::domain::audit::{AuditAction, AuditEntity};
 use herald::domain::Timestamp;
-use herald::store::{AuditFilter, AuditOrder, Page};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -224,8 +222,7 @@ herald_test_support::backend_tests! {
         assert_eq!(all[0]["Services"], json!([{"Id": mail, "Name": "Mail", "Description": null, "IsPublic": true}, {"Id": web, "Name": "Web", "Description": null, "IsPublic": true}]));
         let page = client().get(app.url(&personal)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("Subscribed:"), "{page}");
-        let filter = AuditFilter { entity: Some(AuditEntity::Customer), ..Default::default() };
-        let entries: Vec<_> = app.store.list_audit(filter, AuditOrder::Oldest, Page::default()).try_collect().await.unwrap();
+        let entries = audit_entries(&app.store, AuditEntity::Customer, None).await;
         assert_eq!(entries.len(), 1);
         assert_eq!((entries[0].action, entries[0].actor.as_str()), (AuditAction::Created, "self-subscription (confirmed by email)"));
         assert_eq!(entries[0].client_address.as_deref(), Some("127.0.0.1"));

@@ -6,10 +6,9 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use herald::domain::audit::{AuditAction, AuditEntity, AuditEntry};
 use herald::domain::{EmailAddress, Name, NewOperator, Password, Who};
-use herald::store::{AuditFilter, AuditOrder, Page, Store};
+use herald::store::Store;
 use herald_test_support::smtp::SmtpServer;
 use herald_test_support::*;
 use serde_json::{json, Value};
@@ -47,16 +46,7 @@ pub async fn plain_operator(app: &TestApp) -> Web {
 }
 
 async fn customer_entries(store: &Store, id: i64) -> Vec<AuditEntry> {
-    let filter = AuditFilter {
-        entity: Some(AuditEntity::Customer),
-        entity_id: Some(id),
-        ..Default::default()
-    };
-    store
-        .list_audit(filter, AuditOrder::Oldest, Page::default())
-        .try_collect()
-        .await
-        .unwrap()
+    audit_entries(store, AuditEntity::Customer, Some(id)).await
 }
 
 async fn opted_out_time(app: &TestApp, id: i64) -> Value {

@@ -8,9 +8,8 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
 use herald::domain::audit::{AuditEntity, AuditEntry};
-use herald::store::{AuditFilter, AuditOrder, Page, Store};
+use herald::store::Store;
 use herald_test_support::webhooks::WebhookReceiver;
 use herald_test_support::*;
 use serde_json::Value;
@@ -30,16 +29,7 @@ async fn admin(app: &TestApp) -> Web {
 }
 
 async fn webhook_entries(store: &Store, id: i64) -> Vec<AuditEntry> {
-    let filter = AuditFilter {
-        entity: Some(AuditEntity::Webhook),
-        entity_id: Some(id),
-        ..Default::default()
-    };
-    store
-        .list_audit(filter, AuditOrder::Oldest, Page::default())
-        .try_collect()
-        .await
-        .unwrap()
+    audit_entries(store, AuditEntity::Webhook, Some(id)).await
 }
 
 /// The secret a secret page shows.

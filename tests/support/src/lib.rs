@@ -18,6 +18,7 @@
 //! a failing test's output, or all of it with `--nocapture`.
 
 mod app;
+mod audit;
 mod log;
 pub mod postgres;
 pub mod python;
@@ -34,6 +35,7 @@ use reqwest::Response;
 use serde_json::Value;
 
 pub use app::{test_config, TestApp, TestAppBuilder};
+pub use audit::audit_entries;
 pub use log::init_test_log;
 pub use refused::RefusedPort;
 pub use smsc::TestSmsc;
