@@ -78,8 +78,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-calc() { python3 -c "print($1)"; }
+source bench/common.sh
 # The sink's running counter: the last "mesg=N" it printed.
 sink_count() { tr '\r' '\n' < "$WORK/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2 || echo 0; }
 wait_sink() { # wait until the sink counted $1 messages (10 minutes at most)
@@ -91,12 +90,6 @@ wait_sink() { # wait until the sink counted $1 messages (10 minutes at most)
     [ "$SECONDS" -lt "$deadline" ] || { echo "timed out: the sink has $got of $want" >&2; exit 1; }
     sleep 0.01
   done
-}
-# CPU seconds (user + system) the given processes have used so far.
-cpu_secs() {
-  local ticks=0 p
-  for p in "$@"; do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
-  calc "$ticks / $(getconf CLK_TCK)"
 }
 
 # CPU seconds of the PostgreSQL cluster: the postmaster, its live processes and the ones it
@@ -125,17 +118,6 @@ ANALYZE;
 SQL
 }
 SENT_SQL="SELECT count(*) FROM notifications WHERE state = 'sent'"
-# sqlite_exec DB: runs the SQL on standard input; sqlite_exec DB QUERY: prints QUERY's one value.
-SQLITE_PY='
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-if len(sys.argv) > 2:
-    print(c.execute(sys.argv[2]).fetchone()[0])
-else:
-    c.executescript(sys.stdin.read())
-    c.commit()
-'
-sqlite_exec() { python3 -c "$SQLITE_PY" "$@"; }
 
 smtp_source_rate() {
   local before t0 t1

@@ -54,8 +54,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-calc() { python3 -c "print($1)"; }
+source bench/common.sh
 median() { python3 -c "import statistics, sys; print(statistics.median(float(a) for a in sys.argv[1:]))" "$@"; }
 accepted() { cut -d' ' -f1 "$WORK/count"; }
 binds() { cut -d' ' -f2 "$WORK/count"; }
@@ -67,18 +66,7 @@ wait_accepted() { # until the SMSC accepted $1 submits (10 minutes at most)
     sleep 0.002
   done
 }
-cpu_secs() { calc "$(awk '{print $14 + $15}' "/proc/$1/stat") / $(getconf CLK_TCK)"; }
 
-SQLITE_PY='
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-if len(sys.argv) > 2:
-    print(c.execute(sys.argv[2]).fetchone()[0])
-else:
-    c.executescript(sys.stdin.read())
-    c.commit()
-'
-sqlite_exec() { python3 -c "$SQLITE_PY" "$@"; }
 # The followers, each with a number of their own: +3161NNNNNNN, as the bare client's.
 seed_sql() {
   cat <<SQL

@@ -1,0 +1,26 @@
+# Sourced by the benchmark scripts: the small helpers they share.
+#
+#   source bench/common.sh
+#   now                      # the time in seconds, with nanoseconds
+#   calc EXPR                # Python's value of EXPR
+#   cpu_secs PID...          # CPU seconds (user + system) the processes have used so far
+#   sqlite_exec DB           # runs the SQL on standard input against the SQLite file DB
+#   sqlite_exec DB QUERY     # prints QUERY's one value
+
+now() { date +%s.%N; }
+calc() { python3 -c "print($1)"; }
+cpu_secs() {
+  local ticks=0 p
+  for p in "$@"; do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  calc "$ticks / $(getconf CLK_TCK)"
+}
+SQLITE_PY='
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+if len(sys.argv) > 2:
+    print(c.execute(sys.argv[2]).fetchone()[0])
+else:
+    c.executescript(sys.stdin.read())
+    c.commit()
+'
+sqlite_exec() { python3 -c "$SQLITE_PY" "$@"; }
