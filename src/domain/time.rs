@@ -66,7 +66,8 @@ impl Timestamp {
     /// How long after `earlier` this is (zero when it is not after it).
     pub fn since(self, earlier: Timestamp) -> Duration {
         let ticks = self.0.saturating_sub(earlier.0).max(0);
-        Duration::from_nanos(ticks as u64 * NANOS_PER_TICK as u64)
+        // Saturating: a timestamp read from anywhere (MinValue, MaxValue) must not overflow.
+        Duration::from_nanos((ticks as u64).saturating_mul(NANOS_PER_TICK as u64))
     }
 
     /// Whole seconds from `now` to this instant (negative when it is past).
@@ -118,6 +119,12 @@ mod tests {
         assert_eq!(later, t.plus_millis(1500));
         assert_eq!(later.since(t), Duration::from_millis(1500));
         assert_eq!(t.since(later), Duration::ZERO);
+        let (first, last) = (Timestamp(i64::MIN), Timestamp(i64::MAX));
+        assert_eq!(
+            last.since(first),
+            Duration::from_nanos(u64::MAX),
+            "saturates"
+        );
         assert_eq!(later.minus(Duration::from_millis(1500)), t);
         assert_eq!(later.seconds_from(t), 1);
         assert_eq!(t.seconds_from(later), -1);
