@@ -28,6 +28,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use super::group::GroupWriter;
 use super::health::WriteHealth;
+use super::sqlite_outbox::SqliteOutbox;
 use super::sqlite_reads::SqliteReads;
 use super::{not_in_a_transaction, sqlite_dir};
 use super::{PoolSettings, StoreError};
@@ -257,6 +258,7 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
             let engine = Engine::Sqlite {
                 group: GroupWriter::start(writer.clone()),
                 direct: SqliteReads::for_url(&url)?.map(Into::into),
+                outbox: SqliteOutbox::for_url(&url)?,
             };
             Ok(Connected {
                 engine,
@@ -334,6 +336,8 @@ pub(super) enum Engine {
         group: GroupWriter,
         /// Point reads straight from the file (`None` for an in-memory database).
         direct: Option<Arc<SqliteReads>>,
+        /// The delivery workers' writes (`None` for an in-memory database).
+        outbox: Option<Arc<SqliteOutbox>>,
     },
     Postgres {
         /// Where to listen for other instances' wake-ups.
@@ -361,6 +365,14 @@ impl Engine {
     pub(super) fn direct_reads(&self) -> Option<&SqliteReads> {
         match self {
             Engine::Sqlite { direct, .. } => direct.as_deref(),
+            Engine::Postgres { .. } => None,
+        }
+    }
+
+    /// The delivery workers' own SQLite connection, where there is one.
+    pub(super) fn sqlite_outbox(&self) -> Option<&Arc<SqliteOutbox>> {
+        match self {
+            Engine::Sqlite { outbox, .. } => outbox.as_ref(),
             Engine::Postgres { .. } => None,
         }
     }

@@ -36,6 +36,7 @@ mod services;
 mod sessions;
 mod settings;
 pub mod sms;
+mod sqlite_outbox;
 mod sqlite_reads;
 mod stats;
 mod subscriptions;
@@ -205,6 +206,9 @@ impl Store {
     pub async fn close(&self) {
         if let Some(direct) = self.engine.direct_reads() {
             direct.close();
+        }
+        if let Some(outbox) = self.engine.sqlite_outbox() {
+            outbox.close();
         }
         self.pool.close().await;
         self.writer.close().await;

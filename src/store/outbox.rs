@@ -19,6 +19,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::rows;
+use super::sqlite_outbox::OutcomeRow;
 use super::{Backend, Store, StoreError};
 use crate::domain::ticket::{EventKind, TicketTimes};
 use crate::domain::{
@@ -608,6 +609,13 @@ impl Store {
         lease_until: Timestamp,
         limit: usize,
     ) -> Result<Vec<Claimed>, StoreError> {
+        if let Some(outbox) = self.engine.sqlite_outbox() {
+            return outbox
+                .run(move |conn| {
+                    super::sqlite_outbox::claim(conn, channel, instance, now, lease_until, limit)
+                })
+                .await;
+        }
         let skip_locked = self.backend().skip_locked();
         // The rows are picked (and on PostgreSQL locked) once, in a materialized CTE: as
         // `WHERE id IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)`, the claims of a queue of a
@@ -657,6 +665,15 @@ impl Store {
         at: Timestamp,
         outcomes: &[(Claimed, Outcome)],
     ) -> Result<(), StoreError> {
+        if let Some(outbox) = self.engine.sqlite_outbox() {
+            let rows: Vec<_> = outcomes
+                .iter()
+                .map(|(message, outcome)| OutcomeRow::of(message, outcome, at))
+                .collect();
+            return outbox
+                .run(move |conn| super::sqlite_outbox::record_outcomes(conn, instance, at, &rows))
+                .await;
+        }
         let param = |n: usize| self.backend().param(n);
         let mut tx = self.write_tx().await?;
         for chunk in outcomes.chunks(OUTCOME_CHUNK) {

@@ -47,6 +47,12 @@ impl Store {
         if parts.is_empty() {
             return Ok(());
         }
+        if let Some(outbox) = self.engine.sqlite_outbox() {
+            let parts = parts.to_vec();
+            return outbox
+                .run(move |conn| super::sqlite_outbox::record_sms_parts(conn, &parts))
+                .await;
+        }
         let rows: Vec<Value> = parts
             .iter()
             .map(|p| json!({"n": p.notification, "m": p.message_id, "s": p.segment, "t": p.segments}))
