@@ -2,10 +2,11 @@
 
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::rows::{self, Check};
+use std::sync::LazyLock;
+
+use super::rows::{self, Check, Columns};
 use super::{audit, idempotency};
 use super::{Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
@@ -26,17 +27,17 @@ fn select(from: &str) -> String {
     SELECT.replace("{FROM}", from)
 }
 
-fn customer_head(row: &AnyRow) -> Result<Customer, sqlx::Error> {
+fn customer_head(row: &impl Columns) -> Result<Customer, sqlx::Error> {
     Ok(Customer {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        cell_phone: row.try_get("cell_phone")?,
+        id: row.int("id")?,
+        name: row.text("name")?,
+        email: row.opt_text("email")?,
+        cell_phone: row.opt_text("cell_phone")?,
         services: Vec::new(),
         opted_out_time: rows::ts(row, "opted_out_at")?,
         // A stored tag that no longer parses (written by hand) counts as none.
         language: row
-            .try_get::<Option<String>, _>("language")?
+            .opt_text("language")?
             .and_then(|t| LanguageTag::parse(&t).ok()),
     })
 }
@@ -145,6 +146,9 @@ impl Store {
     }
 
     pub async fn get_customer(&self, id: i64) -> Result<Customer, StoreError> {
+        if let Some(reads) = self.engine.pg_reads() {
+            return reads.read(&SELECT_ONE, id, customer_of).await;
+        }
         let mut conn = self.pool.acquire().await?;
         load(&mut conn, id).await
     }
@@ -331,12 +335,23 @@ async fn follow(
     Ok(())
 }
 
+/// One customer with the services they follow.
+static SELECT_ONE: LazyLock<String> =
+    LazyLock::new(|| select("(SELECT * FROM customers WHERE id = $1)"));
+
 pub(super) async fn load(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Customer, StoreError> {
-    let sql = select("(SELECT * FROM customers WHERE id = $1)");
-    let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(&SELECT_ONE)
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    customer_of(&rows)
+}
+
+/// The customer the rows of [`SELECT_ONE`] describe.
+fn customer_of(rows: &[impl Columns]) -> Result<Customer, StoreError> {
     let first = rows.first().ok_or(StoreError::NotFound)?;
     let mut customer = customer_head(first)?;
-    for row in &rows {
+    for row in rows {
         if let Some(s) = rows::joined_service(row)? {
             customer.services.push(s);
         }

@@ -16,9 +16,9 @@
 //! | the first administrator's setup | the write lock suffices | `LOCK TABLE operators` |
 //! | queueing messages wakes | this process's workers | every instance's (`NOTIFY`) |
 //! | ticket creation commits | in a group commit ([`super::group`]) | in its own transaction |
-//! | one ticket is read | straight from the file ([`super::sqlite_reads`]) | through the pool |
+//! | one entity is read | a ticket straight from the file ([`super::sqlite_reads`]) | on connections of its own ([`super::pg_reads`]) |
 //! | migrations | `migrations/sqlite` | `migrations/postgres` |
-//! | pools | one writer connection, a pool of readers | one pool (less one listening connection) |
+//! | pools | one writer connection, a pool of readers | one pool, the point reads' connections, one listening connection |
 
 use std::sync::Arc;
 
@@ -28,6 +28,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use super::group::GroupWriter;
 use super::health::WriteHealth;
+use super::pg_reads::PgReads;
 use super::sqlite_outbox::SqliteOutbox;
 use super::sqlite_reads::SqliteReads;
 use super::{not_in_a_transaction, sqlite_dir};
@@ -271,9 +272,11 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
             let options: AnyConnectOptions = url
                 .parse()
                 .map_err(|_| StoreError::Config("invalid PostgreSQL URL".into()))?;
-            // One of the instance's connections listens for wake-ups (see `wakeups`).
+            // One of the instance's connections listens for wake-ups (see `wakeups`), a third
+            // of the others read single entities (see `pg_reads`; none below 4 in all).
+            let (pool_size, reads) = postgres_budget(settings.max_connections);
             let pool = AnyPoolOptions::new()
-                .max_connections(settings.max_connections.saturating_sub(1).max(2))
+                .max_connections(pool_size)
                 .acquire_timeout(settings.acquire_timeout)
                 // A ping is a round trip: only for a connection idle long enough to have been
                 // dropped meanwhile (a connection that died sooner fails its statement, is
@@ -293,8 +296,15 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
                 .after_release(|conn, _meta| Box::pin(async move { Ok(released_clean(conn)) }))
                 .connect_with(options)
                 .await?;
+            let reads = match reads {
+                0 => None,
+                n => Some(Arc::new(PgReads::new(url, n, settings.acquire_timeout)?)),
+            };
             Ok(Connected {
-                engine: Engine::Postgres { url: url.into() },
+                engine: Engine::Postgres {
+                    url: url.into(),
+                    reads,
+                },
                 writer: pool.clone(),
                 pool,
                 health: Default::default(),
@@ -304,7 +314,15 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
 }
 
 /// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
-const PING_WHEN_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+use super::pg_reads::PING_WHEN_IDLE_FOR;
+
+/// How `--db-max-connections` is shared on PostgreSQL: (the pool, the point reads), one
+/// left for listening to wake-ups. The pool keeps at least two.
+fn postgres_budget(max: u32) -> (u32, usize) {
+    let others = max.saturating_sub(1);
+    let reads = others / 3;
+    ((others - reads).max(2), reads as usize)
+}
 
 /// Whether a released PostgreSQL connection may be reused: not when it was left inside a
 /// transaction (a dropped transaction's rollback is already counted).
@@ -342,6 +360,8 @@ pub(super) enum Engine {
     Postgres {
         /// Where to listen for other instances' wake-ups.
         url: Arc<str>,
+        /// The point reads' connections (`None` with too few connections to spare).
+        reads: Option<Arc<PgReads>>,
     },
 }
 
@@ -377,11 +397,19 @@ impl Engine {
         }
     }
 
+    /// The point reads on connections of their own, where there are some.
+    pub(super) fn pg_reads(&self) -> Option<&PgReads> {
+        match self {
+            Engine::Sqlite { .. } => None,
+            Engine::Postgres { reads, .. } => reads.as_deref(),
+        }
+    }
+
     /// The URL to listen on for wake-ups from other instances, where they can send them.
     pub(super) fn wakeup_url(&self) -> Option<&str> {
         match self {
             Engine::Sqlite { .. } => None,
-            Engine::Postgres { url } => Some(url),
+            Engine::Postgres { url, .. } => Some(url),
         }
     }
 }
@@ -433,6 +461,15 @@ mod tests {
         assert!(b.on_enqueue().unwrap().contains("pg_notify($1"));
         assert_eq!(b.param(7), "$7");
         assert!(b.ids_in(2).contains("$2::jsonb"));
+    }
+
+    #[test]
+    fn postgres_connections_stay_within_the_budget() {
+        // (max, pool, reads): one more listens for wake-ups.
+        for (max, pool, reads) in [(3, 2, 0), (4, 2, 1), (8, 5, 2), (16, 10, 5), (32, 21, 10)] {
+            assert_eq!(postgres_budget(max), (pool, reads), "{max}");
+            assert!(pool + (reads as u32) < max, "{max}");
+        }
     }
 
     #[test]

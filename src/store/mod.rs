@@ -28,6 +28,7 @@ mod opt_outs;
 mod outbox;
 mod overview;
 mod personal;
+mod pg_reads;
 mod planned_work;
 mod public;
 mod rows;
@@ -209,6 +210,9 @@ impl Store {
         }
         if let Some(outbox) = self.engine.sqlite_outbox() {
             outbox.close();
+        }
+        if let Some(reads) = self.engine.pg_reads() {
+            reads.close();
         }
         self.pool.close().await;
         self.writer.close().await;

@@ -1,5 +1,7 @@
 //! Operators: soft-deleted, so tickets keep showing who was responsible.
 
+use std::sync::LazyLock;
+
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use sqlx::{Any, Row, Transaction};
@@ -27,12 +29,21 @@ impl Store {
     }
 
     pub async fn get_operator(&self, id: i64) -> Result<Operator, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM operators WHERE id = $1 AND deleted_at IS NULL");
-        let row = sqlx::query(&sql)
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!("SELECT {COLUMNS} FROM operators WHERE id = $1 AND deleted_at IS NULL")
+        });
+        fn decode(rows: &[impl rows::Columns]) -> Result<Operator, StoreError> {
+            let row = rows.first().ok_or(StoreError::NotFound)?;
+            Ok(rows::operator(row)?)
+        }
+        if let Some(reads) = self.engine.pg_reads() {
+            return reads.read(&SQL, id, decode).await;
+        }
+        let row = sqlx::query(&SQL)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(rows::operator(&row.ok_or(StoreError::NotFound)?)?)
+        decode(row.as_slice())
     }
 
     pub async fn count_operators(&self) -> Result<i64, StoreError> {

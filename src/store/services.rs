@@ -1,6 +1,7 @@
 //! Services: soft-deleted, so tickets keep showing the services they were about.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use futures::stream::BoxStream;
 use futures::TryStreamExt;
@@ -29,12 +30,21 @@ impl Store {
     }
 
     pub async fn get_service(&self, id: i64) -> Result<Service, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM services WHERE id = $1 AND deleted_at IS NULL");
-        let row = sqlx::query(&sql)
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!("SELECT {COLUMNS} FROM services WHERE id = $1 AND deleted_at IS NULL")
+        });
+        fn decode(rows: &[impl rows::Columns]) -> Result<Service, StoreError> {
+            let row = rows.first().ok_or(StoreError::NotFound)?;
+            Ok(rows::service(row, "")?)
+        }
+        if let Some(reads) = self.engine.pg_reads() {
+            return reads.read(&SQL, id, decode).await;
+        }
+        let row = sqlx::query(&SQL)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(rows::service(&row.ok_or(StoreError::NotFound)?, "")?)
+        decode(row.as_slice())
     }
 
     pub async fn create_service(&self, new: &NewService, who: &Who) -> Result<Service, StoreError> {

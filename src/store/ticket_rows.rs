@@ -2,7 +2,6 @@
 
 use std::sync::LazyLock;
 
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::rows::{self, Columns};
@@ -66,7 +65,7 @@ pub(super) fn add_row(ticket: &mut Option<Ticket>, row: &impl Columns) -> Result
 }
 
 /// The ticket the rows of [`SELECT`] for a single ticket describe.
-fn ticket_of(rows: &[AnyRow]) -> Result<Ticket, StoreError> {
+pub(super) fn ticket_of(rows: &[impl Columns]) -> Result<Ticket, StoreError> {
     let mut ticket = None;
     for row in rows {
         add_row(&mut ticket, row)?;

@@ -81,6 +81,15 @@ impl Store {
                 return read;
             }
         }
+        if let Some(reads) = self.engine.pg_reads() {
+            return reads
+                .read(
+                    &super::ticket_rows::SELECT_ONE,
+                    id,
+                    super::ticket_rows::ticket_of,
+                )
+                .await;
+        }
         let mut conn = self.pool.acquire().await?;
         load(&mut conn, id).await
     }

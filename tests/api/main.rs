@@ -25,6 +25,7 @@ mod openapi;
 mod opt_outs;
 mod parity;
 mod personal_page;
+mod pg_reads;
 mod pipelining;
 mod process;
 mod resources;
