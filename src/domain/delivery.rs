@@ -155,6 +155,9 @@ pub struct Claimed {
     pub state: DeliveryState,
     pub attempts: i64,
     pub queued_at: Timestamp,
+    /// The claim it was taken under (a lease of its own, see `Store::claim_due`): its outcome
+    /// is written only while the message is still held under this claim.
+    pub claim: i64,
 }
 
 /// The result of one claimed message.

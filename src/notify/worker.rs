@@ -3,8 +3,11 @@
 //! Each channel (a [`Sender`]: email, webhooks, …) gets its own workers, and each worker loops:
 //! claim a batch of the channel's due messages under a lease, send them through the channel
 //! several at a time, then write the whole batch's outcomes in one statement.
-//! A lease keeper renews this instance's leases while it works; if the process dies, the leases
-//! run out and any instance delivers the messages. On shutdown, sends in flight finish and are
+//! Each claim is a lease of its own (a fresh token); a lease keeper renews the leases of the
+//! claims in hand, and a batch goes on sending only while its own lease is known to hold: a
+//! renewal counts for a claim only when it came back before that claim's lease ran out (else
+//! another worker, of this instance or another, may hold its rows by now). If the process
+//! dies, the leases run out and any instance delivers the messages. On shutdown, sends in flight finish and are
 //! recorded; messages not started are released at once.
 //!
 //! When outcomes cannot be written (a full disk, the database down), the instance stops
@@ -14,7 +17,7 @@
 //! ones in flight when another instance takes over their expired leases).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -98,12 +101,9 @@ struct Delivery<S: Sender> {
     store: Store,
     settings: LiveSettings,
     options: DeliveryOptions,
-    /// This machinery's claim owner id.
-    instance: i64,
-    /// Until when the last successful renewal extended this instance's leases (ticks).
-    renewed_until: AtomicI64,
-    /// Batches in hand right now (the keeper renews only while there are some).
-    active: AtomicUsize,
+    /// The claims in hand (their batches being sent, or their outcomes waiting to be written).
+    /// The keeper renews these and only these.
+    leases: Mutex<HashMap<i64, Lease>>,
     /// The problem last logged, so it is logged once.
     last_problem: Mutex<Option<String>>,
     events: Mutex<HashMap<i64, Arc<EventContent>>>,
@@ -111,6 +111,15 @@ struct Delivery<S: Sender> {
     /// sent or claimed.
     unrecorded: tokio::sync::Mutex<Vec<(Claimed, Outcome)>>,
     stalled: AtomicBool,
+}
+
+/// A claim in hand (see [`Delivery::leases`]).
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// The end of its lease, as far as this instance knows it held (ticks).
+    until: i64,
+    /// Its batch is still being sent.
+    sending: bool,
 }
 
 /// Starts every channel's workers; the returned task ends once `shutdown` is cancelled and
@@ -204,9 +213,7 @@ fn start<S: Sender>(
         counted,
         store,
         settings,
-        instance: rand::thread_rng().gen_range(1..i64::MAX),
-        renewed_until: AtomicI64::new(0),
-        active: AtomicUsize::new(0),
+        leases: Mutex::new(HashMap::new()),
         last_problem: Mutex::new(None),
         events: Mutex::new(HashMap::new()),
         unrecorded: Default::default(),
@@ -251,13 +258,20 @@ async fn lease_keeper<S: Sender>(d: Arc<Delivery<S>>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if d.active.load(Ordering::SeqCst) == 0 && !d.stalled.load(Ordering::SeqCst) {
+        let claims: Vec<i64> = d
+            .leases
+            .lock()
+            .expect("not poisoned")
+            .keys()
+            .copied()
+            .collect();
+        if claims.is_empty() {
             continue;
         }
         let start = d.store.now();
         let until = later(start, d.options.lease);
-        match d.store.renew_claims(d.instance, until).await {
-            Ok(_) => d.renewed_until.store(until.ticks(), Ordering::Relaxed),
+        match d.store.renew_claims(&claims, until).await {
+            Ok(_) => d.renewed(&claims, until),
             Err(e) => tracing::warn!(error = %e, "could not renew delivery leases"),
         }
     }
@@ -298,13 +312,13 @@ async fn worker<S: Sender>(d: Arc<Delivery<S>>, shutdown: CancellationToken) {
         d.no_problem();
         wake.borrow_and_update();
         let now = d.store.now();
-        // Counted before claiming, so the keeper cannot miss a batch claimed meanwhile.
-        d.active.fetch_add(1, Ordering::SeqCst);
+        // A token of this claim alone: its lease is this batch's (see `Delivery::leases`).
+        let claim = rand::thread_rng().gen_range(1..i64::MAX);
         let batch = match d
             .store
             .claim_due(
                 d.sender.channel(),
-                d.instance,
+                claim,
                 now,
                 later(now, d.options.lease),
                 d.options.batch_size,
@@ -313,19 +327,26 @@ async fn worker<S: Sender>(d: Arc<Delivery<S>>, shutdown: CancellationToken) {
         {
             Ok(batch) => batch,
             Err(e) => {
-                d.active.fetch_sub(1, Ordering::SeqCst);
                 tracing::warn!(error = %e, channel = %d.sender.channel(), "could not claim messages to deliver");
                 idle(&mut wake, d.options.idle_poll, &shutdown).await;
                 continue;
             }
         };
         if batch.is_empty() {
-            d.active.fetch_sub(1, Ordering::SeqCst);
             idle(&mut wake, d.options.idle_poll, &shutdown).await;
             continue;
         }
-        let unreachable = d.deliver(batch, now, per_worker, &shutdown).await;
-        d.active.fetch_sub(1, Ordering::SeqCst);
+        // Held from the claim's start: it may have taken its rows at once. Entered only now
+        // that it committed, so every renewal that includes it sees its rows.
+        d.leases.lock().expect("not poisoned").insert(
+            claim,
+            Lease {
+                until: later(now, d.options.lease).ticks(),
+                sending: true,
+            },
+        );
+        let unreachable = d.deliver(batch, claim, per_worker, &shutdown).await;
+        d.done_with(claim).await;
         if unreachable {
             // The server is down: give it a moment before the next batch.
             tokio::select! {
@@ -390,13 +411,52 @@ impl<S: Sender> Delivery<S> {
         found
     }
 
-    /// Is the lease on a batch claimed at `claimed_at` still safely ours?
-    fn lease_holds(&self, claimed_at: Timestamp) -> bool {
-        let margin = self.options.lease / 5;
-        let until = later(claimed_at, self.options.lease)
-            .ticks()
-            .max(self.renewed_until.load(Ordering::Relaxed));
-        later(self.store.now(), margin).ticks() < until
+    /// What is left of a lease for it to count: sends start only while more than this is
+    /// left, and a renewal counts only if it came back with more than this left (clocks of
+    /// instances differ a little; a send takes a while).
+    fn margin(&self) -> Duration {
+        self.options.lease / 5
+    }
+
+    /// Is the lease of `claim` still safely ours?
+    fn lease_holds(&self, claim: i64) -> bool {
+        let lease = self
+            .leases
+            .lock()
+            .expect("not poisoned")
+            .get(&claim)
+            .copied();
+        lease.is_some_and(|lease| later(self.store.now(), self.margin()).ticks() < lease.until)
+    }
+
+    /// A renewal of `claims` until `until` came back: it extends the leases that were still
+    /// held when it did. One that had run out before (the statement was slow) may have been
+    /// taken by another worker meanwhile, and the renewal did not reach its rows then: it
+    /// stays as it was, so its batch stops sending.
+    fn renewed(&self, claims: &[i64], until: Timestamp) {
+        let now = later(self.store.now(), self.margin()).ticks();
+        let mut leases = self.leases.lock().expect("not poisoned");
+        for claim in claims {
+            if let Some(lease) = leases.get_mut(claim) {
+                if now < lease.until {
+                    lease.until = lease.until.max(until.ticks());
+                }
+            }
+        }
+    }
+
+    /// The batch of `claim` is finished: its lease is no longer renewed, unless outcomes of it
+    /// still wait to be written (see [`Delivery::flush_unrecorded`]).
+    async fn done_with(&self, claim: i64) {
+        let unrecorded = self.unrecorded.lock().await;
+        let mut leases = self.leases.lock().expect("not poisoned");
+        if unrecorded.iter().any(|(m, _)| m.claim == claim) {
+            if let Some(lease) = leases.get_mut(&claim) {
+                lease.sending = false;
+            }
+        } else {
+            leases.remove(&claim);
+        }
     }
 
     fn retry_window(&self) -> Duration {
@@ -425,7 +485,7 @@ impl<S: Sender> Delivery<S> {
     async fn deliver(
         &self,
         batch: Vec<Claimed>,
-        claimed_at: Timestamp,
+        claim: i64,
         parallel: usize,
         shutdown: &CancellationToken,
     ) -> bool {
@@ -450,7 +510,7 @@ impl<S: Sender> Delivery<S> {
                 let (unreachable, refused, prepared) = (&unreachable, &refused, &prepared);
                 async move {
                     if shutdown.is_cancelled()
-                        || !self.lease_holds(claimed_at)
+                        || !self.lease_holds(claim)
                         || self.stalled.load(Ordering::SeqCst)
                     {
                         return (message, Outcome::Released { next: self.store.now() });
@@ -549,7 +609,7 @@ impl<S: Sender> Delivery<S> {
         }
         let result = self
             .store
-            .record_outcomes(self.instance, self.store.now(), &outcomes)
+            .record_outcomes(self.store.now(), &outcomes)
             .await;
         self.store.note_write(&result);
         if result.is_ok() {
@@ -577,7 +637,7 @@ impl<S: Sender> Delivery<S> {
         if !unrecorded.is_empty() {
             let result = self
                 .store
-                .record_outcomes(self.instance, self.store.now(), &unrecorded)
+                .record_outcomes(self.store.now(), &unrecorded)
                 .await;
             self.store.note_write(&result);
             if result.is_err() {
@@ -588,7 +648,12 @@ impl<S: Sender> Delivery<S> {
                 count = unrecorded.len(),
                 "recorded the delivery outcomes that had waited; sending again"
             );
-            unrecorded.clear();
+            let mut leases = self.leases.lock().expect("not poisoned");
+            for (message, _) in unrecorded.drain(..) {
+                if leases.get(&message.claim).is_some_and(|l| !l.sending) {
+                    leases.remove(&message.claim);
+                }
+            }
         }
         self.stalled.store(false, Ordering::SeqCst);
         true

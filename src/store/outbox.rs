@@ -6,9 +6,13 @@
 //! [`Store::claim_due`] batches of that channel under an expiring claim, and [`Store::record_outcomes`] writes a whole batch's results in one
 //! statement, so throughput is not capped by one commit per message.
 //!
-//! A claim is a lease: claiming sets `claimed_by` to the worker's instance id and pushes
-//! `next_attempt_at` to the end of the lease. The instance renews its leases while it works
-//! ([`Store::renew_claims`]); if it dies, the rows simply become due again.
+//! A claim is a lease: claiming sets `claimed_by` to a token of that one claim (a batch) and
+//! pushes `next_attempt_at` to the end of the lease. The instance renews the leases of the
+//! claims it holds while it works ([`Store::renew_claims`]); if it dies, the rows simply become
+//! due again. A token per claim, not per instance: a lease that ran out while its batch was in
+//! hand (a statement stalled for longer than the lease) and was taken again by another worker
+//! of the same instance is no longer the first worker's, so its outcomes and releases are not
+//! written over the second claim, nor is the first worker's lease renewed with the second's.
 
 use std::collections::HashMap;
 
@@ -466,11 +470,12 @@ fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
         state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Queued),
         attempts: row.try_get("attempts")?,
         queued_at: Timestamp::from_ticks(row.try_get("queued_at")?),
+        claim: row.try_get("claimed_by")?,
     })
 }
 
 /// Parameters per row of [`Store::record_outcomes`]'s `VALUES` list.
-const OUTCOME_PARAMS: usize = 6;
+const OUTCOME_PARAMS: usize = 7;
 /// Rows per outcome statement (well under both engines' parameter limits).
 const OUTCOME_CHUNK: usize = 500;
 
@@ -599,12 +604,13 @@ impl Store {
             .collect())
     }
 
-    /// Claims up to `limit` due messages of `channel` for `instance` until `lease_until`.
-    /// Several workers (and instances, on PostgreSQL) never claim the same row at once.
+    /// Claims up to `limit` due messages of `channel` under the token `claim` (new for every
+    /// claim: see the module's note) until `lease_until`. Several workers (and instances, on
+    /// PostgreSQL) never claim the same row at once.
     pub async fn claim_due(
         &self,
         channel: Channel,
-        instance: i64,
+        claim: i64,
         now: Timestamp,
         lease_until: Timestamp,
         limit: usize,
@@ -627,10 +633,10 @@ impl Store {
              UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 \
              FROM picked WHERE notifications.id = picked.id \
              RETURNING notifications.id, event_id, ticket_id, customer_id, channel, address, \
-               webhook_id, name, state, attempts, queued_at, subscription_id"
+               webhook_id, name, state, attempts, queued_at, subscription_id, claimed_by"
         );
         let rows = sqlx::query(&sql)
-            .bind(instance)
+            .bind(claim)
             .bind(lease_until.ticks())
             .bind(now.ticks())
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -642,26 +648,43 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Extends every lease `instance` holds to `until`. Returns how many rows it holds.
-    pub async fn renew_claims(&self, instance: i64, until: Timestamp) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE notifications SET next_attempt_at = $1 \
-             WHERE claimed_by = $2 AND state IN ('queued', 'retrying')",
-        )
-        .bind(until.ticks())
-        .bind(instance)
-        .execute(&self.writer)
-        .await?;
+    /// Extends the leases of `claims` to `until` (their rows still to deliver). Returns how many
+    /// rows they hold. On PostgreSQL the rows are locked in the order of their ids, as
+    /// [`Store::record_outcomes`] locks them, so a renewal and a batch's outcomes never
+    /// deadlock (each waited for the other, and one was aborted after a second).
+    pub async fn renew_claims(&self, claims: &[i64], until: Timestamp) -> Result<u64, StoreError> {
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        // The tokens are integers of Herald's own, a few: written into the statement, which is
+        // not kept prepared (it changes with every set of claims).
+        let tokens = claims
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "WITH held AS MATERIALIZED (SELECT id FROM notifications \
+               WHERE claimed_by IN ({tokens}) AND state IN ('queued', 'retrying') \
+               ORDER BY id{}) \
+             UPDATE notifications SET next_attempt_at = $1 \
+             FROM held WHERE notifications.id = held.id",
+            self.backend().for_update()
+        );
+        let done = sqlx::query(&sql)
+            .persistent(false)
+            .bind(until.ticks())
+            .execute(&self.writer)
+            .await?;
         Ok(done.rows_affected())
     }
 
     /// Records what happened to claimed messages, many per statement, and releases their
-    /// claims. Rows whose claim `instance` no longer holds (it expired and another worker took
-    /// them) are left to that worker. A message cancelled meanwhile stays cancelled unless it
-    /// was in fact sent (or delivered).
+    /// claims. Rows no longer held under the claim they were taken with (its lease ran out and
+    /// another worker took them) are left to that worker. A message cancelled meanwhile stays
+    /// cancelled unless it was in fact sent (or delivered).
     pub async fn record_outcomes(
         &self,
-        instance: i64,
         at: Timestamp,
         outcomes: &[(Claimed, Outcome)],
     ) -> Result<(), StoreError> {
@@ -685,9 +708,22 @@ impl Store {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let instance_param = param(1 + chunk.len() * OUTCOME_PARAMS);
+            // PostgreSQL: the rows locked first, in the order of their ids (as a renewal locks
+            // them), so the two never deadlock.
+            let lock = match self.backend().for_update() {
+                "" => String::new(),
+                for_update => format!(
+                    "WITH v AS (VALUES {values}), held AS MATERIALIZED (SELECT n.id \
+                       FROM notifications n JOIN v ON n.id = v.column1 ORDER BY n.id{for_update}) "
+                ),
+            };
+            let from = if lock.is_empty() {
+                format!("(VALUES {values}) AS v")
+            } else {
+                "v JOIN held ON held.id = v.column1".to_owned()
+            };
             let sql = format!(
-                "UPDATE notifications SET \
+                "{lock}UPDATE notifications SET \
                    state = CASE WHEN notifications.state = 'cancelled' \
                      AND v.column2 NOT IN ('sent', 'delivered') \
                      THEN 'cancelled' ELSE v.column2 END, \
@@ -700,8 +736,8 @@ impl Store {
                    sent_at = CASE WHEN v.column2 IN ('sent', 'delivered') THEN v.column6 \
                      ELSE notifications.sent_at END, \
                    claimed_by = NULL \
-                 FROM (VALUES {values}) AS v \
-                 WHERE notifications.id = v.column1 AND notifications.claimed_by = {instance_param}"
+                 FROM {from} \
+                 WHERE notifications.id = v.column1 AND notifications.claimed_by = v.column7"
             );
             let mut q = sqlx::query(&sql);
             for (message, outcome) in chunk {
@@ -725,9 +761,10 @@ impl Store {
                     .bind(attempted)
                     .bind(text.to_owned())
                     .bind(next.ticks())
-                    .bind(at.ticks());
+                    .bind(at.ticks())
+                    .bind(message.claim);
             }
-            q.bind(instance).execute(&mut *tx).await?;
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

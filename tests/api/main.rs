@@ -16,6 +16,7 @@ mod id_lists;
 mod idempotency;
 mod instances;
 mod languages;
+mod leases;
 mod merge_patch;
 mod metrics;
 mod migrations;

@@ -1,0 +1,70 @@
+//! The outbox's leases at the store: each claim is a lease of its own. A lease that ran out
+//! while its batch was in hand, and was taken by another claim (of the same instance too), is
+//! the new claim's: the first claim's renewal, outcomes and releases no longer touch its rows.
+//! (With one lease per instance, a million-follower fan-out on PostgreSQL sent messages twice
+//! from a single instance: statements stalled past the lease, a second worker claimed the rows
+//! again, and both sent them.)
+
+use herald::domain::{Channel, Claimed, Outcome, Timestamp};
+use herald_test_support::*;
+
+/// A ticket's two emails, queued with no mail server set (so no worker of the app claims them).
+async fn two_queued_emails(app: &TestApp) {
+    let service = app.create_service("Mail").await;
+    let sid = service["Id"].as_i64().unwrap();
+    app.create_customer("Ada", Some("ada@example.test"), &[sid])
+        .await;
+    app.create_customer("Bob", Some("bob@example.test"), &[sid])
+        .await;
+    app.create_ticket("Mail is down", &[sid]).await;
+}
+
+fn later(at: Timestamp, secs: i64) -> Timestamp {
+    at.plus_millis(secs * 1000)
+}
+
+backend_tests! {
+    async fn a_lease_taken_over_by_another_claim_is_that_claims_alone() {
+        let app = TestApp::spawn().await;
+        two_queued_emails(&app).await;
+        let now = Timestamp::now();
+        let (first, second, third) = (11, 22, 33);
+
+        let a = app.store.claim_due(Channel::Email, first, now, later(now, 10), 10).await.unwrap();
+        assert_eq!(a.len(), 2, "both emails claimed: {a:?}");
+        assert!(a.iter().all(|m| m.claim == first));
+        // Nothing more is due while the lease holds.
+        let none = app.store.claim_due(Channel::Email, second, later(now, 5), later(now, 15), 10).await.unwrap();
+        assert!(none.is_empty(), "claimed twice while the lease held: {none:?}");
+
+        // The first lease runs out unrenewed; a second claim takes the rows.
+        let b = app.store.claim_due(Channel::Email, second, later(now, 11), later(now, 21), 10).await.unwrap();
+        assert_eq!(b.iter().map(|m| m.id).collect::<Vec<_>>(), a.iter().map(|m| m.id).collect::<Vec<_>>());
+        assert!(b.iter().all(|m| m.claim == second));
+
+        // The first claim's renewal reaches none of them; the second's reaches both.
+        assert_eq!(app.store.renew_claims(&[first], later(now, 40)).await.unwrap(), 0);
+        assert_eq!(app.store.renew_claims(&[second], later(now, 25)).await.unwrap(), 2);
+
+        // The first claim's release and outcome are left to the second: its rows are neither
+        // made due again (a third claim finds nothing) nor marked by the first.
+        let released: Vec<(Claimed, Outcome)> = vec![
+            (a[0].clone(), Outcome::Released { next: later(now, 12) }),
+            (a[1].clone(), Outcome::Sent { reply: "250 ok (first)".into() }),
+        ];
+        app.store.record_outcomes(later(now, 12), &released).await.unwrap();
+        let none = app.store.claim_due(Channel::Email, third, later(now, 13), later(now, 23), 10).await.unwrap();
+        assert!(none.is_empty(), "the first claim's release freed the second's rows: {none:?}");
+        let counts = app.store.delivery_counts(None).await.unwrap();
+        assert_eq!(counts.sent, 0, "the first claim's outcome was written: {counts:?}");
+
+        // The second claim's outcomes are written.
+        let sent: Vec<(Claimed, Outcome)> = b
+            .iter()
+            .map(|m| (m.clone(), Outcome::Sent { reply: "250 ok".into() }))
+            .collect();
+        app.store.record_outcomes(later(now, 14), &sent).await.unwrap();
+        let counts = app.store.delivery_counts(None).await.unwrap();
+        assert_eq!(counts.sent, 2, "{counts:?}");
+    }
+}
