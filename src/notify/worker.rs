@@ -17,7 +17,7 @@
 //! ones in flight when another instance takes over their expired leases).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -101,6 +101,10 @@ struct Delivery<S: Sender> {
     store: Store,
     settings: LiveSettings,
     options: DeliveryOptions,
+    /// This machinery's id: the high half of its claims' tokens (see [`Delivery::claim_token`]).
+    instance: i64,
+    /// The number of its next claim: the low half of the token.
+    claims: AtomicU32,
     /// The claims in hand (their batches being sent, or their outcomes waiting to be written).
     /// The keeper renews these and only these.
     leases: Mutex<HashMap<i64, Lease>>,
@@ -213,6 +217,8 @@ fn start<S: Sender>(
         counted,
         store,
         settings,
+        instance: rand::thread_rng().gen_range(1..=i64::from(i32::MAX)),
+        claims: AtomicU32::new(0),
         leases: Mutex::new(HashMap::new()),
         last_problem: Mutex::new(None),
         events: Mutex::new(HashMap::new()),
@@ -313,7 +319,7 @@ async fn worker<S: Sender>(d: Arc<Delivery<S>>, shutdown: CancellationToken) {
         wake.borrow_and_update();
         let now = d.store.now();
         // A token of this claim alone: its lease is this batch's (see `Delivery::leases`).
-        let claim = rand::thread_rng().gen_range(1..i64::MAX);
+        let claim = d.claim_token();
         let batch = match d
             .store
             .claim_due(
@@ -409,6 +415,13 @@ impl<S: Sender> Delivery<S> {
             }
         }
         found
+    }
+
+    /// A new claim's token: this instance's id in the high half (so its claims can be told
+    /// apart from another instance's), the claim's number in the low half.
+    fn claim_token(&self) -> i64 {
+        let n = self.claims.fetch_add(1, Ordering::Relaxed);
+        (self.instance << 32) | i64::from(n)
     }
 
     /// What is left of a lease for it to count: sends start only while more than this is
