@@ -618,7 +618,7 @@ impl Store {
         if let Some(outbox) = self.engine.sqlite_outbox() {
             return outbox
                 .run(move |conn| {
-                    super::sqlite_outbox::claim(conn, channel, instance, now, lease_until, limit)
+                    super::sqlite_outbox::claim(conn, channel, claim, now, lease_until, limit)
                 })
                 .await;
         }
@@ -694,7 +694,7 @@ impl Store {
                 .map(|(message, outcome)| OutcomeRow::of(message, outcome, at))
                 .collect();
             return outbox
-                .run(move |conn| super::sqlite_outbox::record_outcomes(conn, instance, at, &rows))
+                .run(move |conn| super::sqlite_outbox::record_outcomes(conn, at, &rows))
                 .await;
         }
         let param = |n: usize| self.backend().param(n);

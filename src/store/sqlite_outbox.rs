@@ -62,6 +62,8 @@ pub(super) struct OutcomeRow {
     attempted: i64,
     text: String,
     next: i64,
+    /// The claim it was taken under (written only while the row is still held under it).
+    claim: i64,
 }
 
 impl OutcomeRow {
@@ -80,6 +82,7 @@ impl OutcomeRow {
             attempted,
             text: text.to_owned(),
             next: next.ticks(),
+            claim: message.claim,
         }
     }
 }
@@ -161,7 +164,7 @@ impl SqliteOutbox {
 pub(super) fn claim(
     conn: &mut Connection,
     channel: Channel,
-    instance: i64,
+    claim: i64,
     now: Timestamp,
     lease_until: Timestamp,
     limit: usize,
@@ -169,7 +172,7 @@ pub(super) fn claim(
     let mut statement = conn.prepare_cached(CLAIM)?;
     let rows = statement.query_map(
         params![
-            instance,
+            claim,
             lease_until.ticks(),
             now.ticks(),
             i64::try_from(limit).unwrap_or(i64::MAX),
@@ -193,6 +196,7 @@ pub(super) fn claim(
                 attempts: row.get(9)?,
                 queued_at: Timestamp::from_ticks(row.get(10)?),
                 subscription_id: row.get(11)?,
+                claim,
             })
         },
     )?;
@@ -204,7 +208,6 @@ pub(super) fn claim(
 /// See `Store::record_outcomes`: every row in one transaction.
 pub(super) fn record_outcomes(
     conn: &mut Connection,
-    instance: i64,
     at: Timestamp,
     rows: &[OutcomeRow],
 ) -> rusqlite::Result<()> {
@@ -219,7 +222,7 @@ pub(super) fn record_outcomes(
                 row.text,
                 row.next,
                 at.ticks(),
-                instance
+                row.claim
             ])?;
         }
     }
