@@ -272,8 +272,8 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
             let options: AnyConnectOptions = url
                 .parse()
                 .map_err(|_| StoreError::Config("invalid PostgreSQL URL".into()))?;
-            // One of the instance's connections listens for wake-ups (see `wakeups`), a third
-            // of the others read single entities (see `pg_reads`; none below 4 in all).
+            // One of the instance's connections listens for wake-ups (see `wakeups`), half of
+            // the others read single entities (see `pg_reads`; none below 4 in all).
             let (pool_size, reads) = postgres_budget(settings.max_connections);
             let pool = AnyPoolOptions::new()
                 .max_connections(pool_size)
@@ -320,7 +320,7 @@ use super::pg_reads::PING_WHEN_IDLE_FOR;
 /// left for listening to wake-ups. The pool keeps at least two.
 fn postgres_budget(max: u32) -> (u32, usize) {
     let others = max.saturating_sub(1);
-    let reads = others / 3;
+    let reads = if max >= 4 { others / 2 } else { 0 };
     ((others - reads).max(2), reads as usize)
 }
 
@@ -466,7 +466,7 @@ mod tests {
     #[test]
     fn postgres_connections_stay_within_the_budget() {
         // (max, pool, reads): one more listens for wake-ups.
-        for (max, pool, reads) in [(3, 2, 0), (4, 2, 1), (8, 5, 2), (16, 10, 5), (32, 21, 10)] {
+        for (max, pool, reads) in [(3, 2, 0), (4, 2, 1), (8, 4, 3), (16, 8, 7), (32, 16, 15)] {
             assert_eq!(postgres_budget(max), (pool, reads), "{max}");
             assert!(pool + (reads as u32) < max, "{max}");
         }
