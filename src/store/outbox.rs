@@ -623,6 +623,7 @@ impl Store {
                 .await;
         }
         let skip_locked = self.backend().skip_locked();
+        let picked = self.backend().update_picked("picked");
         // The rows are picked (and on PostgreSQL locked) once, in a materialized CTE: as
         // `WHERE id IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)`, the claims of a queue of a
         // million rows on PostgreSQL ran for minutes without one committing (bench/fanout.sh).
@@ -630,8 +631,7 @@ impl Store {
             "WITH picked AS MATERIALIZED (SELECT id FROM notifications \
                WHERE channel = $5 AND state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
                ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
-             UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 \
-             FROM picked WHERE notifications.id = picked.id \
+             UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 {picked} \
              RETURNING notifications.id, event_id, ticket_id, customer_id, channel, address, \
                webhook_id, name, state, attempts, queued_at, subscription_id, claimed_by"
         );
@@ -667,9 +667,9 @@ impl Store {
             "WITH held AS MATERIALIZED (SELECT id FROM notifications \
                WHERE claimed_by IN ({tokens}) AND state IN ('queued', 'retrying') \
                ORDER BY id{}) \
-             UPDATE notifications SET next_attempt_at = $1 \
-             FROM held WHERE notifications.id = held.id",
-            self.backend().for_update()
+             UPDATE notifications SET next_attempt_at = $1 {}",
+            self.backend().for_update(),
+            self.backend().update_picked("held")
         );
         let done = sqlx::query(&sql)
             .persistent(false)
