@@ -236,6 +236,7 @@ impl Application {
             state.settings.clone(),
             shutdown.clone(),
         );
+        crate::notify::sms::numbers::spawn(state.store.clone(), shutdown.clone());
         let workers = crate::notify::spawn(
             state.store.clone(),
             state.settings.clone(),

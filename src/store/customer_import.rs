@@ -524,6 +524,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // The numbers of the customers created or changed are normalised in the background.
+        self.sms_numbers.notify_one();
         Ok((
             i64::try_from(created).unwrap_or(i64::MAX),
             i64::try_from(updated).unwrap_or(i64::MAX),

@@ -162,13 +162,18 @@ impl Store {
         self.existing_services(&mut tx, &new.services, "Services")
             .await?;
         let language = new.language.clone().resolve_optional(None);
+        let (number, country) = self.stored_sms_number(new);
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO customers (name, email, cell_phone, language) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO customers (name, email, cell_phone, language, \
+               sms_number, sms_number_from, sms_number_country) \
+             VALUES ($1, $2, $3, $4, $5, $3, $6) RETURNING id",
         )
         .bind(new.name.as_str())
         .bind(new.email.as_ref().map(|e| e.as_str()))
         .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
         .bind(language.as_ref().map(LanguageTag::as_str))
+        .bind(number)
+        .bind(country)
         .fetch_one(&mut *tx)
         .await?;
         idempotency::link_created(&mut tx, idempotency::held().as_ref(), id).await?;
@@ -196,16 +201,20 @@ impl Store {
             .language
             .clone()
             .resolve_optional(current.language.clone());
+        let (number, country) = self.stored_sms_number(new);
         sqlx::query(
-            "UPDATE customers SET name = $1, email = $2, cell_phone = $3, language = $4 WHERE id = $5",
+            "UPDATE customers SET name = $1, email = $2, cell_phone = $3, language = $4, \
+               sms_number = $6, sms_number_from = $3, sms_number_country = $7 WHERE id = $5",
         )
         .bind(new.name.as_str())
         .bind(new.email.as_ref().map(|e| e.as_str()))
         .bind(new.cell_phone.as_ref().map(|p| p.as_str()))
         .bind(language.as_ref().map(LanguageTag::as_str))
         .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        .bind(number)
+        .bind(country)
+        .execute(&mut *tx)
+        .await?;
         replace_followed(&mut tx, id, &new.services).await?;
         let customer = load(&mut tx, id).await?;
         let (before, after) = (Some(&current), Some(&customer));

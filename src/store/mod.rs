@@ -131,6 +131,8 @@ pub struct Store {
     clock: crate::clock::Clock,
     /// Which events are texted and how numbers are read (the live settings keep it current).
     sms_plan: std::sync::Arc<std::sync::RwLock<crate::domain::phone::SmsPlan>>,
+    /// See [`Store::sms_numbers_to_normalise`].
+    sms_numbers: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Store {
@@ -160,6 +162,7 @@ impl Store {
             hashing: crate::domain::Hashing::for_this_machine(),
             clock: crate::clock::Clock::system(),
             sms_plan: Default::default(),
+            sms_numbers: Default::default(),
         })
     }
 

@@ -35,7 +35,43 @@ pub struct SmsPart {
 impl Store {
     /// Sets which events are texted and how numbers are read (from the live settings).
     pub fn set_sms_plan(&self, plan: SmsPlan) {
-        *self.sms_plan.write().expect("never poisoned") = plan;
+        let mut current = self.sms_plan.write().expect("never poisoned");
+        let renormalise =
+            (current.enabled, current.default_country) != (plan.enabled, plan.default_country);
+        *current = plan;
+        drop(current);
+        if renormalise {
+            self.sms_numbers.notify_one();
+        }
+    }
+
+    /// Notified when customers' stored numbers may need normalising (see
+    /// [`Store::normalise_sms_numbers`]): `CellPhone`s written in bulk, or the SMS channel or
+    /// its default country changed. The key says for which plan the last full pass ran.
+    pub fn sms_numbers_to_normalise(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.sms_numbers.clone()
+    }
+
+    /// The channel's state and default country stored numbers depend on: a full pass of
+    /// [`Store::normalise_sms_numbers`] is due when it changes (`None`: the channel is off).
+    pub fn sms_numbers_key(&self) -> Option<String> {
+        let plan = self.sms_plan();
+        plan.enabled.then(|| country_key(&plan))
+    }
+
+    /// What a new or updated customer's row keeps of its `CellPhone` (see
+    /// [`stored_number`]): nothing without one.
+    pub(super) fn stored_sms_number(
+        &self,
+        new: &crate::domain::NewCustomer,
+    ) -> (Option<String>, Option<String>) {
+        match new.cell_phone.as_ref().map(|p| p.as_str()) {
+            Some(phone) if !phone.is_empty() => {
+                let (number, country) = stored_number(phone, &self.sms_plan());
+                (number, Some(country))
+            }
+            _ => (None, None),
+        }
     }
 
     pub(super) fn sms_plan(&self) -> SmsPlan {
@@ -190,11 +226,128 @@ impl Store {
     }
 }
 
+/// The key of the default country a stored number depended on (see the migration
+/// `customer_sms_numbers`): its code, or `-` when none is set. A number written with its
+/// country code depends on none: `''`.
+fn country_key(plan: &SmsPlan) -> String {
+    plan.default_country
+        .map_or_else(|| "-".to_owned(), |c| c.code().to_owned())
+}
+
+/// What a customer's row keeps of `phone` (a `CellPhone`, not empty): its number in E.164
+/// (`None` when it cannot be normalised), and the key of the default country that depended on
+/// (`sms_number`, `sms_number_country`; `sms_number_from` is `phone` itself).
+pub(super) fn stored_number(phone: &str, plan: &SmsPlan) -> (Option<String>, String) {
+    let number = E164::normalise(phone, plan.default_country)
+        .ok()
+        .map(|n| n.as_str().to_owned());
+    let trimmed = phone.trim();
+    let international = trimmed.starts_with('+') || trimmed.starts_with("00");
+    let country = if international {
+        String::new()
+    } else {
+        country_key(plan)
+    };
+    (number, country)
+}
+
+/// Whether a customer's stored number (`c.sms_number`) holds for its `CellPhone` now (with the
+/// default country in parameter `param`); never NULL.
+fn stored_number_holds(param: usize) -> String {
+    format!(
+        "(c.sms_number IS NOT NULL AND c.sms_number_from IS NOT NULL \
+          AND c.sms_number_from = c.cell_phone AND c.sms_number_country IS NOT NULL \
+          AND (c.sms_number_country = '' OR c.sms_number_country = ${param}))"
+    )
+}
+
+impl Store {
+    /// Normalises and stores the numbers of up to `limit` customers after id `after` whose
+    /// `CellPhone` changed since it was last normalised (or never was), or, with `all`, also
+    /// those whose normalisation depended on another default country. Returns the last id it
+    /// looked at, or `None` when there were none.
+    pub async fn normalise_sms_numbers(
+        &self,
+        all: bool,
+        after: i64,
+        limit: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let plan = self.sms_plan();
+        if !plan.enabled {
+            return Ok(None);
+        }
+        let key = country_key(&plan);
+        let stale = match self.backend() {
+            Backend::Sqlite => "sms_number_from IS NOT cell_phone",
+            Backend::Postgres => "sms_number_from IS DISTINCT FROM cell_phone",
+        };
+        let sql = if all {
+            format!(
+                "SELECT id, cell_phone FROM customers WHERE cell_phone <> '' AND id > $1 \
+                 AND ({stale} OR sms_number_country IS NULL \
+                   OR (sms_number_country <> '' AND sms_number_country <> $3)) \
+                 ORDER BY id LIMIT $2"
+            )
+        } else {
+            // The partial index `customers_sms_stale` holds exactly these.
+            format!(
+                "SELECT id, cell_phone FROM customers WHERE cell_phone <> '' AND {stale} \
+                 AND id > $1 ORDER BY id LIMIT $2"
+            )
+        };
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql)
+            .bind(after)
+            .bind(limit);
+        if all {
+            q = q.bind(&key);
+        }
+        let customers = q.fetch_all(&self.pool).await?;
+        let Some(last) = customers.last().map(|(id, _)| *id) else {
+            return Ok(None);
+        };
+        let rows: Vec<Value> = customers
+            .into_iter()
+            .map(|(id, phone)| {
+                let (number, country) = stored_number(&phone, &plan);
+                json!({"i": id, "f": phone, "n": number, "k": country})
+            })
+            .collect();
+        // Only where the CellPhone is still the one normalised (a write may have come between).
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "UPDATE customers SET sms_number = json_extract(e.value, '$.n'), \
+                   sms_number_from = json_extract(e.value, '$.f'), \
+                   sms_number_country = json_extract(e.value, '$.k') \
+                 FROM json_each($1) e \
+                 WHERE customers.id = json_extract(e.value, '$.i') \
+                   AND customers.cell_phone = json_extract(e.value, '$.f')"
+            }
+            Backend::Postgres => {
+                "UPDATE customers SET sms_number = e->>'n', sms_number_from = e->>'f', \
+                   sms_number_country = e->>'k' \
+                 FROM jsonb_array_elements($1::jsonb) e \
+                 WHERE customers.id = (e->>'i')::bigint AND customers.cell_phone = e->>'f'"
+            }
+        };
+        let mut tx = self.write_tx().await?;
+        sqlx::query(sql)
+            .bind(Value::Array(rows).to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(last))
+    }
+}
+
 /// The SMS fan-out of `event`: one row per distinct normalised number of the followers with a
 /// `CellPhone` (the first follower's, by id), when the event is one of `sms_events`, numbers
 /// opted out left out; a number that cannot be normalised gets a row `skipped` at once, with
 /// why, so the skip shows with the ticket's deliveries. Nothing when no SMS gateway is set
 /// (the channel is off).
+///
+/// The followers whose stored number holds (nearly all: see [`Store::normalise_sms_numbers`])
+/// are queued by one `INSERT … SELECT`; the rest (a `CellPhone` changed a moment ago, a default
+/// country changed, a number that cannot be normalised) are read and normalised here.
 pub(super) async fn enqueue(
     tx: &mut AnyConnection,
     ticket: &Ticket,
@@ -204,20 +357,46 @@ pub(super) async fn enqueue(
     if !plan.enabled || !plan.events.contains(&event.kind) {
         return Ok(0);
     }
-    let services = service_ids_sql(tx, ticket, 1);
+    let key = country_key(plan);
+    let services = service_ids_sql(tx, ticket, 5);
+    let holds = stored_number_holds(4);
+    let sql = format!(
+        "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, address, name, \
+           state, attempts, queued_at, next_attempt_at) \
+         SELECT $1, $2, r.id, 'sms', r.sms_number, r.name, 'queued', 0, $3, $3 FROM ( \
+           SELECT c.id, c.sms_number, c.name, \
+             ROW_NUMBER() OVER (PARTITION BY c.sms_number ORDER BY c.id) AS rn \
+           FROM customers c \
+           WHERE c.cell_phone <> '' AND {holds} AND c.id IN ( \
+             SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services})) \
+         ) r WHERE r.rn = 1 AND r.sms_number NOT IN ( \
+           SELECT o.address FROM opt_outs o WHERE o.channel = 'sms' AND o.lifted_at IS NULL)"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(event.id)
+        .bind(ticket.id)
+        .bind(event.at.ticks())
+        .bind(&key);
+    if let Some(ids) = service_ids_param(ticket) {
+        q = q.bind(ids);
+    }
+    let mut queued = q.execute(&mut *tx).await?.rows_affected();
+
+    let services = service_ids_sql(tx, ticket, 2);
+    let holds = stored_number_holds(1);
     let sql = format!(
         "SELECT c.id, c.name, c.cell_phone FROM customers c \
-         WHERE c.cell_phone IS NOT NULL AND c.cell_phone <> '' AND c.id IN ( \
+         WHERE c.cell_phone IS NOT NULL AND c.cell_phone <> '' AND NOT {holds} AND c.id IN ( \
            SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services})) \
          ORDER BY c.id"
     );
-    let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql);
+    let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(&key);
     if let Some(ids) = service_ids_param(ticket) {
         q = q.bind(ids);
     }
     let followers = q.fetch_all(&mut *tx).await?;
     if followers.is_empty() {
-        return Ok(0);
+        return Ok(queued);
     }
     let mut seen = std::collections::HashSet::new();
     let mut rows = Vec::new();
@@ -249,17 +428,20 @@ pub(super) async fn enqueue(
              e->>'s' AS s, e->>'r' AS r FROM jsonb_array_elements($4::jsonb) e"
             .to_owned(),
     };
-    // A skipped number's row is final at once: no attempt is due.
+    // A skipped number's row is final at once: no attempt is due. A number the statement
+    // above queued already (another follower's stored number) is not queued twice.
     let sql = format!(
         "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, address, name, \
            state, attempts, queued_at, next_attempt_at, reply) \
          SELECT $1, $2, r.c, 'sms', r.a, r.n, r.s, 0, $3, \
            CASE WHEN r.s = 'queued' THEN $3 ELSE NULL END, r.r \
          FROM ({from}) r \
-         WHERE r.s <> 'queued' OR r.a NOT IN ( \
-           SELECT o.address FROM opt_outs o WHERE o.channel = 'sms' AND o.lifted_at IS NULL)"
+         WHERE r.s <> 'queued' OR (r.a NOT IN ( \
+           SELECT o.address FROM opt_outs o WHERE o.channel = 'sms' AND o.lifted_at IS NULL) \
+           AND r.a NOT IN (SELECT q.address FROM notifications q \
+             WHERE q.ticket_id = $2 AND q.event_id = $1 AND q.channel = 'sms'))"
     );
-    let queued = sqlx::query(&sql)
+    queued += sqlx::query(&sql)
         .bind(event.id)
         .bind(ticket.id)
         .bind(event.at.ticks())

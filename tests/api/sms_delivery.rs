@@ -120,6 +120,57 @@ herald_test_support::backend_tests! {
         assert!(!events.contains(&"updated".to_owned()), "{events:?}");
     }
 
+    async fn stored_numbers_follow_every_change_and_numbers_written_past_herald_are_texted_too() {
+        let smsc = TestSmsc::start().await;
+        let app = app_with(&smsc).await;
+        let mail = id(&app.create_service("Mail").await);
+        // Normalised when written, then changed by a PUT: texted at the new number only.
+        let ann = customer_with_phone(&app, "Ann", "06 1234 5678", &[mail]).await;
+        let put = json!({"Id": id(&ann), "Name": "Ann", "CellPhone": "+44 7911 123456", "Services": [{"Id": mail}]});
+        let r = app.put_json(&format!("/api/Customers/{}", id(&ann)), &put).await;
+        assert!(r.status().is_success(), "{}", r.status());
+        // A number written past Herald (another tool, or a version before numbers were
+        // stored): nothing stored for it, or what is stored is of its old number.
+        let bob = customer_with_phone(&app, "Bob", "+31 6 11112222", &[mail]).await;
+        sqlx::query("UPDATE customers SET cell_phone = '0622223333' WHERE id = $1")
+            .bind(id(&bob)).execute(app.store.writer()).await.unwrap();
+        let cleo = customer_with_phone(&app, "Cleo", "+31 6 44445555", &[mail]).await;
+        sqlx::query("UPDATE customers SET sms_number = NULL, sms_number_from = NULL, sms_number_country = NULL WHERE id = $1")
+            .bind(id(&cleo)).execute(app.store.writer()).await.unwrap();
+        // Ann's new number written another way by a later customer, and Bob's by one whose
+        // number is stored: one text per number (stored or not).
+        customer_with_phone(&app, "Ann's phone", "0044 7911 123456", &[mail]).await;
+        customer_with_phone(&app, "Dan", "+31 622223333", &[mail]).await;
+
+        let t = id(&app.create_ticket("Mail is down", &[mail]).await);
+        let list = wait_sms(&app, t, "three sent", |l| l.iter().filter(|n| n["State"] == "sent").count() == 3).await;
+        assert_eq!(list.len(), 3, "one text per number: {list:#?}");
+        let mut to: Vec<String> = smsc.messages().into_iter().map(|m| m.destination).collect();
+        to.sort();
+        assert_eq!(to, ["31622223333", "31644445555", "447911123456"]);
+        let by_number = |n: &str| list.iter().find(|m| m["Address"] == n).map(|m| m["CustomerId"].clone());
+        assert_eq!(by_number("+447911123456"), Some(json!(id(&ann))), "{list:#?}");
+        assert!(by_number("+31622223333").is_some(), "{list:#?}");
+        assert_eq!(by_number("+31644445555"), Some(json!(id(&cleo))), "{list:#?}");
+
+        // The background pass stores what the fan-out had to normalise itself.
+        let stored = |who: i64| {
+            let store = app.store.clone();
+            async move {
+                sqlx::query_scalar::<_, Option<String>>("SELECT sms_number FROM customers WHERE id = $1")
+                    .bind(who).fetch_one(store.reader()).await.unwrap()
+            }
+        };
+        assert_eq!(stored(id(&bob)).await.as_deref(), Some("+31611112222"), "stale: of the old number");
+        let mut after = 0;
+        while let Some(last) = app.store.normalise_sms_numbers(false, after, 2).await.unwrap() {
+            after = last;
+        }
+        assert_eq!(stored(id(&bob)).await.as_deref(), Some("+31622223333"));
+        assert_eq!(stored(id(&cleo)).await.as_deref(), Some("+31644445555"));
+        assert_eq!(app.store.normalise_sms_numbers(false, 0, 100).await.unwrap(), None, "nothing left");
+    }
+
     async fn with_no_sms_gateway_the_channel_is_off_and_nothing_is_queued() {
         let app = TestApp::builder()
             .setting(Key::SmsDefaultCountry, "NL")

@@ -4,6 +4,7 @@
 
 pub mod encoding;
 pub mod inbound;
+pub mod numbers;
 pub mod sender;
 pub mod session;
 pub mod text;
