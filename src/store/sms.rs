@@ -360,16 +360,28 @@ pub(super) async fn enqueue(
     let key = country_key(plan);
     let services = service_ids_sql(tx, ticket, 5);
     let holds = stored_number_holds(4);
+    let followers = format!(
+        "FROM customers c WHERE c.cell_phone <> '' AND {holds} AND c.id IN ( \
+           SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services}))"
+    );
+    // One row per number, the first follower's (lowest id); as for email (see
+    // `outbox::enqueue_email`): SQLite by GROUP BY, PostgreSQL by a window.
+    let first_per_number = match Backend::of(tx) {
+        Backend::Sqlite => format!(
+            "(SELECT min(c.id) AS id {followers} GROUP BY c.sms_number) f \
+             JOIN customers r ON r.id = f.id WHERE"
+        ),
+        Backend::Postgres => format!(
+            "(SELECT c.id, c.sms_number, c.name, \
+               ROW_NUMBER() OVER (PARTITION BY c.sms_number ORDER BY c.id) AS rn \
+             {followers}) r WHERE r.rn = 1 AND"
+        ),
+    };
     let sql = format!(
         "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, address, name, \
            state, attempts, queued_at, next_attempt_at) \
-         SELECT $1, $2, r.id, 'sms', r.sms_number, r.name, 'queued', 0, $3, $3 FROM ( \
-           SELECT c.id, c.sms_number, c.name, \
-             ROW_NUMBER() OVER (PARTITION BY c.sms_number ORDER BY c.id) AS rn \
-           FROM customers c \
-           WHERE c.cell_phone <> '' AND {holds} AND c.id IN ( \
-             SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services})) \
-         ) r WHERE r.rn = 1 AND r.sms_number NOT IN ( \
+         SELECT $1, $2, r.id, 'sms', r.sms_number, r.name, 'queued', 0, $3, $3 \
+         FROM {first_per_number} r.sms_number NOT IN ( \
            SELECT o.address FROM opt_outs o WHERE o.channel = 'sms' AND o.lifted_at IS NULL)"
     );
     let mut q = sqlx::query(&sql)
