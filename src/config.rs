@@ -148,9 +148,10 @@ pub const SETTINGS: &[SettingSpec] = &[
         flag: "db-max-connections",
         env: "HERALD_DB_MAX_CONNECTIONS",
         stored_as: None,
-        default: Some("8"),
+        // 8 on SQLite, 20 on PostgreSQL (`startup::pool_settings`).
+        default: None,
         label: "Database connections",
-        help: "Most connections this instance opens to the database (per instance: mind the server's max_connections)",
+        help: "Most connections this instance opens to the database: default 8, on PostgreSQL 20 (per instance: mind the server's max_connections)",
         secret: false,
     },
     SettingSpec {

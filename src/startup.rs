@@ -54,11 +54,31 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// `--db-max-connections` when not given, on SQLite (one writer connection, the rest for
+/// reads).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
+/// `--db-max-connections` when not given, on PostgreSQL: 20 connections shared by the
+/// listener, the point reads, the group commit of ticket creations and the delivery workers
+/// (PostgreSQL commits concurrent transactions together; with 8, the pool had 4 connections:
+/// BENCHMARKS.md, "PostgreSQL POST and fan-out, third pass"). Four instances open 80 at most,
+/// under the server's default `max_connections` of 100 less its 3 reserved for superusers,
+/// with room for `psql` and an instance being replaced; connections are opened only when
+/// needed.
+pub const PG_DEFAULT_MAX_CONNECTIONS: u32 = 20;
+
 /// The pool size and timeout from the configuration.
 pub fn pool_settings(config: &Config) -> anyhow::Result<PoolSettings> {
     let flag = |key: Key| move |e: String| anyhow::anyhow!("--{}: {e}", spec(key).flag);
-    let max_connections = values::db_max_connections(&config.get(Key::DbMaxConnections))
-        .map_err(flag(Key::DbMaxConnections))?;
+    let max_connections = match config.override_of(Key::DbMaxConnections) {
+        Some((given, _)) => {
+            values::db_max_connections(given).map_err(flag(Key::DbMaxConnections))?
+        }
+        None if config.database_url().expose().starts_with("postgres") => {
+            PG_DEFAULT_MAX_CONNECTIONS
+        }
+        None => DEFAULT_MAX_CONNECTIONS,
+    };
     let acquire_timeout = values::db_acquire_timeout(&config.get(Key::DbAcquireTimeout))
         .map_err(flag(Key::DbAcquireTimeout))?;
     Ok(PoolSettings {
@@ -312,6 +332,12 @@ mod tests {
         let defaults = pool_settings(&Config::default()).unwrap();
         assert_eq!(defaults.max_connections, 8);
         assert_eq!(defaults.acquire_timeout, Duration::from_secs(5));
+        for url in ["postgres://h/db", "postgresql://h/db"] {
+            let postgres = Config::default().with(Key::Database, url);
+            assert_eq!(pool_settings(&postgres).unwrap().max_connections, 20);
+            let given = postgres.with(Key::DbMaxConnections, "8");
+            assert_eq!(pool_settings(&given).unwrap().max_connections, 8);
+        }
         let set = Config::default()
             .with(Key::DbMaxConnections, "32")
             .with(Key::DbAcquireTimeout, "750ms");

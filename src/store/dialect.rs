@@ -26,7 +26,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Executor};
 
-use super::group::GroupWriter;
+use super::group::{pg_writers, GroupWriter};
 use super::health::WriteHealth;
 use super::pg_reads::PgReads;
 use super::sqlite_outbox::SqliteOutbox;
@@ -272,7 +272,7 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
                 .connect_with(options)
                 .await?;
             let engine = Engine::Sqlite {
-                group: GroupWriter::start(writer.clone()),
+                group: GroupWriter::start(writer.clone(), 1, Backend::Sqlite.begin_write()),
                 direct: SqliteReads::for_url(&url)?.map(Into::into),
                 outbox: SqliteOutbox::for_url(&url)?,
             };
@@ -319,6 +319,11 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
                 engine: Engine::Postgres {
                     url: url.into(),
                     reads,
+                    group: GroupWriter::start(
+                        pool.clone(),
+                        pg_writers(pool_size),
+                        Backend::Postgres.begin_write(),
+                    ),
                 },
                 writer: pool.clone(),
                 pool,
@@ -377,6 +382,8 @@ pub(super) enum Engine {
         url: Arc<str>,
         /// The point reads' connections (`None` with too few connections to spare).
         reads: Option<Arc<PgReads>>,
+        /// The group commit of ticket creations (see `group`).
+        group: GroupWriter,
     },
 }
 
@@ -388,11 +395,10 @@ impl Engine {
         }
     }
 
-    /// The group commit that writes go through, where there is one.
-    pub(super) fn group(&self) -> Option<&GroupWriter> {
+    /// The group commit that ticket creations go through.
+    pub(super) fn group(&self) -> &GroupWriter {
         match self {
-            Engine::Sqlite { group, .. } => Some(group),
-            Engine::Postgres { .. } => None,
+            Engine::Sqlite { group, .. } | Engine::Postgres { group, .. } => group,
         }
     }
 

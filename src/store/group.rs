@@ -1,10 +1,17 @@
-//! Group commit for SQLite's single writer.
+//! Group commit of ticket creations, on both engines.
 //!
 //! SQLite commits one transaction at a time, and each durable commit waits for the disk
 //! (`synchronous = FULL`). Instead of one transaction per request, one task owns the writes
 //! submitted here: it takes the next request, opens a transaction (`BEGIN IMMEDIATE`), runs that
 //! request's work and then the work of every request that queued meanwhile (up to
 //! [`MAX_BATCH`]), each inside its own `SAVEPOINT`, and commits them all with one `COMMIT`.
+//!
+//! PostgreSQL commits concurrent transactions together itself, but only as many as there are
+//! connections in a transaction at once, and each transaction costs a `BEGIN` and a `COMMIT`
+//! round trip and a commit record: a few tasks ([`pg_writers`]) take turns at the one queue
+//! the same way, each on a connection of the pool while its batch runs, and the `BEGIN` goes
+//! with the first request's `SAVEPOINT` in one round trip (BENCHMARKS.md, "PostgreSQL POST and
+//! fan-out, third pass").
 //!
 //! What each request sees is what it would see alone:
 //! - its work succeeded: its answer is sent only after the shared `COMMIT` succeeded, so nothing
@@ -25,7 +32,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use sqlx::{AnyConnection, AnyPool, Executor};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::{Store, StoreError};
 
@@ -40,19 +47,33 @@ pub type Work<T> =
 /// What a request is answered: its result, or the panic of its work (resumed in the request).
 type Answer<T> = Result<Result<T, StoreError>, Box<dyn Any + Send>>;
 
-/// The sending side; cloned with the store. The task ends when the last clone is dropped.
+/// How many batches run at once on PostgreSQL, out of a pool of `pool_size` connections: half
+/// of them, so the delivery workers and the other requests keep the rest.
+pub fn pg_writers(pool_size: u32) -> usize {
+    (pool_size as usize / 2).max(1)
+}
+
+/// The sending side; cloned with the store. The tasks end when the last clone is dropped.
 #[derive(Clone)]
 pub struct GroupWriter {
     jobs: mpsc::UnboundedSender<Box<dyn Job>>,
 }
 
+/// The queue the writer tasks share: the one whose turn it is waits on it, the others take
+/// from it between the requests of their batches when it is free.
+type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Box<dyn Job>>>>;
+
 impl GroupWriter {
-    /// Starts the writer task on the current Tokio runtime. `pool` is the single-connection
-    /// writer pool; the task holds its connection only while a batch runs, so other writes
-    /// through the pool take turns with the batches.
-    pub fn start(pool: AnyPool) -> GroupWriter {
+    /// Starts `writers` writer tasks on the current Tokio runtime, each opening its
+    /// transactions with `begin`. `pool` is the writer pool (on SQLite its single connection);
+    /// a task holds a connection only while a batch runs, so other writes through the pool
+    /// take turns with the batches.
+    pub fn start(pool: AnyPool, writers: usize, begin: &'static str) -> GroupWriter {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, queue));
+        let queue: Queue = Arc::new(Mutex::new(queue));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(run(pool.clone(), queue.clone(), begin));
+        }
         GroupWriter { jobs }
     }
 
@@ -77,9 +98,7 @@ impl GroupWriter {
 }
 
 impl Store {
-    /// Runs `work` in a write transaction and commits it: on SQLite in the next group commit,
-    /// on PostgreSQL (which commits concurrent transactions together itself) in a transaction
-    /// of its own.
+    /// Runs `work` in a write transaction and commits it, in the next group commit.
     pub(super) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -87,18 +106,7 @@ impl Store {
             + Send
             + 'static,
     {
-        let result = match self.engine.group() {
-            Some(group) => group.submit(Box::new(work)).await,
-            None => {
-                async {
-                    let mut tx = self.write_tx().await?;
-                    let value = work(&mut tx).await?;
-                    tx.commit().await?;
-                    Ok(value)
-                }
-                .await
-            }
-        };
+        let result = self.engine.group().submit(Box::new(work)).await;
         self.note_write(&result);
         result
     }
@@ -169,13 +177,18 @@ impl<T: Send + 'static> Job for Pending<T> {
     }
 }
 
-async fn run(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>) {
-    while let Some(first) = queue.recv().await {
+async fn run(pool: AnyPool, queue: Queue, begin: &'static str) {
+    loop {
+        // The lock is held only while waiting for the next request: then it is this task's
+        // turn to start a batch.
+        let Some(first) = queue.lock().await.recv().await else {
+            return;
+        };
         let mut batch = vec![first];
         let mut full = false;
         let result = match pool.acquire().await {
             Ok(mut conn) => {
-                let result = commit_batch(&mut conn, &mut batch, &mut queue, &mut full).await;
+                let result = commit_batch(&mut conn, begin, &mut batch, &queue, &mut full).await;
                 if result.is_err() && conn.execute("ROLLBACK").await.is_err() {
                     // Neither committed nor rolled back: do not hand the connection to
                     // anyone else in an unknown state.
@@ -196,14 +209,16 @@ async fn run(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>) {
 /// `full` is set when a request's work ran out of space.
 async fn commit_batch(
     conn: &mut AnyConnection,
+    begin: &'static str,
     batch: &mut Vec<Box<dyn Job>>,
-    queue: &mut mpsc::UnboundedReceiver<Box<dyn Job>>,
+    queue: &Queue,
     full: &mut bool,
 ) -> Result<(), Arc<sqlx::Error>> {
-    conn.execute("BEGIN IMMEDIATE").await.map_err(Arc::new)?;
-    // One round trip per request: the previous request's savepoint is released (its work kept
-    // in the transaction) as this one's is set.
-    let mut savepoint = "SAVEPOINT request";
+    // One round trip per request: the transaction begins with the first request's savepoint,
+    // and then the previous request's savepoint is released (its work kept in the
+    // transaction) as this one's is set.
+    let first = format!("{begin}; SAVEPOINT request");
+    let mut begun = false;
     let mut next = 0;
     while next < batch.len() {
         let job = &mut batch[next];
@@ -211,8 +226,13 @@ async fn commit_batch(
         // A request that went away before its turn (its client disconnected, or it timed out)
         // writes nothing, as when it was dropped while waiting for a transaction of its own.
         if !job.abandoned() {
+            let savepoint = if begun {
+                "RELEASE request; SAVEPOINT request"
+            } else {
+                first.as_str()
+            };
             conn.execute(savepoint).await.map_err(Arc::new)?;
-            savepoint = "RELEASE request; SAVEPOINT request";
+            begun = true;
             let ran = job.run(conn).await;
             *full |= ran == Ran::Full;
             if ran != Ran::Ok {
@@ -222,12 +242,15 @@ async fn commit_batch(
             }
         }
         if next == batch.len() && batch.len() < MAX_BATCH {
-            if let Ok(job) = queue.try_recv() {
+            // Another task waiting for its turn holds the queue: the next request is its.
+            if let Some(job) = queue.try_lock().ok().and_then(|mut q| q.try_recv().ok()) {
                 batch.push(job);
             }
         }
     }
-    conn.execute("COMMIT").await.map_err(Arc::new)?;
+    if begun {
+        conn.execute("COMMIT").await.map_err(Arc::new)?;
+    }
     Ok(())
 }
 
@@ -239,25 +262,38 @@ mod tests {
     use super::*;
     use crate::store::{Page, PoolSettings};
 
-    async fn store(dir: &tempfile::TempDir) -> Store {
-        let url = format!("sqlite://{}", dir.path().join("group.db").display());
+    /// Both engines: a SQLite file in `dir`, or a fresh database of the tests' PostgreSQL
+    /// (`None` where its server binaries are missing and skipping is allowed).
+    async fn store(dir: &tempfile::TempDir, postgres: bool) -> Option<Store> {
+        let url = if postgres {
+            if !herald_test_support::postgres::available("group commit") {
+                return None;
+            }
+            herald_test_support::postgres::fresh_database().await
+        } else {
+            format!("sqlite://{}", dir.path().join("group.db").display())
+        };
         let store = Store::connect(&url, &PoolSettings::default())
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        store
+        Some(store)
     }
 
-    /// Inserts a service named `name`, then fails as `how` says (after having written).
+    /// Inserts a service named `name`, then fails as `how` says (after having written). On
+    /// PostgreSQL its description is the (top-level) transaction's id.
     async fn insert_then(
         conn: &mut AnyConnection,
         name: String,
         how: u8,
     ) -> Result<String, StoreError> {
-        sqlx::query("INSERT INTO services (name) VALUES ($1)")
-            .bind(&name)
-            .execute(&mut *conn)
-            .await?;
+        let sql = match crate::store::Backend::of(conn) {
+            crate::store::Backend::Postgres => {
+                "INSERT INTO services (name, description) VALUES ($1, txid_current()::text)"
+            }
+            crate::store::Backend::Sqlite => "INSERT INTO services (name) VALUES ($1)",
+        };
+        sqlx::query(sql).bind(&name).execute(&mut *conn).await?;
         match how {
             0 => Ok(name),
             1 => Err(StoreError::Conflict(name)),
@@ -284,9 +320,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failing_request_of_a_batch_leaves_the_others_committed() {
+    async fn a_failing_request_of_a_batch_leaves_the_others_committed_sqlite() {
+        a_failing_request_of_a_batch_leaves_the_others_committed(false).await;
+    }
+
+    /// On PostgreSQL a failed statement aborts the transaction until its savepoint is rolled
+    /// back: the requests after it in the batch still commit.
+    #[tokio::test]
+    async fn a_failing_request_of_a_batch_leaves_the_others_committed_postgres() {
+        a_failing_request_of_a_batch_leaves_the_others_committed(true).await;
+    }
+
+    async fn a_failing_request_of_a_batch_leaves_the_others_committed(postgres: bool) {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+        let Some(store) = store(&dir, postgres).await else {
+            return;
+        };
         store
             .write(|conn| Box::pin(insert_then(conn, "taken".into(), 0)))
             .await
@@ -317,6 +366,20 @@ mod tests {
         }
         committed.sort();
         assert_eq!(live_names(&store).await, committed);
+        if postgres {
+            // They did share transactions, so requests after a failed statement committed in
+            // its transaction.
+            let transactions: i64 =
+                sqlx::query_scalar("SELECT count(DISTINCT description) FROM services")
+                    .fetch_one(&store.pool)
+                    .await
+                    .unwrap();
+            assert!(
+                transactions < committed.len() as i64 - 1,
+                "{transactions} transactions for {} rows",
+                committed.len()
+            );
+        }
         // The writer is still there, and its connection is usable by other writes.
         store
             .write(|conn| Box::pin(insert_then(conn, "after".into(), 0)))
@@ -332,9 +395,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_request_gone_before_its_turn_writes_nothing() {
+    async fn a_request_gone_before_its_turn_writes_nothing_sqlite() {
+        a_request_gone_before_its_turn_writes_nothing(false).await;
+    }
+
+    #[tokio::test]
+    async fn a_request_gone_before_its_turn_writes_nothing_postgres() {
+        a_request_gone_before_its_turn_writes_nothing(true).await;
+    }
+
+    async fn a_request_gone_before_its_turn_writes_nothing(postgres: bool) {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+        let Some(store) = store(&dir, postgres).await else {
+            return;
+        };
         // Polled once (queued), then dropped, as when a client disconnects.
         let gone = store
             .write(|conn| Box::pin(insert_then(conn, "gone".into(), 0)))

@@ -709,18 +709,25 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(", ");
             // PostgreSQL: the rows locked first, in the order of their ids (as a renewal locks
-            // them), so the two never deadlock.
+            // them), so the two never deadlock; both the lock and the update find the rows by
+            // one array of ids matched by the primary key (as `update_picked`): joined with
+            // the values, the planner scanned the whole table for each batch's outcomes
+            // (pg_stat_statements: 48 ms per 250 outcomes with 100,000 queued).
             let lock = match self.backend().for_update() {
                 "" => String::new(),
                 for_update => format!(
-                    "WITH v AS (VALUES {values}), held AS MATERIALIZED (SELECT n.id \
-                       FROM notifications n JOIN v ON n.id = v.column1 ORDER BY n.id{for_update}) "
+                    "WITH v AS (VALUES {values}), held AS MATERIALIZED (SELECT id \
+                       FROM notifications WHERE id = ANY(ARRAY(SELECT column1 FROM v)) \
+                       ORDER BY id{for_update}) "
                 ),
             };
-            let from = if lock.is_empty() {
-                format!("(VALUES {values}) AS v")
+            let (from, held) = if lock.is_empty() {
+                (format!("(VALUES {values}) AS v"), "")
             } else {
-                "v JOIN held ON held.id = v.column1".to_owned()
+                (
+                    "v".to_owned(),
+                    " AND notifications.id = ANY(ARRAY(SELECT id FROM held))",
+                )
             };
             let sql = format!(
                 "{lock}UPDATE notifications SET \
@@ -737,7 +744,7 @@ impl Store {
                      ELSE notifications.sent_at END, \
                    claimed_by = NULL \
                  FROM {from} \
-                 WHERE notifications.id = v.column1 AND notifications.claimed_by = v.column7"
+                 WHERE notifications.id = v.column1 AND notifications.claimed_by = v.column7{held}"
             );
             let mut q = sqlx::query(&sql);
             for (message, outcome) in chunk {
