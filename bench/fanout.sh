@@ -104,19 +104,6 @@ pg_cpu_secs() {
 }
 hwm_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
-# The followers, written straight into the database: the same SQL on both backends.
-seed_sql() {
-  cat <<SQL
-INSERT INTO services (name) VALUES ('Mail');
-INSERT INTO customers (name, email)
-  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
-  SELECT 'Customer ' || i, 'customer' || i || '@example.test' FROM n;
-INSERT INTO customer_services (customer_id, service_id)
-  SELECT c.id, s.id FROM customers c, services s;
--- Statistics for the planner, as autovacuum (PostgreSQL) would gather soon after such a load.
-ANALYZE;
-SQL
-}
 SENT_SQL="SELECT count(*) FROM notifications WHERE state = 'sent'"
 
 smtp_source_rate() {
@@ -140,12 +127,12 @@ run_config() {
     sqlite)
       url="sqlite://$WORK/$name.db"
       HERALD_API_KEY="$KEY" "$HERALD" --database "$url" api-key set >/dev/null
-      seed_sql | sqlite_exec "$WORK/$name.db"
+      fanout_followers_sql "$N" | sqlite_exec "$WORK/$name.db"
       sent() { sqlite_exec "$WORK/$name.db" "$SENT_SQL"; } ;;
     postgres)
       url=$(pg_createdb "$name")
       HERALD_API_KEY="$KEY" "$HERALD" --database "$url" api-key set >/dev/null
-      seed_sql | pg_psql -d "$name" -f - >/dev/null
+      fanout_followers_sql "$N" | pg_psql -d "$name" -f - >/dev/null
       sent() { pg_psql -d "$name" -tA -c "$SENT_SQL"; } ;;
     *) echo "unknown configuration $config (sqlite, postgres, postgres:2)" >&2; exit 1 ;;
   esac

@@ -353,19 +353,33 @@ async fn enqueue_email(
     event: &TicketEvent,
 ) -> Result<u64, StoreError> {
     let services = service_ids_sql(tx, ticket, 4);
-    // One row per address: the first follower (lowest id) of each lower-cased address. A window
-    // over the followers is one sort, whatever the planner; a NOT EXISTS lookup per follower
-    // looked cheaper but lets SQLite's planner pick a plan quadratic in the followers.
+    let followers = format!(
+        "FROM customers c \
+         WHERE c.email IS NOT NULL AND c.email <> '' AND c.id IN ( \
+           SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services}))"
+    );
+    // One row per address: the first follower (lowest id) of each lower-cased address. A
+    // NOT EXISTS lookup per follower lets SQLite's planner pick a plan quadratic in the
+    // followers. SQLite: the lowest id per address by GROUP BY, then that customer (with a
+    // million followers 0.75 s of CPU where the window below took 1.2 s: SQLite buffers each
+    // partition of a window in a table of its own). PostgreSQL: the window, one sort (its
+    // GROUP BY hashes a million addresses and spills, which measured slower).
+    let first_per_address = match Backend::of(tx) {
+        Backend::Sqlite => format!(
+            "(SELECT min(c.id) AS id {followers} GROUP BY lower(c.email)) f \
+             JOIN customers r ON r.id = f.id WHERE"
+        ),
+        Backend::Postgres => format!(
+            "(SELECT c.id, c.email, c.name, \
+               ROW_NUMBER() OVER (PARTITION BY lower(c.email) ORDER BY c.id) AS rn \
+             {followers}) r WHERE r.rn = 1 AND"
+        ),
+    };
     let sql = format!(
         "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, address, name, \
            state, attempts, queued_at, next_attempt_at) \
-         SELECT $1, $2, r.id, 'email', r.email, r.name, 'queued', 0, $3, $3 FROM ( \
-           SELECT c.id, c.email, c.name, \
-             ROW_NUMBER() OVER (PARTITION BY lower(c.email) ORDER BY c.id) AS rn \
-           FROM customers c \
-           WHERE c.email IS NOT NULL AND c.email <> '' AND c.id IN ( \
-             SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services})) \
-         ) r WHERE r.rn = 1 AND lower(r.email) NOT IN ( \
+         SELECT $1, $2, r.id, 'email', r.email, r.name, 'queued', 0, $3, $3 \
+         FROM {first_per_address} lower(r.email) NOT IN ( \
            SELECT o.address FROM opt_outs o WHERE o.channel = 'email' AND o.lifted_at IS NULL)"
     );
     let mut q = sqlx::query(&sql)

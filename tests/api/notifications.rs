@@ -109,6 +109,13 @@ herald_test_support::backend_tests! {
         let t = ticket_on(&app, "Mail and web are down", &[mail, web]).await;
         let list = wait_notifications(&app, t, "created sent", all_in("sent")).await;
         assert_eq!(list.len(), 2, "{list:#?}");
+        // The address's first follower (lowest id) is the one told, as written.
+        let mut told: Vec<(&str, &str)> = list
+            .iter()
+            .map(|n| (n["Name"].as_str().unwrap(), n["Address"].as_str().unwrap()))
+            .collect();
+        told.sort();
+        assert_eq!(told, [("Ann Example", "ann@example.com"), ("Bob", "BOB@example.com")]);
         let got = smtp.wait_for(2, WAIT).await;
         assert_eq!(recipients(&got), ["ann@example.com", "bob@example.com"]);
         assert!(got.iter().all(|m| subject(m).starts_with("New disruption: Mail, Web - Mail and web are down")));

@@ -26,14 +26,14 @@ fn outsider() -> reqwest::Client {
         .unwrap()
 }
 
-/// The first `{prefix}{40 hex digits}` in `text`.
+/// The first `{prefix}{56 hex digits}` (a link token) in `text`.
 pub fn link_in(text: &str, prefix: &str) -> Option<String> {
     let start = text.find(prefix)?;
     let token: String = text[start + prefix.len()..]
         .chars()
         .take_while(char::is_ascii_hexdigit)
         .collect();
-    (token.len() == 40).then(|| format!("{}{token}", &text[start..start + prefix.len()]))
+    (token.len() == 56).then(|| format!("{}{token}", &text[start..start + prefix.len()]))
 }
 
 /// The `List-Unsubscribe` URL of a message (between `<` and `>`).

@@ -53,14 +53,14 @@ async fn opted_out_time(app: &TestApp, id: i64) -> Value {
     json(app.get(&format!("/api/Customers/{id}")).await, 200).await["OptedOutTime"].clone()
 }
 
-/// The first `{prefix}{40 hex digits}` in `text`.
+/// The first `{prefix}{56 hex digits}` (a link token) in `text`.
 fn link_in(text: &str, prefix: &str) -> Option<String> {
     let start = text.find(prefix)?;
     let token: String = text[start + prefix.len()..]
         .chars()
         .take_while(char::is_ascii_hexdigit)
         .collect();
-    (token.len() == 40).then(|| format!("{prefix}{token}"))
+    (token.len() == 56).then(|| format!("{prefix}{token}"))
 }
 
 herald_test_support::backend_tests! {
