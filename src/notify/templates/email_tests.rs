@@ -148,7 +148,13 @@ fn short_values_keep_html_lines_short() {
         let mut c = content(kind, "Mail is down");
         c.services = vec!["Mail".into(), "Web".into()];
         let r = render(&EmailView::new(&c), "Ann", Some(&links())).unwrap();
-        let long: Vec<&str> = r.html.lines().filter(|l| l.len() > 72).collect();
+        // A link's line holds its token (56 characters since tokens begin with their issuing
+        // time): it may be longer, within the 998 characters a 7bit line may have.
+        let long: Vec<&str> = r
+            .html
+            .lines()
+            .filter(|l| l.len() > 72 && !(l.contains(" href=") && l.len() <= 998))
+            .collect();
         assert!(long.is_empty(), "{kind:?} {long:#?}");
         let long: Vec<&str> = r.text.lines().filter(|l| l.len() > 72).collect();
         assert!(long.is_empty(), "{kind:?} {long:#?}");
