@@ -178,7 +178,10 @@ herald_test_support::backend_tests! {
 
     async fn failing_for_the_whole_retry_window_turns_the_webhook_off() {
         let receiver = WebhookReceiver::start().await;
-        let app = TestApp::builder().delivery(fast_delivery()).setting(Key::RetryWindow, "400ms").spawn().await;
+        // Long enough for several attempts (retries every 50–200 ms) even on a loaded machine:
+        // with 400 ms, a first attempt made late under load (the full suite beside a build)
+        // was already past the window, and gave up after one.
+        let app = TestApp::builder().delivery(fast_delivery()).setting(Key::RetryWindow, "2s").spawn().await;
         let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
         let id = webhook(&app, json!({"Url": receiver.url("/down")})).await["Id"].as_i64().unwrap();
         receiver.answer(&[503; 100]);
