@@ -13,6 +13,7 @@
 //! - [`notify`] renders and delivers the notification emails queued in the store's outbox;
 //! - [`scheduler`] runs the time-driven jobs (reminders, overdue notices) when they fall due.
 
+pub mod answers;
 pub mod api;
 pub mod cli;
 pub mod client_address;
@@ -28,6 +29,7 @@ pub mod notify;
 pub mod openapi;
 pub mod progress;
 pub mod public;
+pub mod request_timeout;
 pub mod retention;
 pub mod scheduler;
 pub mod scrape;

@@ -28,6 +28,8 @@ pub struct Shared {
     /// Where this instance listens (`http://…`), set once it serves: the base of links in
     /// emails sent from a request when no public URL is set.
     pub local_url: std::sync::OnceLock<String>,
+    /// The API's answers to GETs of one entity, while nothing was committed since.
+    pub answers: crate::answers::AnswerCache,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             metrics: Default::default(),
             templates,
             local_url: std::sync::OnceLock::new(),
+            answers: Default::default(),
         }))
     }
 

@@ -18,6 +18,7 @@ use super::error::ApiError;
 use super::negotiate::{response_format, InputDoc};
 use super::params::{parse_id, Params};
 use super::AppState;
+use crate::answers::{Key, Rendered};
 use crate::domain::{Actor, Who};
 use crate::live_settings::Snapshot;
 use crate::state::ClientAddress;
@@ -101,8 +102,13 @@ impl Ctx {
     }
 
     pub fn entity<E: WireEntity>(&self, status: StatusCode, entity: &E) -> Response {
+        self.render(entity).response(status)
+    }
+
+    /// The entity's document in the format asked for, with its `ETag`.
+    pub fn render<E: WireEntity>(&self, entity: &E) -> Rendered {
         // The tag is a digest of the JSON form: a JSON body is serialized once for both.
-        let (body, tag) = match self.format {
+        let (body, etag) = match self.format {
             Format::Json => {
                 let body = format::entity(self.format, entity, self.namespace());
                 let tag = etag::json_header_value(&body);
@@ -113,14 +119,42 @@ impl Ctx {
                 etag::header_value(entity),
             ),
         };
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.format.content_type()),
-        );
-        headers.insert(header::ETAG, tag);
-        response
+        Rendered {
+            body: body.into(),
+            content_type: self.format.content_type(),
+            etag,
+        }
+    }
+
+    /// A GET of one entity: the answer kept from an earlier GET while nothing was committed
+    /// since (see [`crate::answers`]), else `load`ed, rendered and kept.
+    pub async fn one<E, F, Fut>(
+        &self,
+        state: &AppState,
+        id: i64,
+        load: F,
+    ) -> Result<Response, StoreError>
+    where
+        E: WireEntity,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<E, StoreError>>,
+    {
+        let version = state.store.read_version();
+        let key = Key {
+            model: E::MODEL,
+            id,
+            format: self.format,
+        };
+        if let Some(kept) = version.and_then(|v| state.answers.get(v, &key, self.namespace())) {
+            return Ok(kept.response(StatusCode::OK));
+        }
+        let rendered = self.render(&load().await?);
+        if let Some(version) = version {
+            state
+                .answers
+                .keep(version, key, self.namespace(), &rendered);
+        }
+        Ok(rendered.response(StatusCode::OK))
     }
 
     pub fn created<E: WireEntity>(&self, collection: &str, id: i64, entity: &E) -> Response {
@@ -227,11 +261,12 @@ async fn get_one<R: Crud>(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let entity = R::get(&state.store, id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found(R::MODEL, id),
-        e => store_error::<R>(e),
-    })?;
-    Ok(ctx.entity(StatusCode::OK, &entity))
+    ctx.one(&state, id, || R::get(&state.store, id))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(R::MODEL, id),
+            e => store_error::<R>(e),
+        })
 }
 
 async fn post<R: Crud>(

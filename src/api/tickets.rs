@@ -65,12 +65,9 @@ async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let ticket = state
-        .store
-        .get_ticket(id)
+    ctx.one(&state, id, || state.store.get_ticket(id))
         .await
-        .map_err(|e| store_error(Some(id), e))?;
-    Ok(ctx.entity(StatusCode::OK, &ticket))
+        .map_err(|e| store_error(Some(id), e))
 }
 
 async fn post(

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Executor};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::group::{pg_writers, GroupWriter};
 use super::health::WriteHealth;
@@ -251,15 +252,38 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
             let options: AnyConnectOptions = url
                 .parse()
                 .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
-            let open = |max: u32| {
+            // Counts the writer's hand-outs and returns, for the answers kept in memory (see
+            // `SqliteReads::version`): every commit of this process but the delivery
+            // workers' happens on the writer between the two.
+            let uses = Arc::new(AtomicU64::new(0));
+            let open = |max: u32, counted: Option<Arc<AtomicU64>>| {
+                let count = move || {
+                    if let Some(uses) = &counted {
+                        uses.fetch_add(1, Ordering::SeqCst);
+                    }
+                };
+                let (on_acquire, on_connect) = (count.clone(), count.clone());
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(settings.acquire_timeout)
-                    // A local file cannot drop a connection: skip the ping (a round trip to
-                    // the connection's worker thread) on every acquire.
+                    // A local file cannot drop a connection: no ping on acquire, and no end
+                    // of life (which would also close a connection without `after_release`).
                     .test_before_acquire(false)
-                    .after_release(|conn, _meta| Box::pin(not_in_a_transaction(conn)))
-                    .after_connect(|conn, _meta| {
+                    .max_lifetime(None)
+                    .before_acquire(move |_conn, _meta| {
+                        on_acquire();
+                        Box::pin(async { Ok(true) })
+                    })
+                    .after_release(move |conn, _meta| {
+                        let count = count.clone();
+                        Box::pin(async move {
+                            let clean = not_in_a_transaction(conn).await;
+                            count();
+                            clean
+                        })
+                    })
+                    .after_connect(move |conn, _meta| {
+                        on_connect();
                         Box::pin(async move {
                             conn.execute(SQLITE_PRAGMAS).await?;
                             Ok(())
@@ -267,13 +291,15 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
                     })
             };
             // The writer first: it creates the file and switches it to WAL.
-            let writer = open(1).connect_with(options.clone()).await?;
-            let pool = open(settings.max_connections.max(1))
+            let writer = open(1, Some(uses.clone()))
+                .connect_with(options.clone())
+                .await?;
+            let pool = open(settings.max_connections.max(1), None)
                 .connect_with(options)
                 .await?;
             let engine = Engine::Sqlite {
                 group: GroupWriter::start(writer.clone(), 1, Backend::Sqlite.begin_write()),
-                direct: SqliteReads::for_url(&url)?.map(Into::into),
+                direct: SqliteReads::for_url(&url, uses)?.map(Into::into),
                 outbox: SqliteOutbox::for_url(&url)?,
             };
             Ok(Connected {

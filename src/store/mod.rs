@@ -143,6 +143,22 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// See [`Store::read_version`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReadVersion {
+    /// Hand-outs and returns of this process's writer.
+    writes: u64,
+    /// Changes of `PRAGMA data_version` seen.
+    others: u64,
+}
+
+impl ReadVersion {
+    #[cfg(test)]
+    pub fn for_tests(writes: u64) -> Self {
+        ReadVersion { writes, others: 0 }
+    }
+}
+
 impl Store {
     /// Opens (and for SQLite creates) the database. Does not migrate: see [`Store::migrate`].
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
@@ -244,6 +260,21 @@ impl Store {
 
     pub fn writer(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// A version of everything in the database, on SQLite (see
+    /// [`sqlite_reads::SqliteReads::version`]): a read made after taking it reflects it or a
+    /// later one, and an answer rendered from such a read may be served again while the
+    /// version stays the same. `None` on PostgreSQL (several instances, and a question costs
+    /// what a point read does) and whenever it cannot be asked.
+    pub fn read_version(&self) -> Option<ReadVersion> {
+        let (writes, others) = self.engine.direct_reads()?.version()?;
+        // Taken after the version: the writer out now may commit at any moment, and one
+        // handed out since changed the version.
+        if self.writer.size() > self.writer.num_idle() as u32 {
+            return None;
+        }
+        Some(ReadVersion { writes, others })
     }
 
     /// Wakes this process's delivery workers.

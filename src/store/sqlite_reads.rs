@@ -17,8 +17,9 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -31,6 +32,10 @@ use crate::domain::Ticket;
 /// How long a read waits for a lock: not at all (see above).
 const BUSY_TIMEOUT: Duration = Duration::ZERO;
 
+/// How long a look at `PRAGMA data_version` serves: the longest a commit by another process
+/// goes unseen by [`SqliteReads::version`].
+pub(super) const LOOK_AGAIN: Duration = Duration::from_millis(100);
+
 /// Statements kept prepared per connection.
 const STATEMENT_CACHE: usize = 32;
 
@@ -40,12 +45,22 @@ pub(super) struct SqliteReads {
     path: PathBuf,
     /// `None` once closed.
     idle: Mutex<Option<Vec<Connection>>>,
+    /// How many times this process's writer was handed out or returned (see
+    /// [`SqliteReads::version`]).
+    writes: Arc<AtomicU64>,
+    /// The latest look at `PRAGMA data_version`, for commits by other processes.
+    looked: Mutex<Looked>,
+    /// Set by [`SqliteReads::close`].
+    closed: AtomicBool,
 }
 
 impl SqliteReads {
     /// For the database file of a `sqlite:` URL; `None` for an in-memory database (which only
     /// sqlx's own connections can see).
-    pub(super) fn for_url(url: &str) -> Result<Option<SqliteReads>, StoreError> {
+    pub(super) fn for_url(
+        url: &str,
+        writes: Arc<AtomicU64>,
+    ) -> Result<Option<SqliteReads>, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
         let path = options.get_filename().to_path_buf();
@@ -54,7 +69,66 @@ impl SqliteReads {
         Ok((!in_memory).then(|| SqliteReads {
             path,
             idle: Mutex::new(Some(Vec::new())),
+            writes,
+            looked: Mutex::new(Looked::default()),
+            closed: AtomicBool::new(false),
         }))
+    }
+
+    /// A version of the whole file: while it stays the same, nothing was committed. It
+    /// changes
+    /// - at once when this process's writer (through which every change but the delivery
+    ///   workers' goes) is handed out, and again when it is returned, after its commit
+    ///   ([`Store::read_version`](super::Store::read_version) also gives no version at all
+    ///   while the writer is out: its commit may land at any moment);
+    /// - within [`LOOK_AGAIN`] with any other commit: another process's (the command line's,
+    ///   which never writes tickets, customers or services; a statement run by hand), or the
+    ///   delivery workers' own connection's. `PRAGMA data_version` tells, on a connection of
+    ///   its own (it counts the commits of every *other* connection); asking takes a read
+    ///   transaction (two file locks and a `stat`, a sixth of a cached GET), so it is asked
+    ///   at most that often.
+    ///
+    /// Taken before a read, a version the read reflects or a later one. `None` when the file
+    /// cannot be asked right now (closed, locked).
+    pub(super) fn version(&self) -> Option<(u64, u64)> {
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        // Read first: a write released after this is in a later version.
+        let writes = self.writes.load(Ordering::SeqCst);
+        let mut looked = self.looked.lock().expect("never poisoned");
+        let now = Instant::now();
+        if looked
+            .at
+            .is_some_and(|at| now.duration_since(at) < LOOK_AGAIN)
+        {
+            return Some((writes, looked.changes));
+        }
+        if looked.conn.is_none() {
+            looked.conn = Some(self.open().ok()?);
+        }
+        let asked = looked.conn.as_ref().map(|conn| {
+            conn.prepare_cached("PRAGMA data_version")
+                .and_then(|mut s| s.query_row([], |row| row.get::<_, i64>(0)))
+        });
+        match asked {
+            Some(Ok(version)) => {
+                if looked.data_version != Some(version) {
+                    looked.data_version = Some(version);
+                    looked.changes += 1;
+                }
+                looked.at = Some(now);
+                Some((writes, looked.changes))
+            }
+            _ => {
+                // Opened again next time; no version, so nothing is served from memory.
+                *looked = Looked {
+                    changes: looked.changes + 1,
+                    ..Looked::default()
+                };
+                None
+            }
+        }
     }
 
     /// One live ticket with its services; `None` when the file is locked right now (read it
@@ -109,7 +183,9 @@ impl SqliteReads {
 
     /// Closes the idle connections; later reads fail as on a closed pool.
     pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         self.idle.lock().expect("never poisoned").take();
+        self.looked.lock().expect("never poisoned").conn.take();
     }
 
     fn open(&self) -> Result<Connection, StoreError> {
@@ -122,6 +198,19 @@ impl SqliteReads {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }
+}
+
+/// The latest look at `PRAGMA data_version` (see [`SqliteReads::version`]).
+#[derive(Default)]
+struct Looked {
+    /// When it began.
+    at: Option<Instant>,
+    /// What it said.
+    data_version: Option<i64>,
+    /// How many times it changed (or could not be asked) since the process began.
+    changes: u64,
+    /// The connection it asks (always the same one: the number is its own).
+    conn: Option<Connection>,
 }
 
 /// Did the read fail because the file is locked?
@@ -249,6 +338,47 @@ mod tests {
         ));
     }
 
+    #[tokio::test]
+    async fn the_version_moves_with_every_commit_and_is_withheld_while_the_writer_is_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("herald.db").display());
+        let store = Store::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        // Settled: the writer's release after the migrations runs on a task of its own.
+        let settled = || async {
+            loop {
+                if let Some(v) = store.read_version() {
+                    return v;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        let before = settled().await;
+        assert_eq!(store.read_version(), Some(before), "no commit, no change");
+
+        let held = store.writer().acquire().await.unwrap();
+        assert_eq!(store.read_version(), None, "the writer is out");
+        drop(held);
+        let after_use = settled().await;
+        assert_ne!(after_use, before);
+
+        // A commit on a connection of the store's own, past its writer (as another process's):
+        // seen once the last look is older than LOOK_AGAIN.
+        let other = Connection::open(dir.path().join("herald.db")).unwrap();
+        other
+            .execute("INSERT INTO settings (name, value) VALUES ('x', 'y')", [])
+            .unwrap();
+        let waited = Instant::now();
+        while store.read_version() == Some(after_use) {
+            assert!(waited.elapsed() < Duration::from_secs(10), "never seen");
+            tokio::task::yield_now().await;
+        }
+        store.close().await;
+        assert_eq!(store.read_version(), None, "closed");
+    }
+
     /// A direct read runs on the runtime thread: a locked file must not hold it (for up to a
     /// busy timeout) but leave the read to the pool, whose connections wait on their own threads.
     #[test]
@@ -274,9 +404,10 @@ mod tests {
                  VALUES (1, 'Mail is slow', 0, 0)",
             )
             .unwrap();
-        let direct = SqliteReads::for_url(&format!("sqlite://{}", path.display()))
-            .unwrap()
-            .unwrap();
+        let direct =
+            SqliteReads::for_url(&format!("sqlite://{}", path.display()), Default::default())
+                .unwrap()
+                .unwrap();
         let read = |direct: &SqliteReads| direct.ticket(1).map(|r| r.unwrap().description);
         assert_eq!(read(&direct).as_deref(), Some("Mail is slow"));
         locker
@@ -289,12 +420,18 @@ mod tests {
 
     #[test]
     fn in_memory_databases_are_read_through_sqlx() {
-        assert!(SqliteReads::for_url("sqlite::memory:").unwrap().is_none());
-        assert!(SqliteReads::for_url("sqlite://x.db?mode=memory")
+        assert!(SqliteReads::for_url("sqlite::memory:", Default::default())
             .unwrap()
             .is_none());
-        assert!(SqliteReads::for_url("sqlite://x.db?mode=rwc")
-            .unwrap()
-            .is_some());
+        assert!(
+            SqliteReads::for_url("sqlite://x.db?mode=memory", Default::default())
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            SqliteReads::for_url("sqlite://x.db?mode=rwc", Default::default())
+                .unwrap()
+                .is_some()
+        );
     }
 }

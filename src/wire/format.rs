@@ -4,7 +4,7 @@ use super::model::WireEntity;
 use super::xml;
 
 /// A response format. XML echoes the media type the client asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     Json,
     Xml { text_xml: bool },

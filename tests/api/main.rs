@@ -1,6 +1,7 @@
 //! Integration tests of the REST API over real HTTP on loopback, each with its own server
 //! and database (a SQLite file, or a PostgreSQL database: see `herald_test_support::backend_tests!`).
 
+mod answers;
 mod audit;
 mod auth;
 mod backup;
