@@ -84,8 +84,8 @@ impl Store {
         }
         if let Some(reads) = self.engine.pg_reads() {
             return reads
-                .read(
-                    &super::ticket_rows::SELECT_ONE,
+                .read_together(
+                    super::ticket_rows::SELECT_MANY.as_str(),
                     id,
                     super::ticket_rows::ticket_of,
                 )
