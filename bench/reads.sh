@@ -9,6 +9,8 @@
 #   CONFIGS=sqlite bench/reads.sh         # one of them (sqlite, postgres)
 #   ROUNDS=3 DURATION=5 bench/reads.sh    # rounds per figure, seconds per round
 #   HERALD_BIN_DIR=/tmp/old bench/reads.sh  # the herald binary of another build
+#   RANDOM_IDS=1 bench/reads.sh           # Herald's GETs each of a random ticket (as pgbench -S
+#                                         # reads random rows) instead of all of the same one
 #   NO_BUILD=1 bench/reads.sh             # use the release build as it is (e.g. one made
 #                                         # with line tables for perf)
 #   PERF=1 bench/reads.sh                 # also `perf record -g` Herald during its last round
@@ -41,7 +43,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_http() { for _ in $(seq 1 300); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 median() { python3 -c 'import statistics,sys; print(f"{statistics.median(map(float,sys.argv[1:])):.0f}")' "$@"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
-wrk_rps() { wrk -t2 -c64 -d"${DURATION}s" "$1" | awk '/^Requests\/sec/ {print $2}'; }
+wrk_rps() { wrk -t2 -c64 -d"${DURATION}s" "${@:2}" "$1" | awk '/^Requests\/sec/ {print $2}'; }
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Starts Herald on $1 with TICKETS tickets; sets H and HERALD_PID.
@@ -57,16 +59,23 @@ start_herald() {
 
 # Herald's round; the last one under perf when PERF is set ($1: the report's name).
 herald_round() {
-  local url="$H/api/Tickets/$((TICKETS / 2))?key=$KEY"
+  local url="$H/api/Tickets/$((TICKETS / 2))?key=$KEY" script=()
+  if [ -n "${RANDOM_IDS:-}" ]; then
+    cat >"$WORK/random.lua" <<LUA
+math.randomseed(os.time())
+request = function() return wrk.format("GET", "/api/Tickets/" .. math.random(1, $TICKETS) .. "?key=$KEY") end
+LUA
+    script=(-s "$WORK/random.lua")
+  fi
   if [ -n "${PERF:-}" ] && [ "$2" = "$ROUNDS" ]; then
     perf record ${PERF_RECORD:--g} -o "$PERF_DIR/perf-reads-$1.data" -p "$HERALD_PID" -- sleep "$DURATION" >/dev/null 2>&1 &
     local perf=$!
-    wrk_rps "$url"
+    wrk_rps "$url" "${script[@]}"
     wait "$perf" || true
     perf report -i "$PERF_DIR/perf-reads-$1.data" --no-children --stdio --percent-limit 0.7 -g none \
       >"$PERF_DIR/perf-reads-$1.txt" 2>/dev/null || true
   else
-    wrk_rps "$url"
+    wrk_rps "$url" "${script[@]}"
   fi
 }
 

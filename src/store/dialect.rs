@@ -445,10 +445,10 @@ impl Engine {
     }
 
     /// The point reads on connections of their own, where there are some.
-    pub(super) fn pg_reads(&self) -> Option<&PgReads> {
+    pub(super) fn pg_reads(&self) -> Option<&Arc<PgReads>> {
         match self {
             Engine::Sqlite { .. } => None,
-            Engine::Postgres { reads, .. } => reads.as_deref(),
+            Engine::Postgres { reads, .. } => reads.as_ref(),
         }
     }
 

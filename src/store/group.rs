@@ -13,6 +13,14 @@
 //! with the first request's `SAVEPOINT` in one round trip (BENCHMARKS.md, "PostgreSQL POST and
 //! fan-out, third pass").
 //!
+//! On PostgreSQL the creations found queued together are written together: one savepoint and
+//! one statement for all of them ([`write_together`]: their tickets, services, events and
+//! audit entries by one `WITH … INSERT`), where each would cost a savepoint and a statement of
+//! its own, each parsed, planned and started by the server (BENCHMARKS.md, "PostgreSQL POST
+//! and reads, fourth pass"). When that fails (a service that is not live, any statement's
+//! error) it is rolled back to its savepoint and the same creations run one by one, each in
+//! its own savepoint as below, so the one at fault fails alone with its own answer.
+//!
 //! What each request sees is what it would see alone:
 //! - its work succeeded: its answer is sent only after the shared `COMMIT` succeeded, so nothing
 //!   is ever answered before it is on disk;
@@ -34,13 +42,16 @@ use futures::FutureExt;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::{Store, StoreError};
+use super::tickets::{write_together, Created, Creation};
+use super::{Backend, Store, StoreError};
 
 /// The most requests committed together: bounds how long the first of a batch waits.
 pub const MAX_BATCH: usize = 64;
 
 /// A request's work: statements on the writer's connection, inside a transaction it must not
-/// end itself.
+/// end itself. Only the tests submit work of their own; Herald's requests are
+/// [`Creation`]s.
+#[cfg(test)]
 pub type Work<T> =
     Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
 
@@ -78,14 +89,38 @@ impl GroupWriter {
     }
 
     /// Runs `work` in the next batch; returns its result once the batch is committed.
+    #[cfg(test)]
     pub async fn submit<T: Send + 'static>(&self, work: Work<T>) -> Result<T, StoreError> {
+        self.send(|reply| {
+            Box::new(Pending {
+                work: Some(work),
+                outcome: None,
+                reply,
+            })
+        })
+        .await
+    }
+
+    /// Writes `creation` in the next batch, with the other creations queued with it where the
+    /// engine allows; returns it once the batch is committed.
+    async fn submit_creation(&self, creation: Creation) -> Result<Created, StoreError> {
+        self.send(|reply| {
+            Box::new(PendingCreation {
+                creation,
+                outcome: None,
+                reply,
+            })
+        })
+        .await
+    }
+
+    /// Queues the job `job` makes of the reply channel, and waits for its answer.
+    async fn send<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Answer<T>>) -> Box<dyn Job>,
+    ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Pending {
-            work: Some(work),
-            outcome: None,
-            reply,
-        });
-        if self.jobs.send(job).is_err() {
+        if self.jobs.send(job(reply)).is_err() {
             return Err(StoreError::Unavailable(sqlx::Error::PoolClosed));
         }
         match answer.await {
@@ -99,6 +134,7 @@ impl GroupWriter {
 
 impl Store {
     /// Runs `work` in a write transaction and commits it, in the next group commit.
+    #[cfg(test)]
     pub(super) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -107,6 +143,13 @@ impl Store {
             + 'static,
     {
         let result = self.engine.group().submit(Box::new(work)).await;
+        self.note_write(&result);
+        result
+    }
+
+    /// Writes a ticket's creation and commits it, in the next group commit.
+    pub(super) async fn create(&self, creation: Creation) -> Result<Created, StoreError> {
+        let result = self.engine.group().submit_creation(creation).await;
         self.note_write(&result);
         result
     }
@@ -122,6 +165,13 @@ trait Job: Send {
     /// else the error that ended the batch (a "storage full" one if `full`: a request's
     /// statement ran out of space, and SQLite may have ended the transaction for it).
     fn finish(self: Box<Self>, batch: Result<(), &Arc<sqlx::Error>>, full: bool);
+    /// The ticket creation this request is, if it is one: it can be written with others.
+    fn creation(&self) -> Option<&Creation> {
+        None
+    }
+    /// Takes the outcome of its creation written with others (only called when
+    /// [`Job::creation`] is some).
+    fn created(&mut self, _created: Created) {}
 }
 
 /// How a request's work went.
@@ -133,12 +183,14 @@ enum Ran {
     Full,
 }
 
+#[cfg(test)]
 struct Pending<T> {
     work: Option<Work<T>>,
     outcome: Option<Answer<T>>,
     reply: oneshot::Sender<Answer<T>>,
 }
 
+#[cfg(test)]
 impl<T: Send + 'static> Job for Pending<T> {
     fn abandoned(&self) -> bool {
         self.reply.is_closed()
@@ -150,31 +202,83 @@ impl<T: Send + 'static> Job for Pending<T> {
                 return Ran::Failed;
             };
             let outcome = AssertUnwindSafe(work(conn)).catch_unwind().await;
-            let ran = match &outcome {
-                Ok(Ok(_)) => Ran::Ok,
-                Ok(Err(StoreError::StorageFull(_))) => Ran::Full,
-                _ => Ran::Failed,
-            };
+            let ran = ran(&outcome);
             self.outcome = Some(outcome);
             ran
         })
     }
 
     fn finish(self: Box<Self>, batch: Result<(), &Arc<sqlx::Error>>, full: bool) {
-        let answer = match (batch, self.outcome) {
-            // A panic is the request's own, whatever happened to the batch.
-            (_, Some(Err(panic))) => Err(panic),
-            (Ok(()), Some(outcome)) => outcome,
-            (Err(e), _) if full => Ok(Err(StoreError::StorageFull(sqlx::Error::AnyDriverError(
-                Box::new(e.clone()),
-            )))),
-            (Err(e), _) => Ok(Err(StoreError::shared(e))),
-            // Abandoned before it ran: there is no one to answer.
-            (Ok(()), None) => return,
-        };
-        // The request may have gone away: its work is committed all the same.
-        let _ = self.reply.send(answer);
+        answer(self.reply, self.outcome, batch, full);
     }
+}
+
+/// A ticket creation: run alone as any request, or written with the others of its batch.
+struct PendingCreation {
+    creation: Creation,
+    outcome: Option<Answer<Created>>,
+    reply: oneshot::Sender<Answer<Created>>,
+}
+
+impl Job for PendingCreation {
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
+    fn run<'c>(&'c mut self, conn: &'c mut AnyConnection) -> BoxFuture<'c, Ran> {
+        Box::pin(async move {
+            let outcome = AssertUnwindSafe(self.creation.write(conn))
+                .catch_unwind()
+                .await;
+            let ran = ran(&outcome);
+            self.outcome = Some(outcome);
+            ran
+        })
+    }
+
+    fn finish(self: Box<Self>, batch: Result<(), &Arc<sqlx::Error>>, full: bool) {
+        answer(self.reply, self.outcome, batch, full);
+    }
+
+    fn creation(&self) -> Option<&Creation> {
+        Some(&self.creation)
+    }
+
+    fn created(&mut self, created: Created) {
+        self.outcome = Some(Ok(Ok(created)));
+    }
+}
+
+/// How a request's work went, from its outcome.
+fn ran<T>(outcome: &Answer<T>) -> Ran {
+    match outcome {
+        Ok(Ok(_)) => Ran::Ok,
+        Ok(Err(StoreError::StorageFull(_))) => Ran::Full,
+        _ => Ran::Failed,
+    }
+}
+
+/// Answers a request once its batch is over: its own outcome if the batch committed, else the
+/// error that ended the batch (see [`Job::finish`]).
+fn answer<T>(
+    reply: oneshot::Sender<Answer<T>>,
+    outcome: Option<Answer<T>>,
+    batch: Result<(), &Arc<sqlx::Error>>,
+    full: bool,
+) {
+    let answer = match (batch, outcome) {
+        // A panic is the request's own, whatever happened to the batch.
+        (_, Some(Err(panic))) => Err(panic),
+        (Ok(()), Some(outcome)) => outcome,
+        (Err(e), _) if full => Ok(Err(StoreError::StorageFull(sqlx::Error::AnyDriverError(
+            Box::new(e.clone()),
+        )))),
+        (Err(e), _) => Ok(Err(StoreError::shared(e))),
+        // Abandoned before it ran: there is no one to answer.
+        (Ok(()), None) => return,
+    };
+    // The request may have gone away: its work is committed all the same.
+    let _ = reply.send(answer);
 }
 
 async fn run(pool: AnyPool, queue: Queue, begin: &'static str) {
@@ -205,6 +309,8 @@ async fn run(pool: AnyPool, queue: Queue, begin: &'static str) {
 }
 
 /// Runs `batch[0]` and then the requests queued meanwhile, one savepoint each, then commits.
+/// On PostgreSQL, consecutive ticket creations share one savepoint and are written together
+/// ([`write_together`]); when that fails they are rolled back to it and run one by one.
 /// On an error of the transaction itself (not of one request's work) the caller rolls back.
 /// `full` is set when a request's work ran out of space.
 async fn commit_batch(
@@ -219,20 +325,47 @@ async fn commit_batch(
     // transaction) as this one's is set.
     let first = format!("{begin}; SAVEPOINT request");
     let mut begun = false;
+    let together = Backend::of(conn) == Backend::Postgres;
+    // The requests before this one were tried together and failed: they run one by one.
+    let mut alone_until = 0;
     let mut next = 0;
     while next < batch.len() {
+        if together && next >= alone_until && batch[next].creation().is_some() {
+            take_queued(batch, queue);
+            let end = batch[next..]
+                .iter()
+                .position(|job| job.creation().is_none() && !job.abandoned())
+                .map_or(batch.len(), |p| next + p);
+            // A request that went away before its turn writes nothing (see below).
+            let run: Vec<usize> = (next..end).filter(|&i| !batch[i].abandoned()).collect();
+            if run.len() > 1 {
+                savepoint(conn, &first, &mut begun).await?;
+                let creations: Vec<&Creation> =
+                    run.iter().filter_map(|&i| batch[i].creation()).collect();
+                let written = AssertUnwindSafe(write_together(conn, &creations))
+                    .catch_unwind()
+                    .await;
+                if let Ok(Ok(Some(created))) = written {
+                    for (i, created) in run.into_iter().zip(created) {
+                        batch[i].created(created);
+                    }
+                    next = end;
+                    continue;
+                }
+                // One of them is at fault (or a statement failed): each runs alone, so that
+                // it fails alone with its own answer.
+                conn.execute("ROLLBACK TO request")
+                    .await
+                    .map_err(Arc::new)?;
+                alone_until = end;
+            }
+        }
         let job = &mut batch[next];
         next += 1;
         // A request that went away before its turn (its client disconnected, or it timed out)
         // writes nothing, as when it was dropped while waiting for a transaction of its own.
         if !job.abandoned() {
-            let savepoint = if begun {
-                "RELEASE request; SAVEPOINT request"
-            } else {
-                first.as_str()
-            };
-            conn.execute(savepoint).await.map_err(Arc::new)?;
-            begun = true;
+            savepoint(conn, &first, &mut begun).await?;
             let ran = job.run(conn).await;
             *full |= ran == Ran::Full;
             if ran != Ran::Ok {
@@ -252,6 +385,37 @@ async fn commit_batch(
         conn.execute("COMMIT").await.map_err(Arc::new)?;
     }
     Ok(())
+}
+
+/// Sets the savepoint of the next request (or requests written together), beginning the
+/// transaction with it the first time.
+async fn savepoint(
+    conn: &mut AnyConnection,
+    first: &str,
+    begun: &mut bool,
+) -> Result<(), Arc<sqlx::Error>> {
+    let sql = if *begun {
+        "RELEASE request; SAVEPOINT request"
+    } else {
+        first
+    };
+    conn.execute(sql).await.map_err(Arc::new)?;
+    *begun = true;
+    Ok(())
+}
+
+/// Moves the requests queued now into the batch (up to [`MAX_BATCH`]), unless another task
+/// waiting for its turn holds the queue.
+fn take_queued(batch: &mut Vec<Box<dyn Job>>, queue: &Queue) {
+    let Ok(mut queue) = queue.try_lock() else {
+        return;
+    };
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => return,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -419,5 +583,128 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(live_names(&store).await, ["kept"]);
+    }
+    /// `n` creations, the `i`th of "Ticket {i}" on the services `services(i)`, posted at once.
+    async fn create_at_once(
+        store: &Store,
+        n: usize,
+        services: impl Fn(usize) -> Vec<i64>,
+    ) -> Vec<(Vec<i64>, Result<crate::domain::Ticket, StoreError>)> {
+        use crate::domain::{Actor, Description, NewTicket, TicketChange};
+        let creations = (0..n).map(|i| {
+            let store = store.clone();
+            let wanted = services(i);
+            let new = NewTicket {
+                description: Description::parse(&format!("Ticket {i}")).unwrap(),
+                times: Default::default(),
+                services: wanted.clone(),
+                operator: None,
+            };
+            tokio::spawn(async move {
+                let change = TicketChange {
+                    actor: Actor::Cli,
+                    address: None,
+                    notify: false,
+                    reminder_leads: Vec::new(),
+                };
+                let created = store.create_ticket(&new, &change).await;
+                (wanted, created.map(|(ticket, _)| ticket))
+            })
+        });
+        join_all(creations)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn creations_of_a_batch_are_each_written_as_alone_sqlite() {
+        creations_of_a_batch_are_each_written_as_alone(false).await;
+    }
+
+    /// On PostgreSQL the creations queued together are written by one statement.
+    #[tokio::test]
+    async fn creations_of_a_batch_are_each_written_as_alone_postgres() {
+        creations_of_a_batch_are_each_written_as_alone(true).await;
+    }
+
+    async fn creations_of_a_batch_are_each_written_as_alone(postgres: bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(store) = store(&dir, postgres).await else {
+            return;
+        };
+        let services = crate::store::test_services(&store, &["Mail", "Web"]).await;
+        let (mail, web) = (services[0], services[1]);
+        // None, one, both (given twice), and in the second round every fifth names a
+        // service that does not exist.
+        let pick = |i: usize| match i % 5 {
+            0 => vec![],
+            1 => vec![mail],
+            2 => vec![web, mail, web],
+            3 => vec![web],
+            _ => vec![mail, web],
+        };
+        let first = create_at_once(&store, 30, pick).await;
+        let second = create_at_once(&store, 30, |i| match i % 5 {
+            4 => vec![mail, 999_999],
+            _ => pick(i),
+        })
+        .await;
+        let mut stored = 0;
+        for (round, answers) in [first, second].into_iter().enumerate() {
+            for (i, (mut wanted, answer)) in answers.into_iter().enumerate() {
+                if round == 1 && i % 5 == 4 {
+                    match answer {
+                        Err(StoreError::Invalid(e)) => {
+                            assert!(format!("{e:?}").contains("999999"), "{e:?}")
+                        }
+                        other => panic!("{i}: {other:?}"),
+                    }
+                    continue;
+                }
+                let ticket = answer.unwrap();
+                stored += 1;
+                assert_eq!(ticket.description, format!("Ticket {i}"));
+                wanted.sort_unstable();
+                wanted.dedup();
+                let got: Vec<i64> = ticket.services.iter().map(|s| s.id).collect();
+                assert_eq!(got, wanted, "{round}/{i}");
+                // What the creation answered is what is stored, its event and audit entry
+                // with it.
+                assert_eq!(store.get_ticket(ticket.id).await.unwrap(), ticket);
+                let (events, audits): (i64, i64) = sqlx::query_as(
+                    "SELECT (SELECT count(*) FROM ticket_events WHERE ticket_id = $1 \
+                       AND kind = 'created'), \
+                     (SELECT count(*) FROM audit_log WHERE entity = 'Ticket' \
+                       AND entity_id = $1 AND action = 'Created' AND new_values LIKE $2)",
+                )
+                .bind(ticket.id)
+                .bind(format!("%Ticket {i}\"%"))
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+                assert_eq!((events, audits), (1, 1), "{round}/{i}");
+            }
+        }
+        let tickets: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(tickets, stored, "nothing of the failed creations is stored");
+        if postgres {
+            // Rows written by one statement share their transaction id (each savepoint's
+            // statement has one of its own).
+            let writers: i64 = sqlx::query_scalar(
+                "SELECT count(DISTINCT xmin::text) FROM tickets WHERE description LIKE 'Ticket %'",
+            )
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+            assert!(
+                writers < stored,
+                "{writers} writing transactions for {stored} tickets"
+            );
+        }
     }
 }

@@ -345,3 +345,19 @@ fn ids_param(ids: &[i64]) -> String {
 fn flag(b: bool) -> i64 {
     i64::from(b)
 }
+
+/// The tests' services: one of each name, created as the command line would; their ids.
+#[cfg(test)]
+pub(crate) async fn test_services(store: &Store, names: &[&str]) -> Vec<i64> {
+    use crate::domain::{Name, NewService, Who};
+    let mut ids = Vec::new();
+    for name in names {
+        let new = NewService {
+            name: Name::parse(name).unwrap(),
+            description: None,
+            is_public: Default::default(),
+        };
+        ids.push(store.create_service(&new, &Who::cli()).await.unwrap().id);
+    }
+    ids
+}

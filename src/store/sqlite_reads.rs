@@ -274,7 +274,7 @@ fn decode_error(e: rusqlite::Error) -> sqlx::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Actor, Description, Name, NewService, NewTicket, TicketChange, Timestamp};
+    use crate::domain::{Actor, Description, NewTicket, TicketChange, Timestamp};
     use crate::store::{PoolSettings, Store};
 
     #[tokio::test]
@@ -286,21 +286,7 @@ mod tests {
             .unwrap();
         store.migrate().await.unwrap();
         assert!(store.engine.direct_reads().is_some());
-        let mut services = Vec::new();
-        for name in ["Mail", "Web"] {
-            let new = NewService {
-                name: Name::parse(name).unwrap(),
-                description: None,
-                is_public: Default::default(),
-            };
-            services.push(
-                store
-                    .create_service(&new, &crate::domain::Who::cli())
-                    .await
-                    .unwrap()
-                    .id,
-            );
-        }
+        let services = crate::store::test_services(&store, &["Mail", "Web"]).await;
         let new = NewTicket {
             description: Description::parse("Mail is slow").unwrap(),
             times: crate::domain::ticket::TicketTimes {

@@ -93,6 +93,18 @@ pub(super) async fn load_locked(
 pub(super) static SELECT_ONE: LazyLock<String> =
     LazyLock::new(|| select("(SELECT * FROM tickets WHERE id = $1 AND deleted_at IS NULL)"));
 
+/// The live tickets of an array of distinct ids with their services, ordered by id
+/// (PostgreSQL: the point reads read together, `pg_reads::PgReads::read_together`). A join
+/// with the array, so each id is a primary-key lookup: with `id = ANY($1)` the generic plan
+/// also scanned the partial index of live tickets whole (a bitmap AND: 6 ms for 7 of 100,000
+/// tickets instead of 0.15 ms).
+pub(super) static SELECT_MANY: LazyLock<String> = LazyLock::new(|| {
+    select(
+        "(SELECT tickets.* FROM unnest($1::bigint[]) AS k(id) \
+         JOIN tickets ON tickets.id = k.id WHERE tickets.deleted_at IS NULL)",
+    )
+});
+
 pub(super) async fn load(conn: &mut AnyConnection, id: i64) -> Result<Ticket, StoreError> {
     ticket_of(
         &sqlx::query(&SELECT_ONE)

@@ -8,6 +8,7 @@ use futures::TryStreamExt;
 use sqlx::{AnyConnection, Row};
 
 use super::history::record_event;
+use super::idempotency::HeldClaim;
 use super::rows::{self, Check};
 use super::ticket_rows::{load, load_locked, select, ticket_head};
 use super::{audit, flag, idempotency, outbox, schedule, services, Page, Store, StoreError};
@@ -83,8 +84,8 @@ impl Store {
         }
         if let Some(reads) = self.engine.pg_reads() {
             return reads
-                .read(
-                    &super::ticket_rows::SELECT_ONE,
+                .read_together(
+                    super::ticket_rows::SELECT_MANY.as_str(),
                     id,
                     super::ticket_rows::ticket_of,
                 )
@@ -99,19 +100,16 @@ impl Store {
         new: &NewTicket,
         change: &TicketChange,
     ) -> Result<(Ticket, TicketEvent), StoreError> {
-        let (new, change, lock, now) = (new.clone(), change.clone(), self.for_share(), self.now());
-        let sms = self.sms_plan();
-        // Read here: the work runs in the group commit's task.
-        let held = idempotency::held();
-        let (ticket, event, queued) = self
-            .write(move |conn| {
-                Box::pin(async move {
-                    let created = insert(conn, &new, &change, lock, now, &sms).await?;
-                    idempotency::link_created(conn, held.as_ref(), created.0.id).await?;
-                    Ok(created)
-                })
-            })
-            .await?;
+        let creation = Creation {
+            new: new.clone(),
+            change: change.clone(),
+            lock: self.for_share(),
+            now: self.now(),
+            sms: self.sms_plan(),
+            // Read here: the work runs in the group commit's task.
+            held: idempotency::held(),
+        };
+        let (ticket, event, queued) = self.create(creation).await?;
         self.ticket_committed(queued);
         Ok((ticket, event))
     }
@@ -253,29 +251,93 @@ impl Store {
     }
 }
 
-/// Writes a new ticket, its services, its `created` event and its emails on `conn` (inside a
-/// transaction). Returns the ticket as a read would show it, built from what was written and
-/// the service and operator rows the checks read, the event, and how many emails were queued.
-async fn insert(
-    conn: &mut AnyConnection,
-    new: &NewTicket,
-    change: &TicketChange,
+/// A ticket's creation as the group commit runs it: alone ([`Creation::write`]) or, on
+/// PostgreSQL, with the other creations of its batch ([`write_together`]).
+pub(super) struct Creation {
+    new: NewTicket,
+    change: TicketChange,
     lock: &'static str,
     now: Timestamp,
-    sms: &SmsPlan,
-) -> Result<(Ticket, TicketEvent, u64), StoreError> {
-    let operator = match new.operator {
-        Some(op) => Some(live_operator(conn, op, lock).await?),
-        None => None,
+    sms: SmsPlan,
+    /// The idempotency claim the request holds, if any.
+    held: Option<HeldClaim>,
+}
+
+/// A written creation: the ticket as a read would show it, its event, how many messages it
+/// queued.
+pub(super) type Created = (Ticket, TicketEvent, u64);
+
+impl Creation {
+    /// Writes the ticket, its services, its `created` event and its messages on `conn` (inside
+    /// a transaction), and links it to the request's idempotency claim.
+    pub(super) async fn write(&self, conn: &mut AnyConnection) -> Result<Created, StoreError> {
+        let operator = self.operator(conn).await?;
+        let (new, change, now) = (&self.new, &self.change, self.now);
+        let (ticket, event) = if super::Backend::of(conn) == super::Backend::Postgres {
+            super::ticket_create_pg::insert(conn, new, change, operator, now).await?
+        } else {
+            insert_statements(conn, new, change, operator, self.lock, now).await?
+        };
+        self.written(conn, ticket, event).await
+    }
+
+    /// The checked operator the ticket names, if any.
+    async fn operator(&self, conn: &mut AnyConnection) -> Result<Option<OperatorRef>, StoreError> {
+        match self.new.operator {
+            Some(op) => Ok(Some(live_operator(conn, op, self.lock).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// After the rows are written: the messages, the scheduled jobs, the idempotency link.
+    async fn written(
+        &self,
+        conn: &mut AnyConnection,
+        ticket: Ticket,
+        event: TicketEvent,
+    ) -> Result<Created, StoreError> {
+        let queued = notify(conn, &ticket, &event, &self.sms).await?;
+        schedule::plan(
+            conn,
+            None,
+            &ticket,
+            &event,
+            &self.change.reminder_leads,
+            self.now,
+        )
+        .await?;
+        idempotency::link_created(conn, self.held.as_ref(), ticket.id).await?;
+        Ok((ticket, event, queued))
+    }
+}
+
+/// PostgreSQL: writes `creations` together, their rows with one statement
+/// ([`super::ticket_create_pg::insert_many`]), each one's messages, jobs and idempotency link
+/// after it, inside the caller's transaction. `None` when one of them cannot be written as it
+/// is (a service that is not live); an error when a statement failed. Either way the caller
+/// rolls back what this wrote and writes them one at a time, so that the one at fault fails
+/// alone with its own answer.
+pub(super) async fn write_together(
+    conn: &mut AnyConnection,
+    creations: &[&Creation],
+) -> Result<Option<Vec<Created>>, StoreError> {
+    let mut inputs = Vec::with_capacity(creations.len());
+    for c in creations {
+        inputs.push(super::ticket_create_pg::Input {
+            new: &c.new,
+            change: &c.change,
+            operator: c.operator(conn).await?,
+            now: c.now,
+        });
+    }
+    let Some(rows) = super::ticket_create_pg::insert_many(conn, inputs).await? else {
+        return Ok(None);
     };
-    let (ticket, event) = if super::Backend::of(conn) == super::Backend::Postgres {
-        super::ticket_create_pg::insert(conn, new, change, operator, now).await?
-    } else {
-        insert_statements(conn, new, change, operator, lock, now).await?
-    };
-    let queued = notify(conn, &ticket, &event, sms).await?;
-    schedule::plan(conn, None, &ticket, &event, &change.reminder_leads, now).await?;
-    Ok((ticket, event, queued))
+    let mut created = Vec::with_capacity(rows.len());
+    for (c, (ticket, event)) in creations.iter().zip(rows) {
+        created.push(c.written(conn, ticket, event).await?);
+    }
+    Ok(Some(created))
 }
 
 /// [`insert`]'s writes one statement at a time (SQLite, whose statements cost no round trip

@@ -274,12 +274,7 @@ async fn requests_fail_with_503_while_postgres_is_down_and_work_again_after() {
 #[tokio::test]
 async fn an_instance_opens_no_more_connections_than_configured() {
     require_postgres!("an_instance_opens_no_more_connections_than_configured");
-    let url = postgres::fresh_database().await;
-    let app = TestApp::builder()
-        .database(&url)
-        .setting(Key::DbMaxConnections, "4")
-        .spawn()
-        .await;
+    let (url, app) = crate::pg_reads::one_read_connection().await;
     app.create_service("Mail").await;
     // Lists through the pool, single entities on the point reads' own connections.
     let requests = (0..40).map(|i| {

@@ -24,6 +24,18 @@ async fn admin(url: &str) -> sqlx::PgConnection {
     sqlx::PgConnection::connect(url).await.unwrap()
 }
 
+/// An instance on a fresh database with four connections in all, one of them for point
+/// reads; the database's URL.
+pub(crate) async fn one_read_connection() -> (String, TestApp) {
+    let url = postgres::fresh_database().await;
+    let app = TestApp::builder()
+        .database(&url)
+        .setting(Key::DbMaxConnections, "4")
+        .spawn()
+        .await;
+    (url, app)
+}
+
 #[tokio::test]
 async fn point_reads_survive_the_server_ending_their_connections() {
     require_postgres!("point_reads_survive_the_server_ending_their_connections");
@@ -91,14 +103,9 @@ async fn point_reads_survive_the_server_ending_their_connections() {
 #[tokio::test]
 async fn a_read_cancelled_mid_statement_leaves_no_answer_for_the_next() {
     require_postgres!("a_read_cancelled_mid_statement_leaves_no_answer_for_the_next");
-    let url = postgres::fresh_database().await;
-    // Four connections in all: one of them for point reads, so the next read would get the
-    // very connection the cancelled one used, were it put back.
-    let app = TestApp::builder()
-        .database(&url)
-        .setting(Key::DbMaxConnections, "4")
-        .spawn()
-        .await;
+    // One point-read connection: the next read would get the very connection the cancelled
+    // one used, were it put back.
+    let (url, app) = one_read_connection().await;
     let service = app.create_service("Mail").await["Id"].as_i64().unwrap();
     let first = app.create_ticket("First", &[service]).await["Id"]
         .as_i64()
@@ -156,5 +163,46 @@ async fn a_read_cancelled_mid_statement_leaves_no_answer_for_the_next() {
         json(app.get(&format!("/api/Tickets/{first}")).await, 200).await["Description"],
         "First"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tickets_read_together_each_get_their_own_rows() {
+    require_postgres!("tickets_read_together_each_get_their_own_rows");
+    // One point-read connection: the reads queue behind one another and are read together.
+    let (_, app) = one_read_connection().await;
+    let mail = app.create_service("Mail").await["Id"].as_i64().unwrap();
+    let web = app.create_service("Web").await["Id"].as_i64().unwrap();
+    let mut tickets = Vec::new();
+    for (description, services) in [
+        ("None", vec![]),
+        ("One", vec![web]),
+        ("Two", vec![mail, web]),
+    ] {
+        tickets.push(app.create_ticket(description, &services).await);
+    }
+    let missing = tickets
+        .iter()
+        .map(|t| t["Id"].as_i64().unwrap())
+        .max()
+        .unwrap()
+        + 1;
+    // Every ticket read several times at once, and one that does not exist.
+    let reads = (0..40).map(|i| {
+        let app = &app;
+        let wanted = tickets.get(i % 4).cloned();
+        async move {
+            let id = wanted
+                .as_ref()
+                .map_or(missing, |t| t["Id"].as_i64().unwrap());
+            (wanted, app.get(&format!("/api/Tickets/{id}")).await)
+        }
+    });
+    for (wanted, response) in futures::future::join_all(reads).await {
+        match wanted {
+            Some(ticket) => assert_eq!(json(response, 200).await, ticket),
+            None => assert_eq!(response.status(), 404),
+        }
+    }
     app.stop().await;
 }
