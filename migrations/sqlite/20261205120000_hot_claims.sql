@@ -1,0 +1,2 @@
+-- Nothing on SQLite: the PostgreSQL migration of this version makes its claims heap-only updates
+-- (a lease column outside every index); SQLite keeps the lease in next_attempt_at.
