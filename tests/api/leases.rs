@@ -70,28 +70,3 @@ backend_tests! {
         assert_eq!(counts.sent, 2, "{counts:?}");
     }
 }
-
-/// On PostgreSQL a claim and a renewal are heap-only updates: they write only `claimed_by` and
-/// `lease_until`, which no index of the outbox may hold (an index on either would make every
-/// claim write an entry into each of the table's indexes again).
-#[tokio::test]
-async fn no_index_holds_the_claims_on_postgres() {
-    if !herald_test_support::postgres::available("no_index_holds_the_claims_on_postgres") {
-        return;
-    }
-    let app = TestApp::builder().backend(Backend::Postgres).spawn().await;
-    let indexes: Vec<String> =
-        sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE tablename = 'notifications'")
-            .fetch_all(app.store.reader())
-            .await
-            .unwrap();
-    assert!(
-        indexes.iter().any(|d| d.contains("next_attempt_at")),
-        "{indexes:?}"
-    );
-    let holding: Vec<&String> = indexes
-        .iter()
-        .filter(|d| d.contains("claimed_by") || d.contains("lease_until"))
-        .collect();
-    assert!(holding.is_empty(), "{holding:?}");
-}
