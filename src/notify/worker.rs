@@ -120,14 +120,12 @@ struct Delivery<S: Sender> {
 }
 
 /// A claim in hand (see [`Delivery::leases`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Lease {
     /// The end of its lease, as far as this instance knows it held (ticks).
     until: i64,
     /// Its batch is still being sent.
     sending: bool,
-    /// The ids of the rows it claimed (renewals find them by id).
-    ids: Arc<[i64]>,
 }
 
 /// Starts every channel's workers; the returned task ends once `shutdown` is cancelled and
@@ -270,20 +268,19 @@ async fn lease_keeper<S: Sender>(d: Arc<Delivery<S>>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let (claims, ids): (Vec<i64>, Vec<i64>) = {
-            let leases = d.leases.lock().expect("not poisoned");
-            let ids = leases
-                .values()
-                .flat_map(|l| l.ids.iter().copied())
-                .collect();
-            (leases.keys().copied().collect(), ids)
-        };
+        let claims: Vec<i64> = d
+            .leases
+            .lock()
+            .expect("not poisoned")
+            .keys()
+            .copied()
+            .collect();
         if claims.is_empty() {
             continue;
         }
         let start = d.store.now();
         let until = later(start, d.options.lease);
-        match d.store.renew_claims(&claims, &ids, until).await {
+        match d.store.renew_claims(&claims, until).await {
             Ok(_) => d.renewed(&claims, until),
             Err(e) => tracing::warn!(error = %e, "could not renew delivery leases"),
         }
@@ -356,7 +353,6 @@ async fn worker<S: Sender>(d: Arc<Delivery<S>>, shutdown: CancellationToken) {
             Lease {
                 until: later(now, d.options.lease).ticks(),
                 sending: true,
-                ids: batch.iter().map(|m| m.id).collect(),
             },
         );
         let unreachable = d.deliver(batch, claim, per_worker, &shutdown).await;
@@ -446,8 +442,8 @@ impl<S: Sender> Delivery<S> {
             .lock()
             .expect("not poisoned")
             .get(&claim)
-            .map(|lease| lease.until);
-        lease.is_some_and(|until| later(self.store.now(), self.margin()).ticks() < until)
+            .copied();
+        lease.is_some_and(|lease| later(self.store.now(), self.margin()).ticks() < lease.until)
     }
 
     /// A renewal of `claims` until `until` came back: it extends the leases that were still

@@ -488,17 +488,6 @@ fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
     })
 }
 
-/// The column that holds a claim's lease: on PostgreSQL `lease_until`, outside every index,
-/// so that a claim (and a renewal) is a heap-only update that writes no index entry (the
-/// migration `hot_claims`); on SQLite `next_attempt_at`, which the claimed rows are due at
-/// again once the lease runs out.
-fn lease_column(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "next_attempt_at",
-        Backend::Postgres => "lease_until",
-    }
-}
-
 /// Statements that write together (see [`Store::writes`]).
 pub(super) struct Writes<'s> {
     store: &'s Store,
@@ -688,23 +677,14 @@ impl Store {
         }
         let skip_locked = self.backend().skip_locked();
         let picked = self.backend().update_picked("picked");
-        let lease = lease_column(self.backend());
-        // PostgreSQL: the lease in a column of its own, outside every index (see
-        // `lease_column`), so the rows it holds are skipped here. Checked on the row itself,
-        // so the recheck of a row another claim just took (`FOR UPDATE` in READ COMMITTED
-        // re-reads its newest version) sees that claim's lease.
-        let unleased = match self.backend() {
-            Backend::Sqlite => "",
-            Backend::Postgres => " AND (lease_until IS NULL OR lease_until <= $3)",
-        };
         // The rows are picked (and on PostgreSQL locked) once, in a materialized CTE: as
         // `WHERE id IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)`, the claims of a queue of a
         // million rows on PostgreSQL ran for minutes without one committing (bench/fanout.sh).
         let sql = format!(
             "WITH picked AS MATERIALIZED (SELECT id FROM notifications \
-               WHERE channel = $5 AND state IN ('queued', 'retrying') AND next_attempt_at <= $3\
-               {unleased} ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
-             UPDATE notifications SET claimed_by = $1, {lease} = $2 {picked} \
+               WHERE channel = $5 AND state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
+               ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
+             UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 {picked} \
              RETURNING notifications.id, event_id, ticket_id, customer_id, channel, address, \
                webhook_id, name, state, attempts, queued_at, subscription_id, claimed_by"
         );
@@ -721,20 +701,12 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Extends the leases of `claims` to `until` (their rows still to deliver). `ids`: the
-    /// rows claimed under them (those whose outcomes are written are no longer held, and
-    /// are left as they are); the rows are found by id, since no index holds the claims'
-    /// tokens on PostgreSQL. Returns how many rows they hold. On PostgreSQL the rows are locked
-    /// in the order of their ids, as [`Store::record_outcomes`] locks them, so a renewal and a
-    /// batch's outcomes never deadlock (each waited for the other, and one was aborted after
-    /// a second).
-    pub async fn renew_claims(
-        &self,
-        claims: &[i64],
-        ids: &[i64],
-        until: Timestamp,
-    ) -> Result<u64, StoreError> {
-        if claims.is_empty() || ids.is_empty() {
+    /// Extends the leases of `claims` to `until` (their rows still to deliver). Returns how many
+    /// rows they hold. On PostgreSQL the rows are locked in the order of their ids, as
+    /// [`Store::record_outcomes`] locks them, so a renewal and a batch's outcomes never
+    /// deadlock (each waited for the other, and one was aborted after a second).
+    pub async fn renew_claims(&self, claims: &[i64], until: Timestamp) -> Result<u64, StoreError> {
+        if claims.is_empty() {
             return Ok(0);
         }
         // The tokens are integers of Herald's own, a few: written into the statement, which is
@@ -746,18 +718,15 @@ impl Store {
             .join(", ");
         let sql = format!(
             "WITH held AS MATERIALIZED (SELECT id FROM notifications \
-               WHERE id IN ({}) AND claimed_by IN ({tokens}) AND state IN ('queued', 'retrying') \
+               WHERE claimed_by IN ({tokens}) AND state IN ('queued', 'retrying') \
                ORDER BY id{}) \
-             UPDATE notifications SET {} = $1 {}",
-            self.backend().ids_in(2),
+             UPDATE notifications SET next_attempt_at = $1 {}",
             self.backend().for_update(),
-            lease_column(self.backend()),
             self.backend().update_picked("held")
         );
         let done = sqlx::query(&sql)
             .persistent(false)
             .bind(until.ticks())
-            .bind(super::ids_param(ids))
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
@@ -813,10 +782,6 @@ impl Store {
                     " AND notifications.id = ANY(ARRAY(SELECT id FROM held))",
                 )
             };
-            let release = match self.backend() {
-                Backend::Sqlite => "",
-                Backend::Postgres => ", lease_until = NULL",
-            };
             let sql = format!(
                 "{lock}UPDATE notifications SET \
                    state = CASE WHEN notifications.state = 'cancelled' \
@@ -830,7 +795,7 @@ impl Store {
                      ELSE notifications.last_attempt_at END, \
                    sent_at = CASE WHEN v.column2 IN ('sent', 'delivered') THEN v.column6 \
                      ELSE notifications.sent_at END, \
-                   claimed_by = NULL{release} \
+                   claimed_by = NULL \
                  FROM {from} \
                  WHERE notifications.id = v.column1 AND notifications.claimed_by = v.column7{held}"
             );

@@ -1,2 +1,0 @@
--- Nothing on SQLite: the PostgreSQL migration of this version makes its claims heap-only updates
--- (a lease column outside every index); SQLite keeps the lease in next_attempt_at.
