@@ -31,6 +31,8 @@
 #        HERALD_BIN=/tmp/herald-before CONFIGS=sqlite bench/fanout.sh   (that binary, not a build)
 #        PERF_DATA=/tmp/fanout.perf CONFIGS=sqlite bench/fanout.sh   (records the first instance's
 #        profile while it delivers: perf record $PERF_ARGS, default -g)
+#        PG_STATS=/tmp/stats.txt CONFIGS=postgres bench/fanout.sh   (the server's statements from
+#        the POST until all is sent, by pg_stat_statements: time, calls, rows, WAL records)
 set -euo pipefail
 
 N=${N:-100000}
@@ -79,8 +81,15 @@ cleanup() {
 trap cleanup EXIT
 
 source bench/common.sh
-# The sink's running counter: the last "mesg=N" it printed.
-sink_count() { tr '\r' '\n' < "$WORK/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2 || echo 0; }
+# The sink's running counter: the last complete "mesg=N" it printed (its counters are lines of
+# "sess=N quit=N mesg=N\r"). Only the file's last bytes are read, in one process: the whole,
+# growing file piped through grep every 10 ms took 17 % of the machine during a fan-out, from
+# Herald, the database and smtp-source alike (BENCHMARKS.md, "PostgreSQL fan-out, fourth pass").
+sink_count() {
+  local tail_bytes
+  tail_bytes=$(tail -c 160 "$WORK/sink.out" 2>/dev/null) || tail_bytes=""
+  if [[ $tail_bytes =~ .*mesg=([0-9]+)$'\r' ]]; then echo "${BASH_REMATCH[1]}"; else echo 0; fi
+}
 wait_sink() { # wait until the sink counted $1 messages (10 minutes at most)
   local want=$1 deadline=$((SECONDS + 600))
   while true; do
@@ -133,7 +142,8 @@ run_config() {
       url=$(pg_createdb "$name")
       HERALD_API_KEY="$KEY" "$HERALD" --database "$url" api-key set >/dev/null
       fanout_followers_sql "$N" | pg_psql -d "$name" -f - >/dev/null
-      sent() { pg_psql -d "$name" -tA -c "$SENT_SQL"; } ;;
+      sent() { pg_psql -d "$name" -tA -c "$SENT_SQL"; }
+      [ -z "${PG_STATS:-}" ] || pg_psql -d "$name" -c "CREATE EXTENSION pg_stat_statements" ;;
     *) echo "unknown configuration $config (sqlite, postgres, postgres:2)" >&2; exit 1 ;;
   esac
 
@@ -166,6 +176,8 @@ run_config() {
   for p in "${HERALD_PIDS[@]}"; do cpu0+=("$(cpu_secs "$p")"); done
   sink0=$(cpu_secs "$SINK_PID")
   local pg0; pg0=$(pg_cpu_secs)
+  [ -z "${PG_STATS:-}" ] || [ "$backend" != postgres ] ||
+    pg_psql -d "$name" -tA -c "SELECT pg_stat_statements_reset()" >/dev/null
   t2=$(now)
   post=$(curl -s --max-time 60 -o "$WORK/post.json" -w '%{http_code} %{time_total}' \
     -X POST "http://127.0.0.1:$HTTP_PORT/api/Tickets?key=$KEY" -H 'Content-Type: application/json' \
@@ -182,6 +194,10 @@ run_config() {
     sleep 0.1
   done
   [ -z "$perf_pid" ] || { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+  [ -z "${PG_STATS:-}" ] || [ "$backend" != postgres ] || pg_psql -d "$name" -c "
+    SELECT calls, round(total_exec_time::numeric / 1000, 2) AS secs, rows,
+      round(wal_records::numeric / $N, 2) AS wal_per_msg, left(regexp_replace(query, '\s+', ' ', 'g'), 150) AS query
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15" >> "$PG_STATS"
   local sink_us; sink_us=$(calc "($(cpu_secs "$SINK_PID") - $sink0) * 1e6 / $N")
   local pg_us; pg_us=$(calc "($(pg_cpu_secs) - $pg0) * 1e6 / $N")
   [ "$backend" = postgres ] || pg_us=-
@@ -202,6 +218,9 @@ run_config() {
 }
 
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+if [ -n "${PG_STATS:-}" ]; then
+  PG_SERVER_OPTS="${PG_SERVER_OPTS:-} -c shared_preload_libraries=pg_stat_statements"
+fi
 case " $CONFIGS " in *" postgres"*) pg_cluster_start ;; esac
 "$SINK" -c -u nobody "127.0.0.1:$SINK_PORT" 1024 > "$WORK/sink.out" 2>&1 &
 SINK_PID=$!

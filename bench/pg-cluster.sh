@@ -6,6 +6,8 @@
 #   pg_cluster_start            # sets PG_PORT; the superuser is `herald`, trust auth on loopback
 #   pg_createdb NAME            # prints postgres://herald@127.0.0.1:$PG_PORT/NAME
 #   pg_cluster_stop             # call it from the script's EXIT trap
+#
+# PG_SERVER_OPTS: more server options, e.g. "-c shared_preload_libraries=pg_stat_statements".
 
 PG_BIN=${HERALD_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 PG_DIR=""
@@ -22,7 +24,8 @@ pg_cluster_start() {
   # `flock bench.lock bench/…` caller's lock would stay held by a cluster a killed run left).
   pg_as_server python3 -c 'import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])' \
     "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR" start >/dev/null
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR ${PG_SERVER_OPTS:-}" \
+    start >/dev/null
 }
 
 pg_psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U herald "$@"; }

@@ -233,10 +233,14 @@ impl Store {
         self.lock_customer(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;
-        sqlx::query("DELETE FROM customer_services WHERE customer_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // Its personal links too (on PostgreSQL no foreign key cascades: see the migration
+        // `tokens_without_row_checks`).
+        for table in ["customer_services", "customer_tokens"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM customers WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

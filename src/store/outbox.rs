@@ -488,6 +488,45 @@ fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
     })
 }
 
+/// Statements that write together (see [`Store::writes`]).
+pub(super) struct Writes<'s> {
+    store: &'s Store,
+    tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+}
+
+impl Writes<'_> {
+    pub(super) async fn execute<'q>(
+        &mut self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<(), StoreError> {
+        match self.tx.as_mut() {
+            Some(tx) => q.execute(&mut **tx).await?,
+            None => q.execute(&self.store.writer).await?,
+        };
+        Ok(())
+    }
+
+    pub(super) async fn commit(self) -> Result<(), StoreError> {
+        if let Some(tx) = self.tx {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A write of `statements` statements: one commits on its own (no round trips for `BEGIN`
+    /// and `COMMIT`: the outbox's batches of outcomes and of link tokens are one statement
+    /// each), several in one transaction.
+    pub(super) async fn writes(&self, statements: usize) -> Result<Writes<'_>, StoreError> {
+        let tx = match statements > 1 {
+            true => Some(self.write_tx().await?),
+            false => None,
+        };
+        Ok(Writes { store: self, tx })
+    }
+}
+
 /// Parameters per row of [`Store::record_outcomes`]'s `VALUES` list.
 const OUTCOME_PARAMS: usize = 7;
 /// Rows per outcome statement (well under both engines' parameter limits).
@@ -712,7 +751,7 @@ impl Store {
                 .await;
         }
         let param = |n: usize| self.backend().param(n);
-        let mut tx = self.write_tx().await?;
+        let mut writes = self.writes(outcomes.len().div_ceil(OUTCOME_CHUNK)).await?;
         for chunk in outcomes.chunks(OUTCOME_CHUNK) {
             let values = (0..chunk.len())
                 .map(|row| {
@@ -785,9 +824,8 @@ impl Store {
                     .bind(at.ticks())
                     .bind(message.claim);
             }
-            q.execute(&mut *tx).await?;
+            writes.execute(q).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        writes.commit().await
     }
 }

@@ -32,7 +32,7 @@ impl Store {
             return Ok(());
         }
         let param = |n: usize| self.backend().param(n);
-        let mut tx = self.write_tx().await?;
+        let mut writes = self.writes(tokens.len().div_ceil(TOKEN_CHUNK)).await?;
         for chunk in tokens.chunks(TOKEN_CHUNK) {
             // Numbered in the order they appear (SQLite's are positional): the time, then the rows.
             let values = (0..chunk.len())
@@ -52,10 +52,9 @@ impl Store {
             for (customer, digest) in chunk {
                 q = q.bind(digest.clone()).bind(*customer);
             }
-            q.execute(&mut *tx).await?;
+            writes.execute(q).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        writes.commit().await
     }
 
     /// The customer a link token (by its digest) leads to; `None` for an unknown or revoked one.

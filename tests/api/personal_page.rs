@@ -128,4 +128,21 @@ herald_test_support::backend_tests! {
         client.post(&unsubscribe).form(&[("List-Unsubscribe", "One-Click")]).send().await.unwrap();
         assert_eq!(entries(&app, ann).await.len(), count);
     }
+
+    async fn deleting_a_customer_deletes_its_links() {
+        let app = TestApp::spawn().await;
+        let ann = id(&app.create_customer("Ann", Some("ann@example.com"), &[]).await);
+        let bob = id(&app.create_customer("Bob", Some("bob@example.com"), &[]).await);
+        let at = herald::domain::Timestamp::now();
+        let tokens = [(ann, "a".repeat(64)), (ann, "b".repeat(64)), (bob, "c".repeat(64))];
+        app.store.issue_link_tokens(&tokens, at).await.unwrap();
+        assert_eq!(app.store.customer_by_link(&"a".repeat(64)).await.unwrap().unwrap().id, ann);
+        assert_eq!(app.delete(&format!("/api/Customers/{ann}")).await.status(), 200);
+        let left: Vec<i64> = sqlx::query_scalar("SELECT customer_id FROM customer_tokens")
+            .fetch_all(app.store.reader())
+            .await
+            .unwrap();
+        assert_eq!(left, [bob], "the deleted customer's tokens are gone, the other's stay");
+        assert!(app.store.customer_by_link(&"b".repeat(64)).await.unwrap().is_none());
+    }
 }

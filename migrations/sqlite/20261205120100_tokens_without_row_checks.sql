@@ -1,0 +1,2 @@
+-- Nothing on SQLite: the PostgreSQL migration of this version drops the row-by-row check of the
+-- link tokens' foreign key (SQLite keeps it; deleting a customer deletes its tokens either way).
