@@ -143,9 +143,13 @@ impl PgReads {
                 self.waiting.lock().expect("never poisoned").clear();
             }
         }
-        answer
-            .await
-            .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolClosed)))
+        // As long as a read alone waits for a connection (`read`), then a 503: a database that
+        // stopped answering must not hold every GET until the request's own timeout. The read
+        // stays queued; its answer, when it comes, goes nowhere.
+        match tokio::time::timeout(self.acquire_timeout, answer).await {
+            Ok(answer) => answer.unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolClosed))),
+            Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+        }
     }
 
     /// A reader: runs the queued reads on a connection of its `permit` until there are none.

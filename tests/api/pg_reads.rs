@@ -206,3 +206,51 @@ async fn tickets_read_together_each_get_their_own_rows() {
     }
     app.stop().await;
 }
+
+/// A database that stops answering (here: a table locked by another transaction) makes a
+/// ticket's read a 503 once it waited the acquire timeout, not a request held until its own
+/// timeout; once the database answers again, so do the reads.
+#[tokio::test]
+async fn a_read_the_database_does_not_answer_is_a_503_after_the_acquire_timeout() {
+    require_postgres!("a_read_the_database_does_not_answer_is_a_503_after_the_acquire_timeout");
+    let url = postgres::fresh_database().await;
+    let app = TestApp::builder()
+        .database(&url)
+        .setting(Key::DbAcquireTimeout, "300ms")
+        .spawn()
+        .await;
+    let service = app.create_service("Mail").await["Id"].as_i64().unwrap();
+    let ticket = app.create_ticket("Mail is slow", &[service]).await["Id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/Tickets/{ticket}");
+    assert_eq!(app.get(&path).await.status(), 200);
+
+    let mut locker = admin(&url).await;
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let stuck = app.get(&path).await;
+    assert_eq!(stuck.status(), 503, "{}", stuck.text().await.unwrap());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered long before the request's own timeout"
+    );
+    sqlx::query("COMMIT").execute(&mut locker).await.unwrap();
+    let waited = std::time::Instant::now();
+    loop {
+        let again = app.get(&path).await;
+        if again.status() == 200 {
+            break;
+        }
+        assert_eq!(again.status(), 503);
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "reads never came back"
+        );
+        tokio::task::yield_now().await;
+    }
+}
