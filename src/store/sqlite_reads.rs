@@ -277,14 +277,20 @@ mod tests {
     use crate::domain::{Actor, Description, NewTicket, TicketChange, Timestamp};
     use crate::store::{PoolSettings, Store};
 
-    #[tokio::test]
-    async fn direct_reads_match_sqlx_and_stop_when_closed() {
+    /// A store on a new, migrated SQLite file in a directory of its own.
+    async fn migrated_file() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("herald.db").display());
         let store = Store::connect(&url, &PoolSettings::default())
             .await
             .unwrap();
         store.migrate().await.unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn direct_reads_match_sqlx_and_stop_when_closed() {
+        let (_dir, store) = migrated_file().await;
         assert!(store.engine.direct_reads().is_some());
         let services = crate::store::test_services(&store, &["Mail", "Web"]).await;
         let new = NewTicket {
@@ -326,12 +332,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_version_moves_with_every_commit_and_is_withheld_while_the_writer_is_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("herald.db").display());
-        let store = Store::connect(&url, &PoolSettings::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let (dir, store) = migrated_file().await;
         // Settled: the writer's release after the migrations runs on a task of its own.
         let settled = || async {
             loop {
