@@ -100,15 +100,6 @@ impl Backend {
         }
     }
 
-    /// The suffix of a sub-select that picks rows to claim: PostgreSQL skips rows another
-    /// instance is claiming at this very moment; SQLite's single writer cannot race.
-    pub(super) fn skip_locked(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        }
-    }
-
     /// The tail of an `UPDATE notifications` that changes the rows whose ids the CTE `cte`
     /// picked (a column `id`): `FROM … WHERE …`. PostgreSQL: the ids as one array, evaluated
     /// once, matched by the primary key; as a join, the planner sometimes put the CTE on the
@@ -486,10 +477,7 @@ mod tests {
     #[test]
     fn sqlite_needs_no_row_locks_and_takes_the_write_lock_at_begin() {
         let b = Backend::Sqlite;
-        assert_eq!(
-            (b.for_update(), b.for_share(), b.skip_locked()),
-            ("", "", "")
-        );
+        assert_eq!((b.for_update(), b.for_share()), ("", ""));
         assert_eq!(b.begin_write(), "BEGIN IMMEDIATE");
         assert_eq!(b.setup_lock(), None);
         assert_eq!(b.on_enqueue(), None);
@@ -502,7 +490,6 @@ mod tests {
         let b = Backend::Postgres;
         assert_eq!(b.for_update(), " FOR UPDATE");
         assert_eq!(b.for_share(), " FOR SHARE");
-        assert_eq!(b.skip_locked(), " FOR UPDATE SKIP LOCKED");
         assert_eq!(b.begin_write(), "BEGIN");
         assert!(b.setup_lock().unwrap().starts_with("LOCK TABLE operators"));
         assert!(b.on_enqueue().unwrap().contains("pg_notify($1"));

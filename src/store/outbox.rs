@@ -7,9 +7,11 @@
 //! statement, so throughput is not capped by one commit per message.
 //!
 //! A claim is a lease: claiming sets `claimed_by` to a token of that one claim (a batch) and
-//! pushes `next_attempt_at` to the end of the lease. The instance renews the leases of the
-//! claims it holds while it works ([`Store::renew_claims`]); if it dies, the rows simply become
-//! due again. A token per claim, not per instance: a lease that ran out while its batch was in
+//! the end of the lease: on SQLite in `next_attempt_at`, on PostgreSQL in `lease_until`, a
+//! column outside every index, so that the claim adds no index entry (a heap-only update). The
+//! instance renews the leases of the claims it holds while it works ([`Store::renew_claims`]:
+//! SQLite moves the rows' `next_attempt_at` again, PostgreSQL writes one row per claim into
+//! `notification_leases`); if it dies, the rows simply become due again. A token per claim, not per instance: a lease that ran out while its batch was in
 //! hand (a statement stalled for longer than the lease) and was taken again by another worker
 //! of the same instance is no longer the first worker's, so its outcomes and releases are not
 //! written over the second claim, nor is the first worker's lease renewed with the second's.
@@ -675,18 +677,18 @@ impl Store {
                 })
                 .await;
         }
-        let skip_locked = self.backend().skip_locked();
-        let picked = self.backend().update_picked("picked");
-        // The rows are picked (and on PostgreSQL locked) once, in a materialized CTE: as
+        // PostgreSQL (SQLite claims above): the rows are picked and locked once, by the function
+        // `herald_due_notifications` (migration `heap_only_claims`), whose plan is the ordered
+        // scan of `notifications_due` whatever the statistics say; then the claim writes its
+        // token and lease into two columns outside every index, a heap-only update. As
         // `WHERE id IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)`, the claims of a queue of a
-        // million rows on PostgreSQL ran for minutes without one committing (bench/fanout.sh).
+        // million rows ran for minutes without one committing (bench/fanout.sh).
         let sql = format!(
-            "WITH picked AS MATERIALIZED (SELECT id FROM notifications \
-               WHERE channel = $5 AND state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
-               ORDER BY next_attempt_at, id LIMIT $4{skip_locked}) \
-             UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 {picked} \
+            "WITH picked AS MATERIALIZED (SELECT herald_due_notifications($5, $3, $4) AS id) \
+             UPDATE notifications SET claimed_by = $1, lease_until = $2 {} \
              RETURNING notifications.id, event_id, ticket_id, customer_id, channel, address, \
-               webhook_id, name, state, attempts, queued_at, subscription_id, claimed_by"
+               webhook_id, name, state, attempts, queued_at, subscription_id, claimed_by",
+            self.backend().update_picked("picked")
         );
         let rows = sqlx::query(&sql)
             .bind(claim)
@@ -701,13 +703,15 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Extends the leases of `claims` to `until` (their rows still to deliver). Returns how many
-    /// rows they hold. On PostgreSQL the rows are locked in the order of their ids, as
-    /// [`Store::record_outcomes`] locks them, so a renewal and a batch's outcomes never
-    /// deadlock (each waited for the other, and one was aborted after a second).
-    pub async fn renew_claims(&self, claims: &[i64], until: Timestamp) -> Result<u64, StoreError> {
+    /// Extends the leases of `claims` to `until` (their rows still to deliver). A claim whose
+    /// rows another claim has taken meanwhile holds nothing by it.
+    ///
+    /// PostgreSQL: one row per claim in `notification_leases` (the messages are not touched,
+    /// see the migration `heap_only_claims`); leases already run out are deleted on the way.
+    /// SQLite: the held rows' `next_attempt_at`, on the one connection that writes.
+    pub async fn renew_claims(&self, claims: &[i64], until: Timestamp) -> Result<(), StoreError> {
         if claims.is_empty() {
-            return Ok(0);
+            return Ok(());
         }
         // The tokens are integers of Herald's own, a few: written into the statement, which is
         // not kept prepared (it changes with every set of claims).
@@ -716,20 +720,34 @@ impl Store {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!(
-            "WITH held AS MATERIALIZED (SELECT id FROM notifications \
-               WHERE claimed_by IN ({tokens}) AND state IN ('queued', 'retrying') \
-               ORDER BY id{}) \
-             UPDATE notifications SET next_attempt_at = $1 {}",
-            self.backend().for_update(),
-            self.backend().update_picked("held")
-        );
-        let done = sqlx::query(&sql)
-            .persistent(false)
-            .bind(until.ticks())
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
+        let sql = match self.backend() {
+            Backend::Postgres => {
+                let rows = claims
+                    .iter()
+                    .map(|claim| format!("({claim}, $1)"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "WITH gone AS (DELETE FROM notification_leases \
+                       WHERE until <= $2 AND claim NOT IN ({tokens})) \
+                     INSERT INTO notification_leases (claim, until) VALUES {rows} \
+                     ON CONFLICT (claim) DO UPDATE \
+                       SET until = GREATEST(notification_leases.until, excluded.until)"
+                )
+            }
+            Backend::Sqlite => format!(
+                "WITH held AS MATERIALIZED (SELECT id FROM notifications \
+                   WHERE claimed_by IN ({tokens}) AND state IN ('queued', 'retrying')) \
+                 UPDATE notifications SET next_attempt_at = $1 {}",
+                Backend::Sqlite.update_picked("held")
+            ),
+        };
+        let mut q = sqlx::query(&sql).persistent(false).bind(until.ticks());
+        if self.backend() == Backend::Postgres {
+            q = q.bind(self.now().ticks());
+        }
+        q.execute(&self.writer).await?;
+        Ok(())
     }
 
     /// Records what happened to claimed messages, many per statement, and releases their
@@ -782,6 +800,11 @@ impl Store {
                     " AND notifications.id = ANY(ARRAY(SELECT id FROM held))",
                 )
             };
+            // PostgreSQL: the lease is in a column of its own (see `claim_due`).
+            let release = match self.backend() {
+                Backend::Sqlite => "",
+                Backend::Postgres => ", lease_until = NULL",
+            };
             let sql = format!(
                 "{lock}UPDATE notifications SET \
                    state = CASE WHEN notifications.state = 'cancelled' \
@@ -795,7 +818,7 @@ impl Store {
                      ELSE notifications.last_attempt_at END, \
                    sent_at = CASE WHEN v.column2 IN ('sent', 'delivered') THEN v.column6 \
                      ELSE notifications.sent_at END, \
-                   claimed_by = NULL \
+                   claimed_by = NULL{release} \
                  FROM {from} \
                  WHERE notifications.id = v.column1 AND notifications.claimed_by = v.column7{held}"
             );

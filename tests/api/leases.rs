@@ -42,9 +42,10 @@ backend_tests! {
         assert_eq!(b.iter().map(|m| m.id).collect::<Vec<_>>(), a.iter().map(|m| m.id).collect::<Vec<_>>());
         assert!(b.iter().all(|m| m.claim == second));
 
-        // The first claim's renewal reaches none of them; the second's reaches both.
-        assert_eq!(app.store.renew_claims(&[first], later(now, 40)).await.unwrap(), 0);
-        assert_eq!(app.store.renew_claims(&[second], later(now, 25)).await.unwrap(), 2);
+        // Both renew: the second claim's renewal holds its rows past their own lease (21); the
+        // first's, though longer, holds nothing, its rows being the second's now.
+        app.store.renew_claims(&[first], later(now, 40)).await.unwrap();
+        app.store.renew_claims(&[second], later(now, 25)).await.unwrap();
 
         // The first claim's release and outcome are left to the second: its rows are neither
         // made due again (a third claim finds nothing) nor marked by the first.
@@ -55,15 +56,23 @@ backend_tests! {
         app.store.record_outcomes(later(now, 12), &released).await.unwrap();
         let none = app.store.claim_due(Channel::Email, third, later(now, 13), later(now, 23), 10).await.unwrap();
         assert!(none.is_empty(), "the first claim's release freed the second's rows: {none:?}");
+        let none = app.store.claim_due(Channel::Email, third, later(now, 22), later(now, 32), 10).await.unwrap();
+        assert!(none.is_empty(), "the second claim's renewal did not hold its rows: {none:?}");
         let counts = app.store.delivery_counts(None).await.unwrap();
         assert_eq!(counts.sent, 0, "the first claim's outcome was written: {counts:?}");
 
-        // The second claim's outcomes are written.
-        let sent: Vec<(Claimed, Outcome)> = b
-            .iter()
-            .map(|m| (m.clone(), Outcome::Sent { reply: "250 ok".into() }))
-            .collect();
-        app.store.record_outcomes(later(now, 14), &sent).await.unwrap();
+        // Once the second's renewal has run out, the first's renewal does not keep them either.
+        let fourth = 44;
+        let d = app.store.claim_due(Channel::Email, fourth, later(now, 26), later(now, 36), 10).await.unwrap();
+        assert_eq!(d.iter().map(|m| m.id).collect::<Vec<_>>(), a.iter().map(|m| m.id).collect::<Vec<_>>());
+
+        // The second claim's outcomes are no longer written; the fourth's are.
+        let sent = |claimed: &[Claimed], reply: &str| -> Vec<(Claimed, Outcome)> {
+            claimed.iter().map(|m| (m.clone(), Outcome::Sent { reply: reply.into() })).collect()
+        };
+        app.store.record_outcomes(later(now, 27), &sent(&b, "250 ok (second)")).await.unwrap();
+        assert_eq!(app.store.delivery_counts(None).await.unwrap().sent, 0);
+        app.store.record_outcomes(later(now, 28), &sent(&d, "250 ok")).await.unwrap();
         let counts = app.store.delivery_counts(None).await.unwrap();
         assert_eq!(counts.sent, 2, "{counts:?}");
     }

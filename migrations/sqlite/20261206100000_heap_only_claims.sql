@@ -1,0 +1,3 @@
+-- Nothing on SQLite: the PostgreSQL migration of this version makes a claim a heap-only update
+-- (its lease in a column outside every index) and keeps renewals in a table of their own. SQLite
+-- keeps the lease in next_attempt_at, and one connection writes all the outbox's changes.
