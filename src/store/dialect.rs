@@ -341,6 +341,7 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
                         pg_writers(pool_size),
                         Backend::Postgres.begin_write(),
                     ),
+                    frontiers: Default::default(),
                 },
                 writer: pool.clone(),
                 pool,
@@ -401,6 +402,8 @@ pub(super) enum Engine {
         reads: Option<Arc<PgReads>>,
         /// The group commit of ticket creations (see `group`).
         group: GroupWriter,
+        /// Where this instance's claims of due messages start.
+        frontiers: Arc<super::pg_claims::Frontiers>,
     },
 }
 
@@ -432,6 +435,14 @@ impl Engine {
         match self {
             Engine::Sqlite { outbox, .. } => outbox.as_ref(),
             Engine::Postgres { .. } => None,
+        }
+    }
+
+    /// Where PostgreSQL's claims of due messages start (see `pg_claims`).
+    pub(super) fn claim_frontiers(&self) -> Option<&super::pg_claims::Frontiers> {
+        match self {
+            Engine::Sqlite { .. } => None,
+            Engine::Postgres { frontiers, .. } => Some(frontiers),
         }
     }
 

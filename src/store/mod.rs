@@ -28,6 +28,7 @@ mod opt_outs;
 mod outbox;
 mod overview;
 mod personal;
+mod pg_claims;
 mod pg_reads;
 mod planned_work;
 mod public;

@@ -471,7 +471,7 @@ fn notification(row: &AnyRow) -> Result<Notification, StoreError> {
     })
 }
 
-fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
+pub(super) fn claimed(row: &AnyRow) -> Result<Claimed, StoreError> {
     let state: String = row.try_get("state")?;
     Ok(Claimed {
         id: row.try_get("id")?,
@@ -677,18 +677,27 @@ impl Store {
                 })
                 .await;
         }
-        // PostgreSQL (SQLite claims above): the rows are picked and locked once, by the function
-        // `herald_due_notifications` (migration `heap_only_claims`), whose plan is the ordered
-        // scan of `notifications_due` whatever the statistics say; then the claim writes its
-        // token and lease into two columns outside every index, a heap-only update. As
-        // `WHERE id IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)`, the claims of a queue of a
-        // million rows ran for minutes without one committing (bench/fanout.sh).
+        if let Some(frontiers) = self.engine.claim_frontiers() {
+            return super::pg_claims::claim(
+                &self.writer,
+                frontiers,
+                channel,
+                claim,
+                now,
+                lease_until,
+                limit,
+            )
+            .await;
+        }
+        // SQLite in memory (no connection of the outbox's own): its one connection writes.
         let sql = format!(
-            "WITH picked AS MATERIALIZED (SELECT herald_due_notifications($5, $3, $4) AS id) \
-             UPDATE notifications SET claimed_by = $1, lease_until = $2 {} \
+            "WITH picked AS MATERIALIZED (SELECT id FROM notifications \
+               WHERE channel = $5 AND state IN ('queued', 'retrying') AND next_attempt_at <= $3 \
+               ORDER BY next_attempt_at, id LIMIT $4) \
+             UPDATE notifications SET claimed_by = $1, next_attempt_at = $2 {} \
              RETURNING notifications.id, event_id, ticket_id, customer_id, channel, address, \
                webhook_id, name, state, attempts, queued_at, subscription_id, claimed_by",
-            self.backend().update_picked("picked")
+            Backend::Sqlite.update_picked("picked")
         );
         let rows = sqlx::query(&sql)
             .bind(claim)
