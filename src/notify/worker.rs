@@ -300,12 +300,52 @@ async fn idle(
     }
 }
 
+/// A claimed batch, its events read and prepared by its channel: ready to send.
+struct Ready<B> {
+    batch: Vec<Claimed>,
+    claim: i64,
+    events: HashMap<i64, Arc<EventContent>>,
+    prepared: B,
+}
+
+/// A batch whose sends are over, with the outcomes still to be recorded (see
+/// [`Delivery::conclude`]).
+struct Sent<B> {
+    claim: i64,
+    outcomes: Vec<(Claimed, Outcome)>,
+    prepared: B,
+    refused: Option<String>,
+    any_sent: bool,
+}
+
+/// What a claim came to (see [`Delivery::acquire`]).
+enum Acquired<B> {
+    Ready(Ready<B>),
+    /// Nothing was due.
+    Nothing,
+    /// The claim failed (logged).
+    Failed,
+    /// The batch could not be prepared just now: released for a little later.
+    Released,
+}
+
+/// A worker keeps its connections busy across batches: while one batch is sent, the outcomes
+/// of the one before are recorded and the next one is claimed and prepared (its claim starts
+/// once half of the batch has started, so the others workers take their share of a short
+/// queue first). Each of those is a durable commit; done one after the other between batches
+/// they left the connections idle a third of the time (BENCHMARKS.md, "SQLite delivery of a
+/// million, fifth pass"). A batch claimed ahead is held under its own lease, renewed like any
+/// other claim in hand, and released when the worker stops, stalls or finds the server
+/// unreachable before sending it.
 async fn worker<S: Sender>(d: Arc<Delivery<S>>, shutdown: CancellationToken) {
     let mut wake = d.store.outbox_queued();
     let per_worker = (d.options.connections / d.options.workers.max(1)).max(1);
     let mut stall_wait = STALL_FIRST_WAIT;
+    let mut ahead: Option<Ready<S::Batch>> = None;
+    let mut behind: Option<Sent<S::Batch>> = None;
     while !shutdown.is_cancelled() {
         if !d.flush_unrecorded().await {
+            d.settle(&mut behind, &mut ahead, d.store.now()).await;
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 _ = tokio::time::sleep(stall_wait) => {}
@@ -314,57 +354,70 @@ async fn worker<S: Sender>(d: Arc<Delivery<S>>, shutdown: CancellationToken) {
             continue;
         }
         stall_wait = STALL_FIRST_WAIT;
-        if let Err(problem) = d.sender.ready() {
-            d.problem(&problem);
-            idle(&mut wake, d.options.idle_poll, &shutdown).await;
-            continue;
-        }
-        d.no_problem();
-        wake.borrow_and_update();
-        let now = d.store.now();
-        // A token of this claim alone: its lease is this batch's (see `Delivery::leases`).
-        let claim = d.claim_token();
-        let batch = match d
-            .store
-            .claim_due(
-                d.sender.channel(),
-                claim,
-                now,
-                later(now, d.options.lease),
-                d.options.batch_size,
-            )
-            .await
-        {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::warn!(error = %e, channel = %d.sender.channel(), "could not claim messages to deliver");
-                idle(&mut wake, d.options.idle_poll, &shutdown).await;
-                continue;
+        let current = match ahead.take() {
+            Some(ready) => ready,
+            None => {
+                // Nothing to overlap with: the last outcomes are recorded before waiting.
+                if let Some(sent) = behind.take() {
+                    d.conclude(sent).await;
+                }
+                if let Err(problem) = d.sender.ready() {
+                    d.problem(&problem);
+                    idle(&mut wake, d.options.idle_poll, &shutdown).await;
+                    continue;
+                }
+                d.no_problem();
+                wake.borrow_and_update();
+                match d.acquire().await {
+                    Acquired::Ready(ready) => ready,
+                    Acquired::Released => continue,
+                    Acquired::Nothing | Acquired::Failed => {
+                        idle(&mut wake, d.options.idle_poll, &shutdown).await;
+                        continue;
+                    }
+                }
             }
         };
-        if batch.is_empty() {
-            idle(&mut wake, d.options.idle_poll, &shutdown).await;
-            continue;
-        }
-        // Held from the claim's start: it may have taken its rows at once. Entered only now
-        // that it committed, so every renewal that includes it sees its rows.
-        d.leases.lock().expect("not poisoned").insert(
-            claim,
-            Lease {
-                until: later(now, d.options.lease).ticks(),
-                sending: true,
-            },
+        let (halfway, reached) = tokio::sync::oneshot::channel();
+        let next = async {
+            // Sent (or the batch ended, dropping the sender): claim the next one.
+            let _ = reached.await;
+            if shutdown.is_cancelled()
+                || d.stalled.load(Ordering::SeqCst)
+                || d.sender.ready().is_err()
+            {
+                return None;
+            }
+            match d.acquire().await {
+                Acquired::Ready(ready) => Some(ready),
+                _ => None,
+            }
+        };
+        let last = behind.take();
+        let concluded = async {
+            if let Some(sent) = last {
+                d.conclude(sent).await;
+            }
+        };
+        let ((sent, unreachable), (), next) = tokio::join!(
+            d.deliver(current, per_worker, &shutdown, halfway),
+            concluded,
+            next
         );
-        let unreachable = d.deliver(batch, claim, per_worker, &shutdown).await;
-        d.done_with(claim).await;
+        behind = Some(sent);
+        ahead = next;
         if unreachable {
-            // The server is down: give it a moment before the next batch.
+            // The server is down: what was claimed ahead waits with the rest, and the worker
+            // gives it a moment before the next batch.
+            let next = later(d.store.now(), d.options.retry_base);
+            d.settle(&mut behind, &mut ahead, next).await;
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 _ = tokio::time::sleep(d.options.retry_base.min(Duration::from_secs(5))) => {}
             }
         }
     }
+    d.settle(&mut behind, &mut ahead, d.store.now()).await;
 }
 
 impl<S: Sender> Delivery<S> {
@@ -496,16 +549,42 @@ impl<S: Sender> Delivery<S> {
         }
     }
 
-    /// Sends a batch, `parallel` at a time, recording outcomes as they come (at least every
-    /// [`FLUSH_EVERY`], so a crash re-sends little). Returns whether the server was
-    /// unreachable (the messages not yet started are then released for later).
-    async fn deliver(
-        &self,
-        batch: Vec<Claimed>,
-        claim: i64,
-        parallel: usize,
-        shutdown: &CancellationToken,
-    ) -> bool {
+    /// Claims a batch of due messages under a fresh lease, reads their events and prepares
+    /// it.
+    async fn acquire(&self) -> Acquired<S::Batch> {
+        let now = self.store.now();
+        // A token of this claim alone: its lease is this batch's (see `Delivery::leases`).
+        let claim = self.claim_token();
+        let until = later(now, self.options.lease);
+        let batch = match self
+            .store
+            .claim_due(
+                self.sender.channel(),
+                claim,
+                now,
+                until,
+                self.options.batch_size,
+            )
+            .await
+        {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(error = %e, channel = %self.sender.channel(), "could not claim messages to deliver");
+                return Acquired::Failed;
+            }
+        };
+        if batch.is_empty() {
+            return Acquired::Nothing;
+        }
+        // Held from the claim's start: it may have taken its rows at once. Entered only now
+        // that it committed, so every renewal that includes it sees its rows.
+        self.leases.lock().expect("not poisoned").insert(
+            claim,
+            Lease {
+                until: until.ticks(),
+                sending: true,
+            },
+        );
         let events = self.events(&batch).await;
         let Some(prepared) = self.sender.prepare(&batch, &events).await else {
             // Something the batch needs could not be had just now: it waits a little.
@@ -515,13 +594,84 @@ impl<S: Sender> Delivery<S> {
                 .map(|m| (m, Outcome::Released { next }))
                 .collect();
             self.record(released).await;
-            return false;
+            self.done_with(claim).await;
+            return Acquired::Released;
         };
+        Acquired::Ready(Ready {
+            batch,
+            claim,
+            events,
+            prepared,
+        })
+    }
+
+    /// Records a sent batch's last outcomes, tells its sender, and lets its lease go.
+    async fn conclude(&self, sent: Sent<S::Batch>) {
+        self.record(sent.outcomes).await;
+        self.sender
+            .finish(sent.prepared, sent.refused, sent.any_sent)
+            .await;
+        self.done_with(sent.claim).await;
+    }
+
+    /// Concludes the batch sent last and releases the one claimed ahead, unsent, until
+    /// `next`.
+    async fn settle(
+        &self,
+        behind: &mut Option<Sent<S::Batch>>,
+        ahead: &mut Option<Ready<S::Batch>>,
+        next: Timestamp,
+    ) {
+        if let Some(sent) = behind.take() {
+            self.conclude(sent).await;
+        }
+        if let Some(ready) = ahead.take() {
+            let outcomes = ready
+                .batch
+                .into_iter()
+                .map(|m| (m, Outcome::Released { next }))
+                .collect();
+            self.conclude(Sent {
+                claim: ready.claim,
+                outcomes,
+                prepared: ready.prepared,
+                refused: None,
+                any_sent: false,
+            })
+            .await;
+        }
+    }
+
+    /// Sends a batch, `parallel` at a time, recording outcomes as they come (at least every
+    /// [`FLUSH_EVERY`], so a crash re-sends little) but the last ones, which it returns (see
+    /// [`Delivery::conclude`]), with whether the server was unreachable (the messages not yet
+    /// started are then released for later). `halfway` is told once half of the batch has
+    /// started.
+    async fn deliver(
+        &self,
+        ready: Ready<S::Batch>,
+        parallel: usize,
+        shutdown: &CancellationToken,
+        halfway: tokio::sync::oneshot::Sender<()>,
+    ) -> (Sent<S::Batch>, bool) {
+        let Ready {
+            batch,
+            claim,
+            events,
+            prepared,
+        } = ready;
         let window = self.retry_window();
         let unreachable = AtomicBool::new(false);
         let refused = std::sync::Mutex::new(None::<String>);
-        let mut outcomes = futures::stream::iter(batch)
-            .map(|message| {
+        let half = batch.len() / 2;
+        let mut halfway = Some(halfway);
+        let mut outcomes = futures::stream::iter(batch.into_iter().enumerate())
+            .map(|(i, message)| {
+                if i >= half {
+                    if let Some(halfway) = halfway.take() {
+                        let _ = halfway.send(());
+                    }
+                }
                 // `None`: a message of no event; `Some(None)`: its event could not be read.
                 let event = message.event_id.map(|id| events.get(&id).cloned());
                 let (unreachable, refused, prepared) = (&unreachable, &refused, &prepared);
@@ -583,11 +733,16 @@ impl<S: Sender> Delivery<S> {
                 flushed = Instant::now();
             }
         }
-        self.record(done).await;
         drop(outcomes);
         let refused = refused.lock().expect("not poisoned").take();
-        self.sender.finish(prepared, refused, any_sent).await;
-        unreachable.load(Ordering::Relaxed)
+        let sent = Sent {
+            claim,
+            outcomes: done,
+            prepared,
+            refused,
+            any_sent,
+        };
+        (sent, unreachable.load(Ordering::Relaxed))
     }
 
     /// Counts recorded outcomes for `/metrics`.

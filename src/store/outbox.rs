@@ -722,6 +722,12 @@ impl Store {
         if claims.is_empty() {
             return Ok(());
         }
+        if let Some(outbox) = self.engine.sqlite_outbox() {
+            let claims = claims.to_vec();
+            return outbox
+                .run(move |conn| super::sqlite_outbox::renew_claims(conn, &claims, until))
+                .await;
+        }
         // The tokens are integers of Herald's own, a few: written into the statement, which is
         // not kept prepared (it changes with every set of claims).
         let tokens = claims

@@ -31,6 +31,12 @@ impl Store {
         if tokens.is_empty() {
             return Ok(());
         }
+        if let Some(outbox) = self.engine.sqlite_outbox() {
+            let tokens = tokens.to_vec();
+            return outbox
+                .run(move |conn| super::sqlite_outbox::issue_link_tokens(conn, at, &tokens))
+                .await;
+        }
         let param = |n: usize| self.backend().param(n);
         let mut writes = self.writes(tokens.len().div_ceil(TOKEN_CHUNK)).await?;
         for chunk in tokens.chunks(TOKEN_CHUNK) {

@@ -1,4 +1,5 @@
-//! The delivery workers' writes on SQLite (claims, outcomes, the SMSC's message ids) through
+//! The delivery workers' writes on SQLite (claims, lease renewals, outcomes, the personal links
+//! of a batch, the SMSC's message ids) through
 //! rusqlite on one connection of their own, each call one hand-off to a blocking thread.
 //!
 //! Through sqlx, every statement is a message to sqlx-sqlite's connection thread and back, and
@@ -7,6 +8,13 @@
 //! profile had 40 % of Herald's samples on that thread, half of them task switches. Here a
 //! whole claim or outcome write runs on a blocking thread in one go (the commit's `fsync`
 //! must not hold a runtime thread).
+//!
+//! All of the delivery's writes go through this one connection, so they queue for its mutex
+//! in turn: a batch's link tokens written through sqlx's writer instead met the claims and
+//! outcomes at the file's write lock, where the loser waits in SQLite's busy handler, which
+//! sleeps 1, 2, 5, 10 ms… between tries however soon the lock is free again (`perf trace`
+//! of a fan-out: a quarter of a second of such sleeps in three, and 5.8 ms per batch of
+//! tokens; BENCHMARKS.md, "SQLite delivery of a million, fifth pass").
 //!
 //! It is a second writer of the file besides sqlx's writer connection: SQLite serialises
 //! them (each write transaction takes the file's write lock, waiting up to the busy timeout,
@@ -49,6 +57,14 @@ const OUTCOME: &str = "UPDATE notifications SET \
        sent_at = CASE WHEN ?2 IN ('sent', 'delivered') THEN ?6 ELSE sent_at END, \
        claimed_by = NULL \
      WHERE id = ?1 AND claimed_by = ?7";
+
+/// One link token (see `Store::issue_link_tokens`): a customer deleted meanwhile is skipped.
+const LINK_TOKEN: &str = "INSERT INTO customer_tokens (token_sha256, customer_id, created_at) \
+     SELECT ?1, id, ?3 FROM customers WHERE id = ?2";
+
+/// The rows of one claim still to deliver, their lease extended (see `Store::renew_claims`).
+const RENEWAL: &str = "UPDATE notifications SET next_attempt_at = ?1 \
+     WHERE claimed_by = ?2 AND state IN ('queued', 'retrying')";
 
 const SMS_PART: &str = "INSERT INTO sms_parts (message_id, notification_id, segment, segments) \
      VALUES (?1, ?2, ?3, ?4) ON CONFLICT (message_id) DO UPDATE SET \
@@ -227,6 +243,40 @@ pub(super) fn record_outcomes(
         }
     }
     tx.commit()
+}
+
+/// See `Store::issue_link_tokens`: (customer id, digest) pairs, in one transaction.
+pub(super) fn issue_link_tokens(
+    conn: &mut Connection,
+    at: Timestamp,
+    tokens: &[(i64, String)],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut statement = tx.prepare_cached(LINK_TOKEN)?;
+        for (customer, digest) in tokens {
+            statement.execute(params![digest, customer, at.ticks()])?;
+        }
+    }
+    tx.commit()
+}
+
+/// See `Store::renew_claims`: every claim in one transaction; the rows they hold.
+pub(super) fn renew_claims(
+    conn: &mut Connection,
+    claims: &[i64],
+    until: Timestamp,
+) -> rusqlite::Result<u64> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut held = 0;
+    {
+        let mut statement = tx.prepare_cached(RENEWAL)?;
+        for claim in claims {
+            held += statement.execute(params![until.ticks(), claim])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(held)
 }
 
 /// See `Store::record_sms_parts`.

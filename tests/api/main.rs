@@ -8,6 +8,7 @@ mod backup;
 mod bad_input;
 mod calendar_feed;
 mod channels;
+mod claim_ahead;
 mod concurrency;
 mod connections;
 mod copy;

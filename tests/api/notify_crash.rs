@@ -114,6 +114,45 @@ pub(crate) fn addresses(smtp: &SmtpServer) -> HashMap<String, usize> {
     seen
 }
 
+/// After a kill: starts `herald serve` again with the mail server answering at once, waits
+/// (up to `wait`) until all `n` messages of ticket `t` are sent, and checks that the only
+/// messages that arrived twice are ones that had arrived before the kill (`before_kill`, the
+/// messages in flight). Returns how often each address got one.
+pub(crate) async fn restart_until_all_sent(
+    app: &TestApp,
+    smtp: &SmtpServer,
+    t: i64,
+    n: usize,
+    wait: Duration,
+    before_kill: &HashMap<String, usize>,
+) -> HashMap<String, usize> {
+    smtp.set_delay(Duration::ZERO);
+    let serve = Serve::start(&app.database_url, Some(&smtp.url()));
+    let deadline = Instant::now() + wait;
+    loop {
+        let sent = app.store.delivery_counts(Some(t)).await.unwrap().sent;
+        if sent == n as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {sent} of {n} sent after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    serve.kill().await;
+    let after = addresses(smtp);
+    for (address, count) in &after {
+        if *count > 1 {
+            assert!(
+                before_kill.contains_key(address),
+                "{address} got {count} emails but was not in flight at the kill"
+            );
+        }
+    }
+    after
+}
+
 herald_test_support::backend_tests! {
     async fn a_server_killed_mid_delivery_loses_no_message() {
         const N: usize = 300;
@@ -144,30 +183,10 @@ herald_test_support::backend_tests! {
         assert!(before_kill.len() < N, "killed mid-delivery ({} of {N} arrived)", before_kill.len());
 
         // Started again: every message arrives.
-        smtp.set_delay(Duration::ZERO);
-        let serve = Serve::start(&app.database_url, Some(&smtp.url()));
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let sent = app.store.delivery_counts(Some(t)).await.unwrap().sent;
-            if sent == N as i64 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "only {sent} of {N} sent after the restart");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        serve.kill().await;
-        let after = addresses(&smtp);
+        let after = restart_until_all_sent(&app, &smtp, t, N, WAIT, &before_kill).await;
         let expected: HashSet<String> = (0..N).map(|i| format!("c{i}@example.com")).collect();
         let got: HashSet<String> = after.keys().cloned().collect();
         assert_eq!(got, expected, "every follower got the email");
-        for (address, count) in &after {
-            if *count > 1 {
-                assert!(
-                    before_kill.contains_key(address),
-                    "{address} got {count} emails but was not in flight at the kill"
-                );
-            }
-        }
         let counts = app.store.delivery_counts(Some(t)).await.unwrap();
         assert_eq!((counts.sent, counts.pending(), counts.failed), (N as i64, 0, 0));
         app.stop().await;
