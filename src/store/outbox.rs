@@ -726,7 +726,8 @@ impl Store {
             let claims = claims.to_vec();
             return outbox
                 .run(move |conn| super::sqlite_outbox::renew_claims(conn, &claims, until))
-                .await;
+                .await
+                .map(drop);
         }
         // The tokens are integers of Herald's own, a few: written into the statement, which is
         // not kept prepared (it changes with every set of claims).
