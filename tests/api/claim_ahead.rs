@@ -13,16 +13,24 @@ use herald_test_support::*;
 use crate::notifications::WAIT;
 use crate::notify_crash::{addresses, restart_until_all_sent, Serve};
 
-/// The claims held right now: (token, rows still to deliver, their latest lease end).
+/// The claims held right now: (token, rows still to deliver, their latest lease end). The
+/// lease's end is the rows' `next_attempt_at` on SQLite; on PostgreSQL their `lease_until`,
+/// or the claim's renewal in `notification_leases` when it is later.
 async fn held(app: &TestApp) -> Vec<(i64, i64, i64)> {
-    sqlx::query_as(
+    let sql = if app.store.backend() == herald::store::Backend::Postgres {
+        "SELECT n.claimed_by, COUNT(*), GREATEST(MAX(n.lease_until), COALESCE(MAX(l.until), 0)) \
+         FROM notifications n LEFT JOIN notification_leases l ON l.claim = n.claimed_by \
+         WHERE n.claimed_by IS NOT NULL AND n.state IN ('queued', 'retrying') \
+         GROUP BY n.claimed_by ORDER BY n.claimed_by"
+    } else {
         "SELECT claimed_by, COUNT(*), MAX(next_attempt_at) FROM notifications \
          WHERE claimed_by IS NOT NULL AND state IN ('queued', 'retrying') \
-         GROUP BY claimed_by ORDER BY claimed_by",
-    )
-    .fetch_all(app.store.reader())
-    .await
-    .unwrap()
+         GROUP BY claimed_by ORDER BY claimed_by"
+    };
+    sqlx::query_as(sql)
+        .fetch_all(app.store.reader())
+        .await
+        .unwrap()
 }
 
 /// `n` customers following a new service, written in one statement (same SQL on both
