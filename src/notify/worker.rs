@@ -330,9 +330,9 @@ enum Acquired<B> {
 }
 
 /// A worker keeps its connections busy across batches: while one batch is sent, the outcomes
-/// of the one before are recorded and the next one is claimed and prepared (its claim starts
-/// once half of the batch has started, so the others workers take their share of a short
-/// queue first). Each of those is a durable commit; done one after the other between batches
+/// of the one before are recorded and the next one is claimed and prepared (at once after a
+/// full batch; after a short one once half of it has started, so the other workers take
+/// their share of a short queue first). Each of those is a durable commit; done one after the other between batches
 /// they left the connections idle a third of the time (BENCHMARKS.md, "SQLite delivery of a
 /// million, fifth pass"). A batch claimed ahead is held under its own lease, renewed like any
 /// other claim in hand, and released when the worker stops, stalls or finds the server
@@ -646,7 +646,7 @@ impl<S: Sender> Delivery<S> {
     /// [`FLUSH_EVERY`], so a crash re-sends little) but the last ones, which it returns (see
     /// [`Delivery::conclude`]), with whether the server was unreachable (the messages not yet
     /// started are then released for later). `halfway` is told once half of the batch has
-    /// started.
+    /// started (at once for a full batch).
     async fn deliver(
         &self,
         ready: Ready<S::Batch>,
@@ -663,7 +663,13 @@ impl<S: Sender> Delivery<S> {
         let window = self.retry_window();
         let unreachable = AtomicBool::new(false);
         let refused = std::sync::Mutex::new(None::<String>);
-        let half = batch.len() / 2;
+        // A full batch says more is due: the next one is claimed at once (a million queued
+        // made its claim and tokens take longer than half a batch's sends); a short one at
+        // its halfway point, so the other workers take their share of a short queue first.
+        let half = match batch.len() >= self.options.batch_size {
+            true => 0,
+            false => batch.len() / 2,
+        };
         let mut halfway = Some(halfway);
         let mut outcomes = futures::stream::iter(batch.into_iter().enumerate())
             .map(|(i, message)| {

@@ -57,8 +57,8 @@ herald_test_support::backend_tests! {
     async fn a_batch_claimed_ahead_is_renewed_while_it_waits_and_released_on_stop() {
         const N: usize = 24;
         let smtp = SmtpServer::start().await;
-        // One worker, one connection, batches of 8 taking 1.6 s: the batch claimed ahead (at
-        // the current one's halfway point) waits 0.8 s, longer than its 0.6 s lease.
+        // One worker, one connection, batches of 8 taking 1.6 s: the batch claimed ahead
+        // (at once, the current one being full) waits 1.6 s, longer than its 0.6 s lease.
         smtp.set_delay(Duration::from_millis(200));
         // The data and the checks through an instance without a mail server (it sends nothing);
         // the delivery through a second one, stopped mid-delivery.
