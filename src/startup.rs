@@ -258,6 +258,7 @@ impl Application {
             shutdown.clone(),
         );
         crate::notify::sms::numbers::spawn(state.store.clone(), shutdown.clone());
+        state.store.set_email_batch(delivery.batch_size);
         let workers = crate::notify::spawn(
             state.store.clone(),
             state.settings.clone(),

@@ -247,12 +247,14 @@ async fn begin_or_resume(
 
 /// The tables to copy, parents before children (foreign keys), with their columns and keys.
 /// Not `public_version`: the status page's change counter is the target's own (its triggers
-/// bump it as the copy writes).
+/// bump it as the copy writes). Nor `notification_lists`: PostgreSQL's own form of queued
+/// email (`pg_lists`), which SQLite has not: its messages are rows, copied as rows.
 async fn target_tables(conn: &mut PgConnection) -> Result<Vec<Table>, StoreError> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-         AND table_name NOT LIKE '\\_%' AND table_name <> 'public_version' ORDER BY table_name",
+         AND table_name NOT LIKE '\\_%' \
+         AND table_name NOT IN ('public_version', 'notification_lists') ORDER BY table_name",
     )
     .fetch_all(&mut *conn)
     .await?;

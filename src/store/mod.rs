@@ -29,6 +29,7 @@ mod outbox;
 mod overview;
 mod personal;
 mod pg_claims;
+mod pg_lists;
 mod pg_reads;
 mod planned_work;
 mod public;
@@ -134,6 +135,9 @@ pub struct Store {
     sms_plan: std::sync::Arc<std::sync::RwLock<crate::domain::phone::SmsPlan>>,
     /// See [`Store::sms_numbers_to_normalise`].
     sms_numbers: std::sync::Arc<tokio::sync::Notify>,
+    /// The email workers' batch size: recipients per list on PostgreSQL (see
+    /// [`Store::set_email_batch`]).
+    email_batch: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for Store {
@@ -180,6 +184,9 @@ impl Store {
             clock: crate::clock::Clock::system(),
             sms_plan: Default::default(),
             sms_numbers: Default::default(),
+            email_batch: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(
+                pg_lists::DEFAULT_BATCH,
+            )),
         })
     }
 

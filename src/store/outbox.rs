@@ -286,6 +286,35 @@ pub(super) async fn enqueue_to_operators(
     Ok(queued)
 }
 
+/// What decides how an event's messages are queued, read from the store once per change (a
+/// ticket's creation carries it into the group commit's task).
+#[derive(Debug, Clone)]
+pub(super) struct QueuePlan {
+    /// Which events are texted and how numbers are read.
+    pub(super) sms: crate::domain::phone::SmsPlan,
+    /// Recipients per list (PostgreSQL's email, see [`super::pg_lists`]).
+    pub(super) per_list: i64,
+}
+
+impl Store {
+    /// The plan changes queue their messages by now.
+    pub(super) fn queue_plan(&self) -> QueuePlan {
+        QueuePlan {
+            sms: self.sms_plan(),
+            per_list: super::pg_lists::per_list(
+                self.email_batch.load(std::sync::atomic::Ordering::Relaxed),
+            ),
+        }
+    }
+
+    /// The email workers claim batches of `batch`: PostgreSQL queues lists of that many
+    /// recipients from now on, so that a claim of a list is one batch.
+    pub fn set_email_batch(&self, batch: usize) {
+        self.email_batch
+            .store(batch, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Queues the messages of `event` on every channel, in the change's transaction, and returns
 /// how many were queued. This is the one place that chooses whom to tell (reminders included):
 /// the addresses and numbers that opted out (see [`super::opt_outs`], held by channel and
@@ -296,7 +325,7 @@ pub(super) async fn enqueue(
     ticket: &Ticket,
     event: &TicketEvent,
     lead: Option<std::time::Duration>,
-    sms: &crate::domain::phone::SmsPlan,
+    plan: &QueuePlan,
 ) -> Result<u64, StoreError> {
     write_content(
         tx,
@@ -312,8 +341,8 @@ pub(super) async fn enqueue(
         return Ok(0);
     }
     wake_on_commit(tx).await?;
-    let mut queued = enqueue_email(tx, ticket, event).await?;
-    queued += super::sms::enqueue(tx, ticket, event, sms).await?;
+    let mut queued = enqueue_email(tx, ticket, event, plan.per_list).await?;
+    queued += super::sms::enqueue(tx, ticket, event, &plan.sms).await?;
     // Webhooks: one row per active webhook whose services include one of the ticket's (or
     // that covers all services), on every event (channel 'webhook', address its URL).
     queued += super::webhooks::enqueue(tx, ticket, event).await?;
@@ -347,42 +376,54 @@ pub(super) fn service_ids_param(ticket: &Ticket) -> Option<String> {
     })
 }
 
-/// The email channel: one row per distinct address (ignoring case) of a customer following at
-/// least one of the ticket's services, except the addresses opted out of email.
+/// The email channel: one message per distinct address (ignoring case) of a customer
+/// following at least one of the ticket's services, except the addresses opted out of email.
+/// SQLite: a row each. PostgreSQL: lists of `per_list` (see [`super::pg_lists`]).
 async fn enqueue_email(
     tx: &mut AnyConnection,
     ticket: &Ticket,
     event: &TicketEvent,
+    per_list: i64,
 ) -> Result<u64, StoreError> {
-    let services = service_ids_sql(tx, ticket, 4);
+    let backend = Backend::of(tx);
+    // The services' parameter, if they need one, comes after the statement's own.
+    let services = service_ids_sql(tx, ticket, if backend == Backend::Postgres { 5 } else { 4 });
     let followers = format!(
         "FROM customers c \
          WHERE c.email IS NOT NULL AND c.email <> '' AND c.id IN ( \
            SELECT cs.customer_id FROM customer_services cs WHERE cs.service_id IN ({services}))"
     );
-    // One row per address: the first follower (lowest id) of each lower-cased address. A
+    const NOT_OPTED_OUT: &str = "lower(r.email) NOT IN ( \
+           SELECT o.address FROM opt_outs o WHERE o.channel = 'email' AND o.lifted_at IS NULL)";
+    // One message per address: the first follower (lowest id) of each lower-cased address. A
     // NOT EXISTS lookup per follower lets SQLite's planner pick a plan quadratic in the
     // followers. SQLite: the lowest id per address by GROUP BY, then that customer (with a
     // million followers 0.75 s of CPU where the window below took 1.2 s: SQLite buffers each
     // partition of a window in a table of its own). PostgreSQL: the window, one sort (its
     // GROUP BY hashes a million addresses and spills, which measured slower).
-    let first_per_address = match Backend::of(tx) {
-        Backend::Sqlite => format!(
-            "(SELECT min(c.id) AS id {followers} GROUP BY lower(c.email)) f \
-             JOIN customers r ON r.id = f.id WHERE"
-        ),
-        Backend::Postgres => format!(
-            "(SELECT c.id, c.email, c.name, \
+    if backend == Backend::Postgres {
+        let recipients = format!(
+            "SELECT r.id, r.email, r.name FROM (SELECT c.id, c.email, c.name, \
                ROW_NUMBER() OVER (PARTITION BY lower(c.email) ORDER BY c.id) AS rn \
-             {followers}) r WHERE r.rn = 1 AND"
-        ),
-    };
+             {followers}) r WHERE r.rn = 1 AND {NOT_OPTED_OUT}"
+        );
+        return super::pg_lists::enqueue(
+            tx,
+            event.id,
+            ticket.id,
+            event.at,
+            per_list,
+            &recipients,
+            service_ids_param(ticket),
+        )
+        .await;
+    }
     let sql = format!(
         "INSERT INTO notifications (event_id, ticket_id, customer_id, channel, address, name, \
            state, attempts, queued_at, next_attempt_at) \
          SELECT $1, $2, r.id, 'email', r.email, r.name, 'queued', 0, $3, $3 \
-         FROM {first_per_address} lower(r.email) NOT IN ( \
-           SELECT o.address FROM opt_outs o WHERE o.channel = 'email' AND o.lifted_at IS NULL)"
+         FROM (SELECT min(c.id) AS id {followers} GROUP BY lower(c.email)) f \
+           JOIN customers r ON r.id = f.id WHERE {NOT_OPTED_OUT}"
     );
     let mut q = sqlx::query(&sql)
         .bind(event.id)
@@ -428,7 +469,11 @@ pub(super) async fn cancel_for_ticket(
     .bind(ticket_id)
     .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    let listed = match Backend::of(tx) {
+        Backend::Postgres => super::pg_lists::cancel_for_ticket(tx, ticket_id).await?,
+        Backend::Sqlite => 0,
+    };
+    Ok(done.rows_affected() + listed)
 }
 
 const NOTIFICATION_COLUMNS: &str = "n.id, n.event_id, e.kind, n.ticket_id, n.customer_id, \
@@ -551,15 +596,45 @@ impl Store {
         ticket_id: i64,
     ) -> BoxStream<'static, Result<Notification, StoreError>> {
         let pool = self.pool.clone();
+        let backend = self.backend();
         Box::pin(async_stream::try_stream! {
             let sql = format!(
                 "SELECT {NOTIFICATION_COLUMNS} FROM notifications n \
                  JOIN ticket_events e ON e.id = n.event_id \
                  WHERE n.ticket_id = $1 ORDER BY n.id"
             );
-            let mut rows = sqlx::query(&sql).bind(ticket_id).fetch(&pool);
-            while let Some(row) = rows.try_next().await? {
-                yield notification(&row)?;
+            let mut rows = sqlx::query(&sql).bind(ticket_id).fetch(&pool).map_err(StoreError::from);
+            // PostgreSQL: with the recipients of lists that have no row yet, in one order of
+            // ids (both come in the order of their ids).
+            let mut listed = match backend {
+                Backend::Postgres => Some(super::pg_lists::pending(pool.clone(), ticket_id)),
+                Backend::Sqlite => None,
+            };
+            let mut next_row = rows.try_next().await?;
+            let mut next_listed = match listed.as_mut() {
+                Some(listed) => listed.try_next().await?,
+                None => None,
+            };
+            loop {
+                let listed_first = match (&next_row, &next_listed) {
+                    (None, None) => break,
+                    (Some(_), None) => false,
+                    (None, Some(_)) => true,
+                    (Some(r), Some(l)) => l.try_get::<i64, _>("id")? < r.try_get::<i64, _>("id")?,
+                };
+                if listed_first {
+                    if let Some(row) = next_listed.take() {
+                        yield notification(&row)?;
+                    }
+                    if let Some(listed) = listed.as_mut() {
+                        next_listed = listed.try_next().await?;
+                    }
+                } else {
+                    if let Some(row) = next_row.take() {
+                        yield notification(&row)?;
+                    }
+                    next_row = rows.try_next().await?;
+                }
             }
         })
     }
@@ -582,23 +657,25 @@ impl Store {
         &self,
         ticket_id: Option<i64>,
     ) -> Result<Vec<(Channel, DeliveryCounts)>, StoreError> {
-        let rows: Vec<(String, String, i64)> =
-            match ticket_id {
-                Some(id) => {
-                    sqlx::query_as(
-                        "SELECT channel, state, COUNT(*) FROM notifications WHERE ticket_id = $1 \
-                     GROUP BY channel, state",
-                    )
-                    .bind(id)
-                    .fetch_all(&self.pool)
-                    .await?
-                }
-                None => sqlx::query_as(
-                    "SELECT channel, state, COUNT(*) FROM notifications GROUP BY channel, state",
-                )
-                .fetch_all(&self.pool)
-                .await?,
-            };
+        let condition = match ticket_id {
+            Some(_) => "ticket_id = $1",
+            None => "TRUE",
+        };
+        let mut sql = format!(
+            "SELECT channel, state, COUNT(*) AS n FROM notifications WHERE {condition} \
+             GROUP BY channel, state"
+        );
+        if self.backend() == Backend::Postgres {
+            sql = format!(
+                "{sql} UNION ALL SELECT channel, state, n FROM ({}) l",
+                super::pg_lists::counts(condition)
+            );
+        }
+        let mut q = sqlx::query_as::<_, (String, String, i64)>(&sql);
+        if let Some(id) = ticket_id {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let mut by_channel: std::collections::BTreeMap<Channel, DeliveryCounts> =
             Default::default();
         for (channel, state, n) in rows {
@@ -784,9 +861,26 @@ impl Store {
                 .run(move |conn| super::sqlite_outbox::record_outcomes(conn, at, &rows))
                 .await;
         }
+        // PostgreSQL: the recipients of lists get their rows (see `pg_lists`); those of them
+        // that were rows already (retried, or released before) are updated as rows.
+        let listed: Vec<_> = outcomes
+            .iter()
+            .filter(|(m, _)| super::pg_lists::is_listed(m.id))
+            .collect();
+        let written = match listed.is_empty() {
+            true => Default::default(),
+            false => super::pg_lists::record_outcomes(&self.writer, at, &listed).await?,
+        };
+        let rows: Vec<_> = outcomes
+            .iter()
+            .filter(|(m, _)| !written.contains(&m.id))
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
         let param = |n: usize| self.backend().param(n);
-        let mut writes = self.writes(outcomes.len().div_ceil(OUTCOME_CHUNK)).await?;
-        for chunk in outcomes.chunks(OUTCOME_CHUNK) {
+        let mut writes = self.writes(rows.len().div_ceil(OUTCOME_CHUNK)).await?;
+        for chunk in rows.chunks(OUTCOME_CHUNK) {
             let values = (0..chunk.len())
                 .map(|row| {
                     let first = 1 + row * OUTCOME_PARAMS;
@@ -839,7 +933,7 @@ impl Store {
                  WHERE notifications.id = v.column1 AND notifications.claimed_by = v.column7{held}"
             );
             let mut q = sqlx::query(&sql);
-            for (message, outcome) in chunk {
+            for (message, outcome) in chunk.iter().copied() {
                 let (state, attempted, text, next) = match outcome {
                     Outcome::Sent { reply } => (DeliveryState::Sent, 1, reply.as_str(), at),
                     Outcome::Delivered { reply } => {

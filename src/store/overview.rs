@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::customers::CustomerFilter;
 use super::ticket_rows::{select, ticket_head};
-use super::{flag, rows, Page, Store, StoreError};
+use super::{flag, rows, Backend, Page, Store, StoreError};
 use crate::domain::Ticket;
 use crate::domain::{Channel, DeliveryCounts, DeliveryState};
 
@@ -136,9 +136,10 @@ impl Store {
             return Ok(counts);
         }
         let sql = format!(
-            "SELECT ticket_id, state, COUNT(*) FROM notifications WHERE ticket_id IN ({}) \
-             GROUP BY ticket_id, state",
-            self.backend().ids_in(1)
+            "SELECT ticket_id, state, COUNT(*) AS n FROM notifications WHERE ticket_id IN ({}) \
+             GROUP BY ticket_id, state{}",
+            self.backend().ids_in(1),
+            self.listed_counts("SELECT ticket_id, state, n")
         );
         let q = sqlx::query_as::<_, (i64, String, i64)>(&sql).bind(super::ids_param(ticket_ids));
         for (ticket, state, n) in q.fetch_all(&self.pool).await? {
@@ -160,9 +161,10 @@ impl Store {
             return Ok(counts);
         }
         let sql = format!(
-            "SELECT ticket_id, channel, state, COUNT(*) FROM notifications \
-             WHERE ticket_id IN ({}) GROUP BY ticket_id, channel, state",
-            self.backend().ids_in(1)
+            "SELECT ticket_id, channel, state, COUNT(*) AS n FROM notifications \
+             WHERE ticket_id IN ({}) GROUP BY ticket_id, channel, state{}",
+            self.backend().ids_in(1),
+            self.listed_counts("SELECT ticket_id, channel, state, n")
         );
         let q = sqlx::query_as::<_, (i64, String, String, i64)>(&sql)
             .bind(super::ids_param(ticket_ids));
@@ -186,5 +188,21 @@ impl Store {
             channels.sort_by_key(|(c, _)| *c);
         }
         Ok(counts)
+    }
+
+    /// PostgreSQL: `UNION ALL` the same counts of the lists' recipients without a row (see
+    /// [`super::pg_lists`]) for the tickets of parameter `$1`, as `select` (of `ticket_id`,
+    /// `channel`, `state`, `n`).
+    fn listed_counts(&self, select: &str) -> String {
+        match self.backend() {
+            Backend::Postgres => {
+                let condition = format!("ticket_id IN ({})", self.backend().ids_in(1));
+                format!(
+                    " UNION ALL {select} FROM ({}) l",
+                    super::pg_lists::counts(&condition)
+                )
+            }
+            Backend::Sqlite => String::new(),
+        }
     }
 }

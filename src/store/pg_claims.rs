@@ -104,6 +104,11 @@ pub(super) async fn claim(
         frontiers.advance(channel, last);
     }
     let mut claimed: Vec<Claimed> = taken.into_iter().map(|(c, _)| c).collect();
+    if claimed.is_empty() && channel == Channel::Email {
+        // No single message due: a list of an event's recipients (see `pg_lists`), whose
+        // recipients come in the order of their ids.
+        return super::pg_lists::claim(writer, claim, now, lease_until).await;
+    }
     claimed.sort_by_key(|c| c.id);
     claimed.dedup_by_key(|c| c.id);
     Ok(claimed)

@@ -389,7 +389,7 @@ impl Store {
                     )
                     .await?;
                     let queued =
-                        outbox::enqueue(&mut tx, &ticket, &event, lead, &self.sms_plan()).await?;
+                        outbox::enqueue(&mut tx, &ticket, &event, lead, &self.queue_plan()).await?;
                     ("done", Some(event), queued)
                 }
             }

@@ -2,17 +2,24 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use crate::domain::Timestamp;
 
 impl Store {
     /// Messages by channel and state.
     pub async fn message_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT channel, state, count(*) AS n FROM notifications GROUP BY channel, state",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        const ROWS: &str =
+            "SELECT channel, state, count(*) AS n FROM notifications GROUP BY channel, state";
+        // PostgreSQL: with the recipients of lists without a row (see `pg_lists`).
+        let sql = match self.backend() {
+            Backend::Postgres => format!(
+                "SELECT channel, state, SUM(n)::BIGINT AS n FROM ({ROWS} \
+                 UNION ALL SELECT channel, state, n FROM ({}) l) c GROUP BY channel, state",
+                super::pg_lists::counts("TRUE")
+            ),
+            Backend::Sqlite => ROWS.to_owned(),
+        };
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| Ok((r.try_get("channel")?, r.try_get("state")?, r.try_get("n")?)))
             .collect()
@@ -20,11 +27,16 @@ impl Store {
 
     /// When the oldest message still to deliver was queued.
     pub async fn oldest_queued_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT min(queued_at) FROM notifications WHERE state IN ('queued', 'retrying')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        const ROWS: &str =
+            "SELECT min(queued_at) FROM notifications WHERE state IN ('queued', 'retrying')";
+        let sql = match self.backend() {
+            Backend::Postgres => format!(
+                "SELECT LEAST(({ROWS}), ({}))",
+                super::pg_lists::OLDEST_QUEUED
+            ),
+            Backend::Sqlite => ROWS.to_owned(),
+        };
+        let at: Option<i64> = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
         Ok(at.map(Timestamp::from_ticks))
     }
 

@@ -9,11 +9,11 @@ use sqlx::{AnyConnection, Row};
 
 use super::history::record_event;
 use super::idempotency::HeldClaim;
+use super::outbox::QueuePlan;
 use super::rows::{self, Check};
 use super::ticket_rows::{load, load_locked, select, ticket_head};
 use super::{audit, flag, idempotency, outbox, schedule, services, Page, Store, StoreError};
 use crate::domain::audit::AuditAction;
-use crate::domain::phone::SmsPlan;
 use crate::domain::ticket::{event_for_update, EventKind, TicketTimes};
 use crate::domain::{
     diff, NewTicket, OperatorRef, Ticket, TicketChange, TicketEvent, TicketUpdate, Timestamp, Who,
@@ -105,7 +105,7 @@ impl Store {
             change: change.clone(),
             lock: self.for_share(),
             now: self.now(),
-            sms: self.sms_plan(),
+            plan: self.queue_plan(),
             // Read here: the work runs in the group commit's task.
             held: idempotency::held(),
         };
@@ -167,7 +167,7 @@ impl Store {
         let changes = diff(Some(&before), &after);
         let now = self.now();
         let event = record_event(&mut tx, &after, kind, change, changes, now).await?;
-        let queued = notify(&mut tx, &after, &event, &self.sms_plan()).await?;
+        let queued = notify(&mut tx, &after, &event, &self.queue_plan()).await?;
         let who = change.who();
         audit::record(
             &mut tx,
@@ -234,7 +234,7 @@ impl Store {
                 now,
             )
             .await?;
-            queued = outbox::enqueue(&mut tx, &current, &event, None, &self.sms_plan()).await?;
+            queued = outbox::enqueue(&mut tx, &current, &event, None, &self.queue_plan()).await?;
         }
         tx.commit().await?;
         self.ticket_committed(queued);
@@ -258,7 +258,7 @@ pub(super) struct Creation {
     change: TicketChange,
     lock: &'static str,
     now: Timestamp,
-    sms: SmsPlan,
+    plan: QueuePlan,
     /// The idempotency claim the request holds, if any.
     held: Option<HeldClaim>,
 }
@@ -296,7 +296,7 @@ impl Creation {
         ticket: Ticket,
         event: TicketEvent,
     ) -> Result<Created, StoreError> {
-        let queued = notify(conn, &ticket, &event, &self.sms).await?;
+        let queued = notify(conn, &ticket, &event, &self.plan).await?;
         schedule::plan(
             conn,
             None,
@@ -446,10 +446,10 @@ async fn notify(
     tx: &mut AnyConnection,
     ticket: &Ticket,
     event: &TicketEvent,
-    sms: &SmsPlan,
+    plan: &QueuePlan,
 ) -> Result<u64, StoreError> {
     if event.notify {
-        outbox::enqueue(tx, ticket, event, None, sms).await
+        outbox::enqueue(tx, ticket, event, None, plan).await
     } else {
         Ok(0)
     }

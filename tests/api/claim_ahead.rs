@@ -13,15 +13,23 @@ use herald_test_support::*;
 use crate::notifications::WAIT;
 use crate::notify_crash::{addresses, restart_until_all_sent, Serve};
 
-/// The claims held right now: (token, rows still to deliver, their latest lease end). The
+/// The claims held right now: (token, messages still to deliver, their latest lease end). The
 /// lease's end is the rows' `next_attempt_at` on SQLite; on PostgreSQL their `lease_until`,
-/// or the claim's renewal in `notification_leases` when it is later.
+/// or the claim's renewal in `notification_leases` when it is later. PostgreSQL's email is
+/// queued as recipient lists, claimed whole: their recipients without a row count.
 async fn held(app: &TestApp) -> Vec<(i64, i64, i64)> {
     let sql = if app.store.backend() == herald::store::Backend::Postgres {
-        "SELECT n.claimed_by, COUNT(*), GREATEST(MAX(n.lease_until), COALESCE(MAX(l.until), 0)) \
-         FROM notifications n LEFT JOIN notification_leases l ON l.claim = n.claimed_by \
-         WHERE n.claimed_by IS NOT NULL AND n.state IN ('queued', 'retrying') \
-         GROUP BY n.claimed_by ORDER BY n.claimed_by"
+        "SELECT claim, SUM(n)::BIGINT, MAX(until) FROM ( \
+           SELECT n.claimed_by AS claim, COUNT(*) AS n, \
+             GREATEST(MAX(n.lease_until), COALESCE(MAX(l.until), 0)) AS until \
+           FROM notifications n LEFT JOIN notification_leases l ON l.claim = n.claimed_by \
+           WHERE n.claimed_by IS NOT NULL AND n.state IN ('queued', 'retrying') \
+           GROUP BY n.claimed_by \
+           UNION ALL SELECT nl.claimed_by, nl.remaining, \
+             GREATEST(nl.lease_until, COALESCE(l.until, 0)) \
+           FROM notification_lists nl LEFT JOIN notification_leases l ON l.claim = nl.claimed_by \
+           WHERE nl.claimed_by IS NOT NULL AND nl.state = 'queued') h \
+         GROUP BY claim ORDER BY claim"
     } else {
         "SELECT claimed_by, COUNT(*), MAX(next_attempt_at) FROM notifications \
          WHERE claimed_by IS NOT NULL AND state IN ('queued', 'retrying') \
@@ -61,8 +69,13 @@ herald_test_support::backend_tests! {
         // (at once, the current one being full) waits 1.6 s, longer than its 0.6 s lease.
         smtp.set_delay(Duration::from_millis(200));
         // The data and the checks through an instance without a mail server (it sends nothing);
-        // the delivery through a second one, stopped mid-delivery.
-        let app = TestApp::spawn().await;
+        // the delivery through a second one, stopped mid-delivery. Both with batches of 8 (on
+        // PostgreSQL the instance that queues the email makes lists of its batch size).
+        let batches_of_8 = DeliveryOptions {
+            batch_size: 8,
+            ..fast_delivery()
+        };
+        let app = TestApp::builder().delivery(batches_of_8).spawn().await;
         let mail = followers(&app, N).await;
         let deliverer = app
             .second_instance()

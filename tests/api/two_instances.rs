@@ -15,10 +15,12 @@ const RECIPIENTS: i64 = 10_000;
 const DELIVERY: Duration = Duration::from_secs(180);
 
 /// The instances that hold claims on messages right now (a claim's token holds its instance's
-/// id in its high half).
+/// id in its high half): on rows, or on the recipient lists PostgreSQL queues email as.
 async fn claimers(app: &TestApp) -> HashSet<i64> {
     let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT claimed_by >> 32 FROM notifications WHERE claimed_by IS NOT NULL",
+        "SELECT claimed_by >> 32 FROM notifications WHERE claimed_by IS NOT NULL \
+         UNION SELECT claimed_by >> 32 FROM notification_lists \
+         WHERE claimed_by IS NOT NULL AND state = 'queued'",
     )
     .fetch_all(app.store.reader())
     .await
@@ -80,11 +82,16 @@ async fn two_instances_deliver_to_ten_thousand_once_and_one_may_die() {
     );
 
     // SIGKILL A. Its claimed messages whose outcome it had not recorded are all it can have
-    // had in flight: only these may arrive twice (B sends them once A's leases run out).
+    // had in flight: only these may arrive twice (B sends them once A's leases run out). Rows,
+    // and the recipients without a row of the lists it held (ids as `pg_lists` makes them).
     a.kill().await;
     let in_flight: HashSet<String> = sqlx::query_scalar(
         "SELECT lower(address) FROM notifications \
-         WHERE claimed_by >> 32 = $1 AND state IN ('queued', 'retrying')",
+         WHERE claimed_by >> 32 = $1 AND state IN ('queued', 'retrying') \
+         UNION SELECT lower(x.address) FROM notification_lists l \
+           CROSS JOIN LATERAL unnest(l.addresses) WITH ORDINALITY AS x(address, pos) \
+         WHERE l.claimed_by >> 32 = $1 AND l.state = 'queued' AND NOT EXISTS ( \
+           SELECT 1 FROM notifications n WHERE n.id = 1099511627776 + l.id * 1024 + x.pos - 1)",
     )
     .bind(a_id)
     .fetch_all(app.store.reader())

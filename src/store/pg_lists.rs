@@ -1,0 +1,302 @@
+//! PostgreSQL's recipient lists: the email messages of a ticket event, queued as one row per
+//! batch of recipients (`notification_lists`, see its migration `recipient_lists`).
+//!
+//! - [`enqueue`] writes an event's lists in the change's transaction: the same recipients as
+//!   one row each would be (one per address ignoring case, opt-outs left out), a batch of
+//!   them per list.
+//! - [`claim`] takes one due list under a claim, as a batch of [`Claimed`] messages: its
+//!   recipients that have no row yet.
+//! - [`record_outcomes`] writes a claimed recipient's outcome as its row of `notifications`
+//!   (sent, retrying, failed; released unsent: an ordinary queued row), with the id the API
+//!   showed for it all along ([`message_id`]), and counts the list down; a list whose every
+//!   recipient has its row is done.
+//! - The readers of the outbox add the recipients still without their row: [`pending`] for a
+//!   ticket's listing, [`COUNTS`] for the counts by state.
+//!
+//! A list is claimed like a message (`claimed_by`, `lease_until`, renewals in
+//! `notification_leases`), so a crashed instance's list is taken again when its lease runs
+//! out, and only its recipients without an outcome are sent again.
+
+use futures::stream::BoxStream;
+use futures::TryStreamExt;
+use sqlx::{AnyConnection, AnyPool};
+
+use super::outbox::claimed;
+use super::StoreError;
+use crate::domain::{Claimed, DeliveryState, Outcome, Timestamp};
+
+/// The first id of the messages of lists (identity ids stay below it).
+pub(super) const BASE: i64 = 1 << 40;
+/// Places per list in the ids: a list holds at most this many recipients.
+pub(super) const SLOTS: i64 = 1024;
+
+/// The id of the recipient at `place` (from 0) of list `list` (as [`ID_SQL`] writes it).
+#[cfg(test)]
+fn message_id(list: i64, place: i64) -> i64 {
+    BASE + list * SLOTS + place
+}
+
+/// Is `id` the id of a list's recipient?
+pub(super) fn is_listed(id: i64) -> bool {
+    id >= BASE
+}
+
+/// Recipients per list until the email workers say their batch size (the delivery's default).
+pub(super) const DEFAULT_BATCH: usize = 250;
+
+/// A batch size as recipients per list (1..=[`SLOTS`]).
+pub(super) fn per_list(batch: usize) -> i64 {
+    i64::try_from(batch).unwrap_or(SLOTS).clamp(1, SLOTS)
+}
+
+/// The SQL of a list's recipient id, `l` the list, `x.pos` the place from 1.
+const ID_SQL: &str = "(1099511627776 + l.id * 1024 + x.pos - 1)";
+
+/// The lists' recipients, unnested with their places (from 1).
+const UNNEST: &str =
+    "CROSS JOIN LATERAL unnest(l.customer_ids, l.addresses, l.names) WITH ORDINALITY \
+     AS x(customer_id, address, name, pos)";
+
+/// Queues the recipients chosen by `recipients` (SQL yielding `id`, `email`, `name`, one per
+/// recipient, parameters from `$5`) as lists of `per_list`, and returns how many.
+pub(super) async fn enqueue(
+    tx: &mut AnyConnection,
+    event_id: i64,
+    ticket_id: i64,
+    at: Timestamp,
+    per_list: i64,
+    recipients: &str,
+    param: Option<String>,
+) -> Result<u64, StoreError> {
+    // The lists in the order the recipients come: their rows are numbered as they come and
+    // grouped by that number, so every array of one list holds its recipients in one order.
+    let sql = format!(
+        "WITH r AS ({recipients}), \
+         b AS (SELECT r.id, r.email, r.name, (ROW_NUMBER() OVER () - 1) / $4 AS list FROM r), \
+         ins AS (INSERT INTO notification_lists (event_id, ticket_id, state, queued_at, \
+             next_attempt_at, remaining, customer_ids, addresses, names) \
+           SELECT $1, $2, 'queued', $3, $3, COUNT(*), array_agg(b.id), array_agg(b.email), \
+             array_agg(b.name) \
+           FROM b GROUP BY b.list RETURNING remaining) \
+         SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM ins"
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(&sql)
+        .bind(event_id)
+        .bind(ticket_id)
+        .bind(at.ticks())
+        .bind(per_list);
+    if let Some(param) = param {
+        q = q.bind(param);
+    }
+    let queued = q.fetch_one(&mut *tx).await?;
+    Ok(u64::try_from(queued).unwrap_or(0))
+}
+
+/// Claims one due list under `claim` until `lease_until`: its recipients without a row, as a
+/// batch (empty when no list is due).
+pub(super) async fn claim(
+    writer: &AnyPool,
+    claim: i64,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<Vec<Claimed>, StoreError> {
+    // Due and held by no live lease, as a message (see `herald_due_notifications`); the list
+    // is locked, so two claims at once never take the same one.
+    let sql = format!(
+        "WITH l AS (UPDATE notification_lists SET claimed_by = $1, lease_until = $2 \
+           WHERE id = (SELECT id FROM notification_lists \
+             WHERE state = 'queued' AND next_attempt_at <= $3 \
+               AND (lease_until IS NULL OR lease_until <= $3) \
+               AND (claimed_by IS NULL OR claimed_by NOT IN ( \
+                 SELECT claim FROM notification_leases WHERE until > $3)) \
+             ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+           RETURNING id, event_id, ticket_id, queued_at, customer_ids, addresses, names) \
+         SELECT {ID_SQL} AS id, l.event_id, l.ticket_id, x.customer_id, 'email' AS channel, \
+           x.address, NULL::BIGINT AS webhook_id, x.name, 'queued' AS state, \
+           0::BIGINT AS attempts, l.queued_at, NULL::BIGINT AS subscription_id, \
+           $1::BIGINT AS claimed_by \
+         FROM l {UNNEST} \
+         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = {ID_SQL}) \
+         ORDER BY x.pos"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(claim)
+        .bind(lease_until.ticks())
+        .bind(now.ticks())
+        .fetch_all(writer)
+        .await?;
+    rows.iter().map(claimed).collect()
+}
+
+/// Parameters per outcome in [`record_outcomes`].
+const PARAMS: usize = 7;
+/// Outcomes per statement.
+const PER_STATEMENT: usize = 500;
+
+/// Writes the outcomes of claimed recipients of lists as their rows, while their list is
+/// still held under the claim they were taken with, and counts their lists down; returns the
+/// ids it wrote. The others are rows already (a recipient retried, or released before) and
+/// were claimed as rows. A list cancelled meanwhile (its ticket deleted) makes every outcome
+/// but a sent one cancelled.
+pub(super) async fn record_outcomes(
+    writer: &AnyPool,
+    at: Timestamp,
+    outcomes: &[&(Claimed, Outcome)],
+) -> Result<std::collections::HashSet<i64>, StoreError> {
+    let mut written = std::collections::HashSet::new();
+    for chunk in outcomes.chunks(PER_STATEMENT) {
+        let values = (0..chunk.len())
+            .map(|row| {
+                let first = 1 + row * PARAMS;
+                let row: Vec<String> = (first..first + PARAMS).map(|n| format!("${n}")).collect();
+                format!("({})", row.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "WITH v (id, state, attempted, text, next, at, claim) AS (VALUES {values}), \
+             u AS (SELECT {ID_SQL} AS id, l.id AS list, l.event_id, l.ticket_id, \
+                 l.state AS list_state, l.queued_at, l.claimed_by, x.customer_id, x.address, \
+                 x.name \
+               FROM notification_lists l {UNNEST} \
+               WHERE l.id = ANY(ARRAY(SELECT DISTINCT (v.id - 1099511627776) / 1024 FROM v))), \
+             ins AS (INSERT INTO notifications (id, event_id, ticket_id, customer_id, channel, \
+                 address, name, state, attempts, queued_at, next_attempt_at, last_attempt_at, \
+                 sent_at, reply) \
+               SELECT u.id, u.event_id, u.ticket_id, u.customer_id, 'email', u.address, u.name, \
+                 CASE WHEN u.list_state = 'cancelled' AND v.state NOT IN ('sent', 'delivered') \
+                   THEN 'cancelled' ELSE v.state END, \
+                 v.attempted, u.queued_at, \
+                 CASE WHEN u.list_state = 'cancelled' OR v.state NOT IN ('queued', 'retrying') \
+                   THEN NULL ELSE v.next END, \
+                 CASE WHEN v.attempted = 1 THEN v.at END, \
+                 CASE WHEN v.state IN ('sent', 'delivered') THEN v.at END, \
+                 CASE WHEN v.attempted = 1 THEN v.text END \
+               FROM u JOIN v ON v.id = u.id AND v.claim = u.claimed_by \
+               ON CONFLICT (id) DO NOTHING RETURNING id), \
+             counted AS (SELECT (id - 1099511627776) / 1024 AS list, COUNT(*) AS n \
+               FROM ins GROUP BY 1), \
+             counted_down AS (UPDATE notification_lists l \
+               SET remaining = l.remaining - counted.n, \
+               state = CASE WHEN l.remaining - counted.n <= 0 THEN 'done' ELSE l.state END, \
+               customer_ids = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' \
+                 ELSE l.customer_ids END, \
+               addresses = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' \
+                 ELSE l.addresses END, \
+               names = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' ELSE l.names END \
+             FROM counted WHERE l.id = counted.list RETURNING l.id) \
+             SELECT id FROM ins"
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for (message, outcome) in chunk.iter().copied() {
+            let (state, attempted, text, next) = match outcome {
+                Outcome::Sent { reply } => (DeliveryState::Sent, 1i64, reply.as_str(), at),
+                Outcome::Delivered { reply } => (DeliveryState::Delivered, 1, reply.as_str(), at),
+                Outcome::Undelivered { reply } => {
+                    (DeliveryState::Undelivered, 1, reply.as_str(), at)
+                }
+                Outcome::Retry { error, next } => {
+                    (DeliveryState::Retrying, 1, error.as_str(), *next)
+                }
+                Outcome::Failed { error } => (DeliveryState::Failed, 1, error.as_str(), at),
+                Outcome::Released { next } => (DeliveryState::Queued, 0, "", *next),
+            };
+            q = q
+                .bind(message.id)
+                .bind(state.as_str())
+                .bind(attempted)
+                .bind(text.to_owned())
+                .bind(next.ticks())
+                .bind(at.ticks())
+                .bind(message.claim);
+        }
+        written.extend(q.fetch_all(writer).await?);
+    }
+    Ok(written)
+}
+
+/// The columns of [`super::outbox`]'s notification rows, for a list's recipient without a row:
+/// queued (or cancelled with its list), held while its list is.
+const PENDING_COLUMNS: &str = "(1099511627776 + l.id * 1024 + x.pos - 1) AS id, l.event_id, \
+     e.kind, l.ticket_id, x.customer_id, 'email' AS channel, x.address, x.name, \
+     CASE WHEN l.state = 'cancelled' THEN 'cancelled' ELSE 'queued' END AS state, \
+     0::BIGINT AS attempts, l.queued_at, NULL::BIGINT AS last_attempt_at, \
+     CASE WHEN l.state = 'cancelled' THEN NULL ELSE l.next_attempt_at END AS next_attempt_at, \
+     NULL::BIGINT AS sent_at, NULL::TEXT AS reply, \
+     CASE WHEN l.state = 'cancelled' THEN NULL ELSE l.claimed_by END AS claimed_by";
+
+/// A ticket's list recipients without a row, in the order of their ids.
+pub(super) fn pending(
+    pool: AnyPool,
+    ticket_id: i64,
+) -> BoxStream<'static, Result<sqlx::any::AnyRow, StoreError>> {
+    Box::pin(async_stream::try_stream! {
+        let sql = format!(
+            "SELECT {PENDING_COLUMNS} FROM notification_lists l \
+             JOIN ticket_events e ON e.id = l.event_id {UNNEST} \
+             WHERE l.ticket_id = $1 AND l.state IN ('queued', 'cancelled') \
+               AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = {ID_SQL}) \
+             ORDER BY l.id, x.pos"
+        );
+        let mut rows = sqlx::query(&sql).bind(ticket_id).fetch(&pool);
+        while let Some(row) = rows.try_next().await? {
+            yield row;
+        }
+    })
+}
+
+/// The lists' recipients without a row, as rows of (`ticket_id`, `channel`, `state`, `n`) to
+/// add to the same counts of `notifications`; `{where}` is replaced by a condition on
+/// `ticket_id` (or `TRUE`).
+pub(super) const COUNTS: &str = "SELECT ticket_id, 'email' AS channel, state, \
+     SUM(remaining)::BIGINT AS n FROM notification_lists \
+     WHERE state IN ('queued', 'cancelled') AND {where} GROUP BY ticket_id, state";
+
+/// [`COUNTS`] with its condition.
+pub(super) fn counts(condition: &str) -> String {
+    COUNTS.replace("{where}", condition)
+}
+
+/// Cancels a ticket's queued lists (it is being deleted); how many recipients they held
+/// without a row.
+pub(super) async fn cancel_for_ticket(
+    tx: &mut AnyConnection,
+    ticket_id: i64,
+) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "WITH c AS (UPDATE notification_lists SET state = 'cancelled' \
+           WHERE ticket_id = $1 AND state = 'queued' RETURNING remaining) \
+         SELECT COALESCE(SUM(remaining), 0)::BIGINT FROM c",
+    )
+    .bind(ticket_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// When the oldest list still to deliver was queued.
+pub(super) const OLDEST_QUEUED: &str =
+    "SELECT min(queued_at) FROM notification_lists WHERE state = 'queued'";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_ids_are_above_every_identity_id_and_the_sql_agrees() {
+        assert_eq!(BASE, 1_099_511_627_776);
+        assert!(ID_SQL.contains(&BASE.to_string()));
+        assert!(ID_SQL.contains(&SLOTS.to_string()));
+        assert_eq!(message_id(0, 0), BASE);
+        assert_eq!(message_id(3, 1023) + 1, message_id(4, 0));
+        assert!(is_listed(message_id(1, 5)) && !is_listed(BASE - 1));
+        assert!(
+            message_id(1 << 42, SLOTS - 1) < 1 << 53,
+            "JSON keeps them exact"
+        );
+        assert_eq!(
+            (per_list(0), per_list(250), per_list(5000)),
+            (1, 250, SLOTS)
+        );
+    }
+}
