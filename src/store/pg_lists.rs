@@ -22,8 +22,9 @@ use futures::TryStreamExt;
 use sqlx::{AnyConnection, AnyPool};
 
 use super::outbox::claimed;
+use super::sqlite_outbox::OutcomeRow;
 use super::StoreError;
-use crate::domain::{Claimed, DeliveryState, Outcome, Timestamp};
+use crate::domain::{Claimed, Outcome, Timestamp};
 
 /// The first id of the messages of lists (identity ids stay below it).
 pub(super) const BASE: i64 = 1 << 40;
@@ -128,11 +129,6 @@ pub(super) async fn claim(
     rows.iter().map(claimed).collect()
 }
 
-/// Parameters per outcome in [`record_outcomes`].
-const PARAMS: usize = 7;
-/// Outcomes per statement.
-const PER_STATEMENT: usize = 500;
-
 /// Writes the outcomes of claimed recipients of lists as their rows, while their list is
 /// still held under the claim they were taken with, and counts their lists down; returns the
 /// ids it wrote. The others are rows already (a recipient retried, or released before) and
@@ -143,82 +139,60 @@ pub(super) async fn record_outcomes(
     at: Timestamp,
     outcomes: &[&(Claimed, Outcome)],
 ) -> Result<std::collections::HashSet<i64>, StoreError> {
-    let mut written = std::collections::HashSet::new();
-    for chunk in outcomes.chunks(PER_STATEMENT) {
-        let values = (0..chunk.len())
-            .map(|row| {
-                let first = 1 + row * PARAMS;
-                let row: Vec<String> = (first..first + PARAMS).map(|n| format!("${n}")).collect();
-                format!("({})", row.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "WITH v (id, state, attempted, text, next, at, claim) AS (VALUES {values}), \
-             u AS (SELECT {ID_SQL} AS id, l.id AS list, l.event_id, l.ticket_id, \
-                 l.state AS list_state, l.queued_at, l.claimed_by, x.customer_id, x.address, \
-                 x.name \
-               FROM notification_lists l {UNNEST} \
-               WHERE l.id = ANY(ARRAY(SELECT DISTINCT (v.id - 1099511627776) / 1024 FROM v))), \
-             ins AS (INSERT INTO notifications (id, event_id, ticket_id, customer_id, channel, \
-                 address, name, state, attempts, queued_at, next_attempt_at, last_attempt_at, \
-                 sent_at, reply) \
-               SELECT u.id, u.event_id, u.ticket_id, u.customer_id, 'email', u.address, u.name, \
-                 CASE WHEN u.list_state = 'cancelled' AND v.state NOT IN ('sent', 'delivered') \
-                   THEN 'cancelled' ELSE v.state END, \
-                 v.attempted, u.queued_at, \
-                 CASE WHEN u.list_state = 'cancelled' OR v.state NOT IN ('queued', 'retrying') \
-                   THEN NULL ELSE v.next END, \
-                 CASE WHEN v.attempted = 1 THEN v.at END, \
-                 CASE WHEN v.state IN ('sent', 'delivered') THEN v.at END, \
-                 CASE WHEN v.attempted = 1 THEN v.text END \
-               FROM u JOIN v ON v.id = u.id AND v.claim = u.claimed_by \
-               ON CONFLICT (id) DO NOTHING RETURNING id), \
-             counted AS (SELECT (id - 1099511627776) / 1024 AS list, COUNT(*) AS n \
-               FROM ins GROUP BY 1), \
-             counted_down AS (UPDATE notification_lists l \
-               SET remaining = l.remaining - counted.n, \
-               state = CASE WHEN l.remaining - counted.n <= 0 THEN 'done' ELSE l.state END, \
-               customer_ids = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' \
-                 ELSE l.customer_ids END, \
-               addresses = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' \
-                 ELSE l.addresses END, \
-               names = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' ELSE l.names END \
-             FROM counted WHERE l.id = counted.list RETURNING l.id) \
-             SELECT id FROM ins"
-        );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
-        for (message, outcome) in chunk.iter().copied() {
-            let (state, attempted, text, next) = match outcome {
-                Outcome::Sent { reply } => (DeliveryState::Sent, 1i64, reply.as_str(), at),
-                Outcome::Delivered { reply } => (DeliveryState::Delivered, 1, reply.as_str(), at),
-                Outcome::Undelivered { reply } => {
-                    (DeliveryState::Undelivered, 1, reply.as_str(), at)
-                }
-                Outcome::Retry { error, next } => {
-                    (DeliveryState::Retrying, 1, error.as_str(), *next)
-                }
-                Outcome::Failed { error } => (DeliveryState::Failed, 1, error.as_str(), at),
-                Outcome::Released { next } => (DeliveryState::Queued, 0, "", *next),
-            };
-            q = q
-                .bind(message.id)
-                .bind(state.as_str())
-                .bind(attempted)
-                .bind(text.to_owned())
-                .bind(next.ticks())
-                .bind(at.ticks())
-                .bind(message.claim);
-        }
-        written.extend(q.fetch_all(writer).await?);
-    }
-    Ok(written)
+    let rows: Vec<OutcomeRow> = outcomes
+        .iter()
+        .map(|(message, outcome)| OutcomeRow::of(message, outcome, at))
+        .collect();
+    let outcomes = serde_json::to_string(&rows).expect("outcomes always serialize");
+    // The outcomes as one JSON parameter: one statement text, prepared once, where a `VALUES`
+    // list of 7 parameters per outcome was planned again for every write (2.7 ms for 250).
+    // The lists unnested once (`u`, materialised), then matched to the outcomes by a hash of
+    // the ids: inlined, the planner unnested every list again for each outcome (EXPLAIN
+    // ANALYZE, 250 outcomes of one list: 16.7 ms, materialised 3.1 ms).
+    let sql = format!(
+        "WITH v AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) \
+           AS v(id BIGINT, state TEXT, attempted BIGINT, text TEXT, next BIGINT, claim BIGINT)), \
+         u AS MATERIALIZED (SELECT {ID_SQL} AS id, l.id AS list, l.event_id, l.ticket_id, \
+             l.state AS list_state, l.queued_at, l.claimed_by, x.customer_id, x.address, x.name \
+           FROM notification_lists l {UNNEST} \
+           WHERE l.id = ANY(ARRAY(SELECT DISTINCT (v.id - {BASE}) / {SLOTS} FROM v))), \
+         ins AS (INSERT INTO notifications (id, event_id, ticket_id, customer_id, channel, \
+             address, name, state, attempts, queued_at, next_attempt_at, last_attempt_at, \
+             sent_at, reply) \
+           SELECT u.id, u.event_id, u.ticket_id, u.customer_id, 'email', u.address, u.name, \
+             CASE WHEN u.list_state = 'cancelled' AND v.state NOT IN ('sent', 'delivered') \
+               THEN 'cancelled' ELSE v.state END, \
+             v.attempted, u.queued_at, \
+             CASE WHEN u.list_state = 'cancelled' OR v.state NOT IN ('queued', 'retrying') \
+               THEN NULL ELSE v.next END, \
+             CASE WHEN v.attempted = 1 THEN $2 END, \
+             CASE WHEN v.state IN ('sent', 'delivered') THEN $2 END, \
+             CASE WHEN v.attempted = 1 THEN v.text END \
+           FROM u JOIN v ON v.id = u.id AND v.claim = u.claimed_by \
+           ON CONFLICT (id) DO NOTHING RETURNING id), \
+         counted AS (SELECT (id - {BASE}) / {SLOTS} AS list, COUNT(*) AS n FROM ins GROUP BY 1), \
+         counted_down AS (UPDATE notification_lists l \
+           SET remaining = l.remaining - counted.n, \
+             state = CASE WHEN l.remaining - counted.n <= 0 THEN 'done' ELSE l.state END, \
+             customer_ids = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' \
+               ELSE l.customer_ids END, \
+             addresses = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' ELSE l.addresses END, \
+             names = CASE WHEN l.remaining - counted.n <= 0 THEN '{{}}' ELSE l.names END \
+           FROM counted WHERE l.id = counted.list RETURNING l.id) \
+         SELECT id FROM ins"
+    );
+    let written = sqlx::query_scalar::<_, i64>(&sql)
+        .bind(outcomes)
+        .bind(at.ticks())
+        .fetch_all(writer)
+        .await?;
+    Ok(written.into_iter().collect())
 }
 
 /// The columns of [`super::outbox`]'s notification rows, for a list's recipient without a row:
 /// queued (or cancelled with its list), held while its list is.
-const PENDING_COLUMNS: &str = "(1099511627776 + l.id * 1024 + x.pos - 1) AS id, l.event_id, \
-     e.kind, l.ticket_id, x.customer_id, 'email' AS channel, x.address, x.name, \
+const PENDING_COLUMNS: &str =
+    "l.event_id, e.kind, l.ticket_id, x.customer_id, 'email' AS channel, x.address, x.name, \
      CASE WHEN l.state = 'cancelled' THEN 'cancelled' ELSE 'queued' END AS state, \
      0::BIGINT AS attempts, l.queued_at, NULL::BIGINT AS last_attempt_at, \
      CASE WHEN l.state = 'cancelled' THEN NULL ELSE l.next_attempt_at END AS next_attempt_at, \
@@ -232,7 +206,7 @@ pub(super) fn pending(
 ) -> BoxStream<'static, Result<sqlx::any::AnyRow, StoreError>> {
     Box::pin(async_stream::try_stream! {
         let sql = format!(
-            "SELECT {PENDING_COLUMNS} FROM notification_lists l \
+            "SELECT {ID_SQL} AS id, {PENDING_COLUMNS} FROM notification_lists l \
              JOIN ticket_events e ON e.id = l.event_id {UNNEST} \
              WHERE l.ticket_id = $1 AND l.state IN ('queued', 'cancelled') \
                AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = {ID_SQL}) \

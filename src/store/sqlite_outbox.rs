@@ -72,6 +72,7 @@ const SMS_PART: &str = "INSERT INTO sms_parts (message_id, notification_id, segm
      segments = excluded.segments";
 
 /// One outcome's values, owned, for the blocking thread.
+#[derive(serde::Serialize)]
 pub(super) struct OutcomeRow {
     id: i64,
     state: &'static str,
