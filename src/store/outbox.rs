@@ -2,7 +2,8 @@
 //! and at which address, and what happened to each message.
 //!
 //! [`enqueue`] writes an event's messages in the transaction of the ticket change (one
-//! statement per channel, however many followers). Each channel's delivery workers then
+//! statement per channel, however many followers; on PostgreSQL an event's email as recipient
+//! lists, a row per batch of recipients, see [`super::pg_lists`]). Each channel's delivery workers then
 //! [`Store::claim_due`] batches of that channel under an expiring claim, and [`Store::record_outcomes`] writes a whole batch's results in one
 //! statement, so throughput is not capped by one commit per message.
 //!
@@ -738,7 +739,9 @@ impl Store {
 
     /// Claims up to `limit` due messages of `channel` under the token `claim` (new for every
     /// claim: see the module's note) until `lease_until`. Several workers (and instances, on
-    /// PostgreSQL) never claim the same row at once.
+    /// PostgreSQL) never claim the same row at once. On PostgreSQL an email claim that finds
+    /// no row due takes one recipient list whole (the batch size of the instance that queued
+    /// it, which may differ from `limit`).
     pub async fn claim_due(
         &self,
         channel: Channel,

@@ -383,6 +383,40 @@ herald_test_support::backend_tests! {
         app.stop().await;
     }
 
+    async fn a_message_keeps_its_id_from_queued_to_sent_and_the_list_is_in_id_order() {
+        // Queued through an instance without a mail server (on PostgreSQL as recipient lists,
+        // which hold no rows yet), delivered by a second one in batches of 2: every message is
+        // listed once, under the same id, before and after.
+        const N: usize = 5;
+        let smtp = SmtpServer::start().await;
+        let batches_of_2 = DeliveryOptions { batch_size: 2, ..fast_delivery() };
+        let app = TestApp::builder().delivery(batches_of_2.clone()).spawn().await;
+        let mail = id(&app.create_service("Mail").await);
+        for i in 0..N {
+            app.create_customer(&format!("C{i}"), Some(&format!("c{i}@example.com")), &[mail]).await;
+        }
+        let t = ticket_on(&app, "down", &[mail]).await;
+        let queued = notifications(&app, t).await;
+        assert_eq!(queued.len(), N);
+        assert!(queued.iter().all(|n| n["State"] == "queued"), "{queued:?}");
+        let ids = |list: &[Value]| list.iter().map(id).collect::<Vec<_>>();
+        let before = ids(&queued);
+        assert!(before.windows(2).all(|w| w[0] < w[1]), "in id order: {before:?}");
+        let addresses = |list: &[Value]| {
+            list.iter().map(|n| (id(n), n["Address"].as_str().unwrap().to_owned())).collect::<Vec<_>>()
+        };
+
+        let deliverer = app.second_instance().smtp(&smtp).delivery(batches_of_2).spawn().await;
+        let sent = wait_notifications(&app, t, "all sent", all_in("sent")).await;
+        assert_eq!(ids(&sent), before, "the same ids, in the same order");
+        assert_eq!(addresses(&sent), addresses(&queued));
+        assert_eq!(smtp.wait_for(N, WAIT).await.len(), N);
+        let counts = app.store.delivery_counts(Some(t)).await.unwrap();
+        assert_eq!((counts.sent, counts.pending()), (N as i64, 0));
+        deliverer.stop().await;
+        app.stop().await;
+    }
+
     async fn two_instances_share_the_queue_and_send_each_message_once() {
         const N: usize = 300;
         let smtp = SmtpServer::start().await;
