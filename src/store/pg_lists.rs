@@ -8,8 +8,8 @@
 //!   recipients that have no row yet.
 //! - [`record_outcomes`] writes a claimed recipient's outcome as its row of `notifications`
 //!   (sent, retrying, failed; released unsent: an ordinary queued row), with the id the API
-//!   showed for it all along ([`message_id`]), and counts the list down; a list whose every
-//!   recipient has its row is done.
+//!   showed for it all along (2^40 + list id × 1024 + place, [`ID_SQL`]), and counts the
+//!   list down; a list whose every recipient has its row is done.
 //! - The readers of the outbox add the recipients still without their row: [`pending`] for a
 //!   ticket's listing, [`COUNTS`] for the counts by state.
 //!
