@@ -937,28 +937,15 @@ impl Store {
             );
             let mut q = sqlx::query(&sql);
             for (message, outcome) in chunk.iter().copied() {
-                let (state, attempted, text, next) = match outcome {
-                    Outcome::Sent { reply } => (DeliveryState::Sent, 1, reply.as_str(), at),
-                    Outcome::Delivered { reply } => {
-                        (DeliveryState::Delivered, 1, reply.as_str(), at)
-                    }
-                    Outcome::Undelivered { reply } => {
-                        (DeliveryState::Undelivered, 1, reply.as_str(), at)
-                    }
-                    Outcome::Retry { error, next } => {
-                        (DeliveryState::Retrying, 1, error.as_str(), *next)
-                    }
-                    Outcome::Failed { error } => (DeliveryState::Failed, 1, error.as_str(), at),
-                    Outcome::Released { next } => (message.state, 0i64, "", *next),
-                };
+                let row = OutcomeRow::of(message, outcome, at);
                 q = q
-                    .bind(message.id)
-                    .bind(state.as_str())
-                    .bind(attempted)
-                    .bind(text.to_owned())
-                    .bind(next.ticks())
+                    .bind(row.id)
+                    .bind(row.state)
+                    .bind(row.attempted)
+                    .bind(row.text)
+                    .bind(row.next)
                     .bind(at.ticks())
-                    .bind(message.claim);
+                    .bind(row.claim);
             }
             writes.execute(q).await?;
         }

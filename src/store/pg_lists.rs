@@ -11,7 +11,7 @@
 //!   showed for it all along (2^40 + list id × 1024 + place, [`ID_SQL`]), and counts the
 //!   list down; a list whose every recipient has its row is done.
 //! - The readers of the outbox add the recipients still without their row: [`pending`] for a
-//!   ticket's listing, [`COUNTS`] for the counts by state.
+//!   ticket's listing, [`counts`] for the counts by state.
 //!
 //! A list is claimed like a message (`claimed_by`, `lease_until`, renewals in
 //! `notification_leases`), so a crashed instance's list is taken again when its lease runs
@@ -222,7 +222,7 @@ pub(super) fn pending(
 /// The lists' recipients without a row, as rows of (`ticket_id`, `channel`, `state`, `n`) to
 /// add to the same counts of `notifications`; `{where}` is replaced by a condition on
 /// `ticket_id` (or `TRUE`).
-pub(super) const COUNTS: &str = "SELECT ticket_id, 'email' AS channel, state, \
+const COUNTS: &str = "SELECT ticket_id, 'email' AS channel, state, \
      SUM(remaining)::BIGINT AS n FROM notification_lists \
      WHERE state IN ('queued', 'cancelled') AND {where} GROUP BY ticket_id, state";
 

@@ -74,13 +74,13 @@ const SMS_PART: &str = "INSERT INTO sms_parts (message_id, notification_id, segm
 /// One outcome's values, owned, for the blocking thread.
 #[derive(serde::Serialize)]
 pub(super) struct OutcomeRow {
-    id: i64,
-    state: &'static str,
-    attempted: i64,
-    text: String,
-    next: i64,
+    pub(super) id: i64,
+    pub(super) state: &'static str,
+    pub(super) attempted: i64,
+    pub(super) text: String,
+    pub(super) next: i64,
     /// The claim it was taken under (written only while the row is still held under it).
-    claim: i64,
+    pub(super) claim: i64,
 }
 
 impl OutcomeRow {
