@@ -132,6 +132,9 @@ pg_cpu_secs() {
 hwm_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 SENT_SQL="SELECT count(*) FROM notifications WHERE state = 'sent'"
+# PostgreSQL keeps the recipients of a list that were sent in the list (`store/pg_lists.rs`;
+# before the migration `list_outcomes` every one became a row: then the query above).
+SENT_SQL_PG="SELECT ($SENT_SQL) + (SELECT COALESCE(SUM(sent), 0) FROM notification_lists)"
 
 smtp_source_rate() {
   local before t0 t1
@@ -160,7 +163,9 @@ run_config() {
       url=$(pg_createdb "$name")
       HERALD_API_KEY="$KEY" "$HERALD" --database "$url" api-key set >/dev/null
       fanout_followers_sql "$N" | pg_psql -d "$name" -f - >/dev/null
-      sent() { pg_psql -d "$name" -tA -c "$SENT_SQL"; }
+      sent() {
+        pg_psql -d "$name" -tA -c "$SENT_SQL_PG" 2>/dev/null || pg_psql -d "$name" -tA -c "$SENT_SQL"
+      }
       [ -z "${PG_STATS:-}" ] || pg_psql -d "$name" -c "CREATE EXTENSION pg_stat_statements" ;;
     *) echo "unknown configuration $config (sqlite, postgres, postgres:2)" >&2; exit 1 ;;
   esac
@@ -213,7 +218,8 @@ run_config() {
   done
   [ -z "$perf_pid" ] || { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
   [ -z "${PG_STATS:-}" ] || [ "$backend" != postgres ] || pg_psql -d "$name" -c "
-    SELECT calls, round(total_exec_time::numeric / 1000, 2) AS secs, rows,
+    SELECT calls, round(total_exec_time::numeric / 1000, 2) AS secs,
+      round(total_plan_time::numeric / 1000, 2) AS plan_secs, rows,
       round(wal_records::numeric / $N, 2) AS wal_per_msg, left(regexp_replace(query, '\s+', ' ', 'g'), 150) AS query
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15" >> "$PG_STATS"
   local sink_us; sink_us=$(calc "($(cpu_secs "$SINK_PID") - $sink0) * 1e6 / $N")
@@ -237,7 +243,7 @@ run_config() {
 
 echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 if [ -n "${PG_STATS:-}" ]; then
-  PG_SERVER_OPTS="${PG_SERVER_OPTS:-} -c shared_preload_libraries=pg_stat_statements"
+  PG_SERVER_OPTS="${PG_SERVER_OPTS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
 fi
 case " $CONFIGS " in *" postgres"*) pg_cluster_start ;; esac
 "$SINK" -c -u nobody "127.0.0.1:$SINK_PORT" 1024 > "$WORK/sink.out" 2>&1 &

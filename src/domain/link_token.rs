@@ -1,7 +1,9 @@
 //! The secret in a customer's personal links (`/my/{token}`, `/unsubscribe/{token}`) and in a
-//! self-subscription's confirmation link: 160 random bits from the operating system, written as
-//! 40 lower-case hex digits, stored only as its SHA-256 (a digest is enough for a value this
-//! random: nobody can guess their way back to it).
+//! self-subscription's confirmation link: 160 random bits, written as 40 lower-case hex digits,
+//! stored only as its SHA-256 (a digest is enough for a value this random: nobody can guess
+//! their way back to it). The bits come from rand's `ThreadRng`, a cryptographically secure
+//! generator (ChaCha12) seeded and reseeded from the operating system: asking the operating
+//! system itself was a `getrandom` system call per message of a fan-out.
 //!
 //! A token issued now starts with the time it was issued (16 hex digits of nanoseconds since
 //! the Unix epoch, not secret: the message's `Date` says as much), and its stored key is that
@@ -32,7 +34,7 @@ impl std::fmt::Debug for LinkToken {
 impl LinkToken {
     pub fn generate() -> LinkToken {
         let mut bytes = [0u8; BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::thread_rng().fill_bytes(&mut bytes);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());

@@ -605,10 +605,10 @@ impl Store {
                  WHERE n.ticket_id = $1 ORDER BY n.id"
             );
             let mut rows = sqlx::query(&sql).bind(ticket_id).fetch(&pool).map_err(StoreError::from);
-            // PostgreSQL: with the recipients of lists that have no row yet, in one order of
-            // ids (both come in the order of their ids).
+            // PostgreSQL: with the recipients of lists that have no row (queued, cancelled or
+            // sent from the list), in one order of ids (both come in the order of their ids).
             let mut listed = match backend {
-                Backend::Postgres => Some(super::pg_lists::pending(pool.clone(), ticket_id)),
+                Backend::Postgres => Some(super::pg_lists::recipients(pool.clone(), ticket_id)),
                 Backend::Sqlite => None,
             };
             let mut next_row = rows.try_next().await?;
@@ -864,8 +864,9 @@ impl Store {
                 .run(move |conn| super::sqlite_outbox::record_outcomes(conn, at, &rows))
                 .await;
         }
-        // PostgreSQL: the recipients of lists get their rows (see `pg_lists`); those of them
-        // that were rows already (retried, or released before) are updated as rows.
+        // PostgreSQL: the outcomes of the recipients of lists are written with their lists
+        // (see `pg_lists`); those of them that were rows already (retried, or released
+        // before) are updated as rows.
         let listed: Vec<_> = outcomes
             .iter()
             .filter(|(m, _)| super::pg_lists::is_listed(m.id))

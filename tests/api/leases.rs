@@ -5,18 +5,21 @@
 //! from a single instance: statements stalled past the lease, a second worker claimed the rows
 //! again, and both sent them.)
 
-use herald::domain::{Channel, Claimed, Outcome, Timestamp};
+use herald::domain::{Channel, Claimed, DeliveryState, Outcome, Timestamp};
 use herald_test_support::*;
 
-/// A ticket's two emails, queued with no mail server set (so no worker of the app claims them).
-async fn two_queued_emails(app: &TestApp) {
+/// A ticket's two emails, queued with no mail server set (so no worker of the app claims them);
+/// the ticket's id.
+async fn two_queued_emails(app: &TestApp) -> i64 {
     let service = app.create_service("Mail").await;
     let sid = service["Id"].as_i64().unwrap();
     app.create_customer("Ada", Some("ada@example.test"), &[sid])
         .await;
     app.create_customer("Bob", Some("bob@example.test"), &[sid])
         .await;
-    app.create_ticket("Mail is down", &[sid]).await;
+    app.create_ticket("Mail is down", &[sid]).await["Id"]
+        .as_i64()
+        .unwrap()
 }
 
 fn later(at: Timestamp, secs: i64) -> Timestamp {
@@ -26,7 +29,7 @@ fn later(at: Timestamp, secs: i64) -> Timestamp {
 backend_tests! {
     async fn a_lease_taken_over_by_another_claim_is_that_claims_alone() {
         let app = TestApp::spawn().await;
-        two_queued_emails(&app).await;
+        let ticket = two_queued_emails(&app).await;
         let now = Timestamp::now();
         let (first, second, third) = (11, 22, 33);
 
@@ -75,5 +78,13 @@ backend_tests! {
         app.store.record_outcomes(later(now, 28), &sent(&d, "250 ok")).await.unwrap();
         let counts = app.store.delivery_counts(None).await.unwrap();
         assert_eq!(counts.sent, 2, "{counts:?}");
+
+        // Written once: a stale claim's outcomes after them change nothing either (on
+        // PostgreSQL the two are sent recipients of a list, their outcomes kept in it).
+        app.store.record_outcomes(later(now, 29), &sent(&a, "250 ok (first, late)")).await.unwrap();
+        let listed: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(app.store.ticket_notifications(ticket)).await.unwrap();
+        let seen: Vec<_> = listed.iter().map(|n| (n.id, n.state, n.reply.as_deref(), n.sent_at, n.in_flight)).collect();
+        let expected: Vec<_> = d.iter().map(|m| (m.id, DeliveryState::Sent, Some("250 ok"), Some(later(now, 28)), false)).collect();
+        assert_eq!(seen, expected);
     }
 }

@@ -410,6 +410,11 @@ herald_test_support::backend_tests! {
         let sent = wait_notifications(&app, t, "all sent", all_in("sent")).await;
         assert_eq!(ids(&sent), before, "the same ids, in the same order");
         assert_eq!(addresses(&sent), addresses(&queued));
+        for n in &sent {
+            assert_eq!(n["Attempts"], 1, "{n}");
+            assert!(n["Reply"].as_str().is_some_and(|r| r.starts_with("250 ")), "{n}");
+            assert!(n["SentTime"].is_string() && n["LastAttemptTime"] == n["SentTime"], "{n}");
+        }
         assert_eq!(smtp.wait_for(N, WAIT).await.len(), N);
         let counts = app.store.delivery_counts(Some(t)).await.unwrap();
         assert_eq!((counts.sent, counts.pending()), (N as i64, 0));

@@ -83,14 +83,16 @@ async fn two_instances_deliver_to_ten_thousand_once_and_one_may_die() {
 
     // SIGKILL A. Its claimed messages whose outcome it had not recorded are all it can have
     // had in flight: only these may arrive twice (B sends them once A's leases run out). Rows,
-    // and the recipients without a row of the lists it held (ids as `pg_lists` makes them).
+    // and the recipients still to send of the lists it held (ids as `pg_lists` makes them).
     a.kill().await;
     let in_flight: HashSet<String> = sqlx::query_scalar(
         "SELECT lower(address) FROM notifications \
          WHERE claimed_by >> 32 = $1 AND state IN ('queued', 'retrying') \
          UNION SELECT lower(x.address) FROM notification_lists l \
-           CROSS JOIN LATERAL unnest(l.addresses) WITH ORDINALITY AS x(address, pos) \
-         WHERE l.claimed_by >> 32 = $1 AND l.state = 'queued' AND NOT EXISTS ( \
+           CROSS JOIN LATERAL unnest(l.addresses, l.sent_at) WITH ORDINALITY \
+             AS x(address, sent_at, pos) \
+         WHERE l.claimed_by >> 32 = $1 AND l.state = 'queued' AND x.sent_at IS NULL \
+           AND NOT EXISTS ( \
            SELECT 1 FROM notifications n WHERE n.id = 1099511627776 + l.id * 1024 + x.pos - 1)",
     )
     .bind(a_id)
