@@ -54,9 +54,9 @@ pub(super) fn per_list(batch: usize) -> i64 {
     i64::try_from(batch).unwrap_or(SLOTS).clamp(1, SLOTS)
 }
 
-/// [`TO_SEND`] with its id.
-fn to_send() -> String {
-    TO_SEND.replace("{ID}", ID_SQL)
+/// [`NO_ROW`] with its id.
+fn no_row() -> String {
+    NO_ROW.replace("{ID}", ID_SQL)
 }
 
 /// The SQL of a list's recipient id, `l` the list, `x.pos` the place from 1.
@@ -68,10 +68,9 @@ const UNNEST: &str = "CROSS JOIN LATERAL \
      unnest(l.customer_ids, l.addresses, l.names, l.sent_at, l.replies) WITH ORDINALITY \
      AS x(customer_id, address, name, sent_at, reply, pos)";
 
-/// A recipient of list `l` at place `x.pos` that is still to send: not sent from the list,
-/// and without a row (retried, failed or released, it is handled as a row).
-const TO_SEND: &str =
-    "x.sent_at IS NULL AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = {ID})";
+/// A recipient of list `l` at place `x.pos` without a row (retried, failed or released, it is
+/// handled as a row).
+const NO_ROW: &str = "NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = {ID})";
 
 /// Queues the recipients chosen by `recipients` (SQL yielding `id`, `email`, `name`, one per
 /// recipient, parameters from `$5`) as lists of `per_list`, and returns how many.
@@ -132,8 +131,8 @@ pub(super) async fn claim(
            x.address, NULL::BIGINT AS webhook_id, x.name, 'queued' AS state, \
            0::BIGINT AS attempts, l.queued_at, NULL::BIGINT AS subscription_id, \
            $1::BIGINT AS claimed_by \
-         FROM l {UNNEST} WHERE {to_send} ORDER BY x.pos",
-        to_send = to_send()
+         FROM l {UNNEST} WHERE x.sent_at IS NULL AND {no_row} ORDER BY x.pos",
+        no_row = no_row()
     );
     let rows = sqlx::query(&sql)
         .bind(claim)
@@ -263,10 +262,9 @@ pub(super) fn recipients(
         let sql = format!(
             "SELECT {ID_SQL} AS id, {LISTED_COLUMNS} FROM notification_lists l \
              JOIN ticket_events e ON e.id = l.event_id {UNNEST} \
-             WHERE l.id IN ({ids}) \
-               AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = {ID_SQL}) \
-             ORDER BY l.id, x.pos",
-            ids = super::Backend::Postgres.ids_in(1)
+             WHERE l.id IN ({ids}) AND {no_row} ORDER BY l.id, x.pos",
+            ids = super::Backend::Postgres.ids_in(1),
+            no_row = no_row()
         );
         for chunk in lists.chunks(LISTS_PER_READ) {
             let mut rows = sqlx::query(&sql).bind(super::ids_param(chunk)).fetch(&pool);
