@@ -110,6 +110,9 @@ herald_test_support::backend_tests! {
         // An update is not texted by default; closing and reopening are.
         let updated = app.put_ticket_changes(&ticket, json!({"Description": "Mail is slow"})).await;
         let closed = app.put_ticket_changes(&updated, json!({"ClosedTime": "2001-01-01T14:00:00Z"})).await;
+        // Two texts queued at once may be taken by two workers and arrive in either order: the
+        // reopening once the closing's text is sent, so the order below is the events'.
+        wait_sms(&app, t, "closed sent", |l| l.iter().filter(|n| n["State"] == "sent").count() == 2).await;
         app.put_ticket_changes(&closed, json!({"ReopenedTime": "2001-01-01T15:00:00Z"})).await;
         wait_sms(&app, t, "three sent", |l| l.iter().filter(|n| n["State"] == "sent").count() == 3).await;
         let texts: Vec<String> = smsc.messages().into_iter().map(|m| m.text).collect();
