@@ -54,7 +54,8 @@ pub struct DeliveryOptions {
     pub workers: usize,
     /// Messages claimed at once by one worker.
     pub batch_size: usize,
-    /// Messages in flight at once over all workers of a channel (and pooled SMTP connections).
+    /// Messages in flight at once over all workers of a channel, and the SMTP connections
+    /// (email keeps twice as many in flight: two per connection).
     pub connections: usize,
     /// How long a claim lasts unless renewed (a crashed instance's messages wait this long).
     pub lease: Duration,
@@ -160,11 +161,16 @@ pub fn spawn(
         options.connections,
     );
     let channels = vec![
+        // Twice as many messages in flight as SMTP connections: each connection has a second
+        // message waiting, written together with the first one's data (see `email::smtp`).
         start(
             email,
             store.clone(),
             settings.clone(),
-            options.clone(),
+            DeliveryOptions {
+                connections: options.connections * 2,
+                ..options.clone()
+            },
             counted.clone(),
             shutdown.clone(),
         ),

@@ -1,6 +1,8 @@
 //! SMTP transactions with and without PIPELINING (RFC 2920): a server that advertises it gets
 //! `MAIL`, `RCPT` and `DATA` in one write, and still every message, whole and in step, even
-//! when it refuses a recipient; a server that does not gets one command at a time.
+//! when it refuses a recipient; messages waiting for the same connection follow each other in
+//! the same write (a message's data, then the next one's commands); a server that does not
+//! gets one command at a time.
 
 use serde_json::Value;
 
@@ -101,12 +103,17 @@ herald_test_support::backend_tests! {
         let (smtp, list) = deliver_to_twelve(true).await;
         check_delivery(&smtp, &list);
         assert!(smtp.pipelined_groups() > 0, "MAIL, RCPT and DATA were written together");
+        assert!(
+            smtp.chained_messages() > 0,
+            "a message's data and the next one's MAIL, RCPT and DATA were written together"
+        );
     }
 
     async fn a_server_without_pipelining_gets_one_command_at_a_time() {
         let (smtp, list) = deliver_to_twelve(false).await;
         check_delivery(&smtp, &list);
         assert_eq!(smtp.pipelined_groups(), 0);
+        assert_eq!(smtp.chained_messages(), 0);
         assert_eq!(smtp.wait_for(11, WAIT).await.len(), 11);
     }
 }

@@ -137,10 +137,8 @@ impl Mailer {
     }
 
     /// Sends one message; `Ok` holds the server's reply.
-    pub async fn send(&self, message: &RawMessage) -> Result<String, SendError> {
-        self.connections
-            .send(&message.envelope, &message.bytes)
-            .await
+    pub async fn send(&self, message: RawMessage) -> Result<String, SendError> {
+        self.connections.send(message.envelope, message.bytes).await
     }
 
     /// Sends a short test email to `to` and returns the server's reply (the Settings page's
@@ -169,7 +167,7 @@ impl Mailer {
                     .body(body),
             )
             .map_err(|e| SendError::Permanent(format!("the test email could not be built: {e}")))?;
-        self.send(&RawMessage::from_lettre(&message)).await
+        self.send(RawMessage::from_lettre(&message)).await
     }
 
     /// Closes the open connections.

@@ -312,7 +312,7 @@ impl Sender for EmailSender {
             batch.links.get(&message.id),
         );
         match built {
-            Ok(m) => attempt(batch.mailer.send(&m).await),
+            Ok(m) => attempt(batch.mailer.send(m).await),
             Err(e) => attempt(Err(e)),
         }
     }
@@ -325,7 +325,7 @@ impl Sender for EmailSender {
             None => return Attempt::Permanent("not an email Herald knows how to send".into()),
         };
         match confirmation::message(&batch.mailer.config().from, &message.address, email) {
-            Ok(m) => attempt(batch.mailer.send(&m).await),
+            Ok(m) => attempt(batch.mailer.send(m).await),
             Err(e) => Attempt::Permanent(e),
         }
     }

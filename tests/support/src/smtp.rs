@@ -82,6 +82,8 @@ struct State {
     pipelining: bool,
     /// Times a MAIL command arrived with more commands behind it in the same read.
     pipelined_groups: usize,
+    /// Times a message's closing `.` arrived with the next message's MAIL behind it.
+    chained: usize,
 }
 
 /// Counts a session as open while it lives.
@@ -169,6 +171,11 @@ impl SmtpServer {
     /// How often a client wrote `MAIL` together with the commands after it (pipelined).
     pub fn pipelined_groups(&self) -> usize {
         self.state.lock().unwrap().pipelined_groups
+    }
+
+    /// How often a client wrote a message's data together with the next message's `MAIL`.
+    pub fn chained_messages(&self) -> usize {
+        self.state.lock().unwrap().chained
     }
 
     pub fn messages(&self) -> Vec<Received> {
@@ -318,6 +325,11 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notif
                     }
                     let content = line.trim_end_matches(['\r', '\n']);
                     if content == "." {
+                        if lines.buffer().len() >= 4
+                            && lines.buffer()[..4].eq_ignore_ascii_case(b"MAIL")
+                        {
+                            state.lock().unwrap().chained += 1;
+                        }
                         break;
                     }
                     data.push_str(content.strip_prefix('.').unwrap_or(content));
