@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::group::{pg_writers, GroupWriter};
 use super::health::WriteHealth;
 use super::pg_reads::PgReads;
+use super::sqlite_checkpoint::Checkpointer;
 use super::sqlite_outbox::SqliteOutbox;
 use super::sqlite_reads::SqliteReads;
 use super::{not_in_a_transaction, sqlite_dir};
@@ -219,8 +220,22 @@ impl Backend {
     }
 }
 
+/// Checkpoints are not run by the commits (`wal_autocheckpoint = 0`) but by a task of their
+/// own, see [`super::sqlite_checkpoint`].
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 0;";
+
+/// The file of a `sqlite:` URL; `None` for an in-memory database (which only sqlx's own
+/// connections can see).
+pub(super) fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>, StoreError> {
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
+    let path = options.get_filename().to_path_buf();
+    let in_memory =
+        url.contains("mode=memory") || path.to_str().is_some_and(|p| p.starts_with("file:"));
+    Ok((!in_memory).then_some(path))
+}
 
 /// The pools of a connected store, and what only its engine has.
 pub(super) struct Connected {
@@ -247,10 +262,17 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
             // `SqliteReads::version`): every commit of this process but the delivery
             // workers' happens on the writer between the two.
             let uses = Arc::new(AtomicU64::new(0));
+            let checkpoints = sqlite_file(&url)?.map(Checkpointer::start);
+            let wal = checkpoints.as_ref().map(Checkpointer::writes);
             let open = |max: u32, counted: Option<Arc<AtomicU64>>| {
+                let wal = wal.clone();
                 let count = move || {
                     if let Some(uses) = &counted {
                         uses.fetch_add(1, Ordering::SeqCst);
+                        // The writer's hand-outs end in commits (the read pool's do not).
+                        if let Some(wal) = &wal {
+                            wal.wrote();
+                        }
                     }
                 };
                 let (on_acquire, on_connect) = (count.clone(), count.clone());
@@ -291,7 +313,8 @@ pub(super) async fn connect(url: &str, settings: &PoolSettings) -> Result<Connec
             let engine = Engine::Sqlite {
                 group: GroupWriter::start(writer.clone(), 1, Backend::Sqlite.begin_write()),
                 direct: SqliteReads::for_url(&url, uses)?.map(Into::into),
-                outbox: SqliteOutbox::for_url(&url)?,
+                outbox: SqliteOutbox::for_url(&url, wal.clone())?,
+                checkpoints: checkpoints.map(Arc::new),
             };
             Ok(Connected {
                 engine,
@@ -394,6 +417,8 @@ pub(super) enum Engine {
         direct: Option<Arc<SqliteReads>>,
         /// The delivery workers' writes (`None` for an in-memory database).
         outbox: Option<Arc<SqliteOutbox>>,
+        /// The WAL's checkpoints (`None` for an in-memory database).
+        checkpoints: Option<Arc<Checkpointer>>,
     },
     Postgres {
         /// Where to listen for other instances' wake-ups.
@@ -431,6 +456,13 @@ impl Engine {
     }
 
     /// The delivery workers' own SQLite connection, where there is one.
+    pub(super) fn checkpoints(&self) -> Option<&Arc<Checkpointer>> {
+        match self {
+            Engine::Sqlite { checkpoints, .. } => checkpoints.as_ref(),
+            Engine::Postgres { .. } => None,
+        }
+    }
+
     pub(super) fn sqlite_outbox(&self) -> Option<&Arc<SqliteOutbox>> {
         match self {
             Engine::Sqlite { outbox, .. } => outbox.as_ref(),

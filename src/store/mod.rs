@@ -39,6 +39,7 @@ mod services;
 mod sessions;
 mod settings;
 pub mod sms;
+mod sqlite_checkpoint;
 mod sqlite_outbox;
 mod sqlite_reads;
 mod stats;
@@ -237,6 +238,9 @@ impl Store {
         }
         if let Some(outbox) = self.engine.sqlite_outbox() {
             outbox.close();
+        }
+        if let Some(checkpoints) = self.engine.checkpoints() {
+            checkpoints.close();
         }
         if let Some(reads) = self.engine.pg_reads() {
             reads.close();

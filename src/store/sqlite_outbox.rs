@@ -22,19 +22,18 @@
 //! WAL), and the statements are the very ones the PostgreSQL side runs through sqlx.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection, OpenFlags};
-use sqlx::sqlite::SqliteConnectOptions;
 
 use super::sms::SmsPart;
+use super::sqlite_checkpoint::WalWrites;
 use super::StoreError;
 use crate::domain::{Channel, Claimed, DeliveryState, Outcome, Timestamp};
 
 /// The pragmas of every Herald connection to the file (as `dialect::SQLITE_PRAGMAS`).
 const PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-     PRAGMA busy_timeout = 10000;";
+     PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 0;";
 
 /// The claim: the same statement as the PostgreSQL side's (no row locks on SQLite).
 const CLAIM: &str = "WITH picked AS MATERIALIZED (SELECT id FROM notifications \
@@ -109,21 +108,23 @@ pub(super) struct SqliteOutbox {
     path: PathBuf,
     /// `None` inside: not opened yet, or dropped after a failure. `Err` once closed.
     conn: Mutex<Result<Option<Connection>, ()>>,
+    /// Told after each piece of work (most of them commit).
+    wal: Option<WalWrites>,
 }
 
 impl SqliteOutbox {
     /// For the database file of a `sqlite:` URL; `None` for an in-memory database (which only
     /// sqlx's own connections can see).
-    pub(super) fn for_url(url: &str) -> Result<Option<Arc<SqliteOutbox>>, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
-        let path = options.get_filename().to_path_buf();
-        let in_memory =
-            url.contains("mode=memory") || path.to_str().is_some_and(|p| p.starts_with("file:"));
-        Ok((!in_memory).then(|| {
+    /// Its commits are told to `wal` (see [`super::sqlite_checkpoint`]).
+    pub(super) fn for_url(
+        url: &str,
+        wal: Option<WalWrites>,
+    ) -> Result<Option<Arc<SqliteOutbox>>, StoreError> {
+        Ok(super::dialect::sqlite_file(url)?.map(|path| {
             Arc::new(SqliteOutbox {
                 path,
                 conn: Mutex::new(Ok(None)),
+                wal,
             })
         }))
     }
@@ -157,6 +158,9 @@ impl SqliteOutbox {
         }
         let conn = slot.as_mut().expect("just opened");
         let result = work(conn);
+        if let Some(wal) = &self.wal {
+            wal.wrote();
+        }
         if result.is_err() {
             // Whatever it left (an open transaction), a new connection starts clean.
             if !conn.is_autocommit() {
@@ -329,8 +333,10 @@ mod tests {
 
     #[test]
     fn in_memory_databases_are_written_through_sqlx() {
-        assert!(SqliteOutbox::for_url("sqlite::memory:").unwrap().is_none());
-        assert!(SqliteOutbox::for_url("sqlite://x.db?mode=rwc")
+        assert!(SqliteOutbox::for_url("sqlite::memory:", None)
+            .unwrap()
+            .is_none());
+        assert!(SqliteOutbox::for_url("sqlite://x.db?mode=rwc", None)
             .unwrap()
             .is_some());
     }

@@ -16,13 +16,11 @@
 //! for the lock (up to their busy timeout) on threads of their own.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
-use sqlx::sqlite::SqliteConnectOptions;
 
 use super::rows::Columns;
 use super::ticket_rows::{add_row, SELECT_ONE};
@@ -61,12 +59,7 @@ impl SqliteReads {
         url: &str,
         writes: Arc<AtomicU64>,
     ) -> Result<Option<SqliteReads>, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
-        let path = options.get_filename().to_path_buf();
-        let in_memory =
-            url.contains("mode=memory") || path.to_str().is_some_and(|p| p.starts_with("file:"));
-        Ok((!in_memory).then(|| SqliteReads {
+        Ok(super::dialect::sqlite_file(url)?.map(|path| SqliteReads {
             path,
             idle: Mutex::new(Some(Vec::new())),
             writes,
