@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// The least time between two checkpoints.
-pub(super) const SPACING: Duration = Duration::from_millis(100);
+pub(super) const SPACING: Duration = Duration::from_millis(1000);
 
 /// What the writers tell the checkpoint task, and what it counted.
 #[derive(Default)]
