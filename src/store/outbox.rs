@@ -605,8 +605,10 @@ impl Store {
                  WHERE n.ticket_id = $1 ORDER BY n.id"
             );
             let mut rows = sqlx::query(&sql).bind(ticket_id).fetch(&pool).map_err(StoreError::from);
-            // PostgreSQL: with the recipients of lists that have no row (queued, cancelled or
-            // sent from the list), in one order of ids (both come in the order of their ids).
+            // PostgreSQL: with the recipients of lists (queued, cancelled or sent from the
+            // list), in one order of ids (both come in the order of their ids). A recipient
+            // met in both is shown by its row, which is newer, and shown once; one whose row
+            // came after the rows were read is shown by its list.
             let mut listed = match backend {
                 Backend::Postgres => Some(super::pg_lists::recipients(pool.clone(), ticket_id)),
                 Backend::Sqlite => None,
@@ -621,7 +623,16 @@ impl Store {
                     (None, None) => break,
                     (Some(_), None) => false,
                     (None, Some(_)) => true,
-                    (Some(r), Some(l)) => l.try_get::<i64, _>("id")? < r.try_get::<i64, _>("id")?,
+                    (Some(r), Some(l)) => {
+                        let (r, l) = (r.try_get::<i64, _>("id")?, l.try_get::<i64, _>("id")?);
+                        if l == r {
+                            if let Some(listed) = listed.as_mut() {
+                                next_listed = listed.try_next().await?;
+                            }
+                            continue;
+                        }
+                        l < r
+                    }
                 };
                 if listed_first {
                     if let Some(row) = next_listed.take() {
