@@ -455,7 +455,7 @@ impl Engine {
         }
     }
 
-    /// The delivery workers' own SQLite connection, where there is one.
+    /// The SQLite file's checkpoint task, where there is one.
     pub(super) fn checkpoints(&self) -> Option<&Arc<Checkpointer>> {
         match self {
             Engine::Sqlite { checkpoints, .. } => checkpoints.as_ref(),
@@ -463,6 +463,7 @@ impl Engine {
         }
     }
 
+    /// The delivery workers' own SQLite connection, where there is one.
     pub(super) fn sqlite_outbox(&self) -> Option<&Arc<SqliteOutbox>> {
         match self {
             Engine::Sqlite { outbox, .. } => outbox.as_ref(),
