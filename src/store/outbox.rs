@@ -399,14 +399,16 @@ async fn enqueue_email(
     // One message per address: the first follower (lowest id) of each lower-cased address. A
     // NOT EXISTS lookup per follower lets SQLite's planner pick a plan quadratic in the
     // followers. SQLite: the lowest id per address by GROUP BY, then that customer (with a
-    // million followers 0.75 s of CPU where the window below took 1.2 s: SQLite buffers each
-    // partition of a window in a table of its own). PostgreSQL: the window, one sort (its
-    // GROUP BY hashes a million addresses and spills, which measured slower).
+    // million followers 0.75 s of CPU where a window took 1.2 s: SQLite buffers each
+    // partition of a window in a table of its own). PostgreSQL: `DISTINCT ON` over one sort
+    // (its GROUP BY hashes a million addresses and spills, which measured slower; a
+    // `ROW_NUMBER()` window over the same sort took 0.3–0.5 s more of a million). An address
+    // opted out is left out with all its followers, before or after the dedupe alike.
     if backend == Backend::Postgres {
         let recipients = format!(
-            "SELECT r.id, r.email, r.name FROM (SELECT c.id, c.email, c.name, \
-               ROW_NUMBER() OVER (PARTITION BY lower(c.email) ORDER BY c.id) AS rn \
-             {followers}) r WHERE r.rn = 1 AND {NOT_OPTED_OUT}"
+            "SELECT DISTINCT ON (lower(r.email)) r.id, r.email, r.name \
+             FROM (SELECT c.id, c.email, c.name {followers}) r WHERE {NOT_OPTED_OUT} \
+             ORDER BY lower(r.email), r.id"
         );
         return super::pg_lists::enqueue(
             tx,

@@ -301,3 +301,32 @@ async fn an_instance_opens_no_more_connections_than_configured() {
     assert!((1..=4).contains(&connections), "{connections} connections");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_recipient_lists_are_compressed_with_lz4_where_the_server_has_it() {
+    require_postgres!("the_recipient_lists_are_compressed_with_lz4_where_the_server_has_it");
+    let app = TestApp::builder().backend(Backend::Postgres).spawn().await;
+    let reader = app.store.reader();
+    let has_lz4: bool = sqlx::query_scalar(
+        "SELECT COALESCE(bool_or('lz4' = ANY (enumvals)), false) FROM pg_settings \
+         WHERE name = 'default_toast_compression'",
+    )
+    .fetch_one(reader)
+    .await
+    .unwrap();
+    // attcompression: 'l' lz4, '' the server's default (pglz).
+    let methods: Vec<(String, String)> = sqlx::query_as(
+        "SELECT attname::TEXT, attcompression::TEXT FROM pg_attribute \
+         WHERE attrelid = 'notification_lists'::regclass AND attname IN \
+           ('customer_ids', 'addresses', 'names', 'sent_at', 'replies') ORDER BY attname",
+    )
+    .fetch_all(reader)
+    .await
+    .unwrap();
+    assert_eq!(methods.len(), 5, "{methods:?}");
+    let expected = if has_lz4 { "l" } else { "" };
+    assert!(
+        methods.iter().all(|(_, m)| m == expected),
+        "lz4 available: {has_lz4}; {methods:?}"
+    );
+}
