@@ -179,24 +179,44 @@ fn push_to(out: &mut String, name: &str, address: &Address) {
 /// RFC 5322's limit of 998 characters).
 const SEVEN_BIT_LINE: usize = 998;
 
-/// Can `body` go out as it is (`7bit`): ASCII, with no line over [`SEVEN_BIT_LINE`]? Lines
-/// over the 78 characters RFC 5322 recommends are allowed: a personal link with its `href`
-/// is longer than that with any public URL, and quoted-printable (lettre's rule from 76)
-/// made every English message encode its whole body again, about a tenth of the fan-out's
-/// CPU time (BENCHMARKS.md).
-fn seven_bit(body: &str) -> bool {
-    body.is_ascii()
-        && body
-            .split('\n')
-            .all(|line| line.strip_suffix('\r').unwrap_or(line).len() <= SEVEN_BIT_LINE)
+/// Appends `body` as it can go out unencoded (`7bit`), every bare LF made CRLF, when it is
+/// ASCII with no line over [`SEVEN_BIT_LINE`]; otherwise appends nothing and returns `false`.
+/// Lines over the 78 characters RFC 5322 recommends are allowed: a personal link with its
+/// `href` is longer than that with any public URL, and quoted-printable (lettre's rule from
+/// 76) made every English message encode its whole body again, about a tenth of the fan-out's
+/// CPU time (BENCHMARKS.md). One pass over the bytes (`memchr` finds the line ends): checking
+/// and converting in separate passes, by `char`, was a tenth of a fan-out's CPU again.
+fn push_seven_bit(out: &mut String, body: &str) -> bool {
+    if !body.is_ascii() {
+        return false;
+    }
+    let mark = out.len();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', body.as_bytes()) {
+        let line = &body[start..end];
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.len() > SEVEN_BIT_LINE {
+            out.truncate(mark);
+            return false;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+        start = end + 1;
+    }
+    if body.len() - start > SEVEN_BIT_LINE {
+        out.truncate(mark);
+        return false;
+    }
+    out.push_str(&body[start..]);
+    true
 }
 
 /// A part's `Content-Transfer-Encoding` header, a blank line, the body and a line end.
 fn push_part(out: &mut String, body: &str) {
-    if seven_bit(body) {
-        out.push_str("Content-Transfer-Encoding: 7bit\r\n\r\n");
-        push_crlf(out, body);
-    } else {
+    const SEVEN_BIT: &str = "Content-Transfer-Encoding: 7bit\r\n\r\n";
+    out.push_str(SEVEN_BIT);
+    if !push_seven_bit(out, body) {
+        out.truncate(out.len() - SEVEN_BIT.len());
         // Not ASCII, or lines too long for 7bit: quoted-printable or base64, as lettre picks.
         let encoded = Body::new(body.to_owned());
         let _ = write!(
@@ -209,18 +229,6 @@ fn push_part(out: &mut String, body: &str) {
     }
     // The line end before the next boundary belongs to the boundary (RFC 2046).
     out.push_str("\r\n");
-}
-
-/// `text` with every bare LF made CRLF.
-fn push_crlf(out: &mut String, text: &str) {
-    let mut rest = text;
-    while let Some(i) = rest.find('\n') {
-        let line = &rest[..i];
-        out.push_str(line.strip_suffix('\r').unwrap_or(line));
-        out.push_str("\r\n");
-        rest = &rest[i + 1..];
-    }
-    out.push_str(rest);
 }
 
 #[cfg(test)]
@@ -386,8 +394,14 @@ mod tests {
 
     #[test]
     fn bare_and_crlf_line_ends_become_crlf() {
-        let mut out = String::new();
-        push_crlf(&mut out, "a\nb\r\nc\n\nd");
-        assert_eq!(out, "a\r\nb\r\nc\r\n\r\nd");
+        let mut out = String::from("x");
+        assert!(push_seven_bit(&mut out, "a\nb\r\nc\n\nd"));
+        assert_eq!(out, "xa\r\nb\r\nc\r\n\r\nd");
+        for refused in ["é\n", &format!("a\n{}\nb", "x".repeat(SEVEN_BIT_LINE + 1))] {
+            assert!(!push_seven_bit(&mut out, refused));
+            assert_eq!(out, "xa\r\nb\r\nc\r\n\r\nd", "nothing appended");
+        }
+        assert!(push_seven_bit(&mut out, &"x".repeat(SEVEN_BIT_LINE)));
+        assert!(!push_seven_bit(&mut out, &"x".repeat(SEVEN_BIT_LINE + 1)));
     }
 }

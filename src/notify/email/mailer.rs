@@ -52,7 +52,7 @@ impl Threading {
             content.ticket_created.unix_micros(),
             email.to_lowercase()
         ));
-        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let hash = hex::encode(&digest[..8]);
         let root = format!("<herald.t{}.{hash}@{domain}>", content.ticket_id);
         if content.kind == EventKind::Created {
             Threading {

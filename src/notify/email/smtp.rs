@@ -263,7 +263,7 @@ impl Conn {
             }
             return split(result);
         }
-        let mail = split(self.smtp.command(Group(&envelope_group(envelope))).await)?;
+        let mail = split(self.smtp.command(EnvelopeGroup(envelope)).await)?;
         self.replies(envelope.to().len() + 1, mail.err()).await
     }
 
@@ -276,11 +276,8 @@ impl Conn {
         text: &str,
         next: Option<&Envelope>,
     ) -> SmtpResult<(SmtpResult<Response>, SmtpResult<()>)> {
-        let mut group = DataBlock(text).to_string();
-        if let Some(next) = next {
-            group.push_str(&envelope_group(next));
-        }
-        let data = self.smtp.command(Group(&group)).await;
+        // Written straight into the one buffer lettre writes from.
+        let data = self.smtp.command(DataThen(DataBlock(text), next)).await;
         let data = split(data)?;
         let opened = match next {
             Some(next) => self.replies(next.to().len() + 2, None).await?,
@@ -318,27 +315,35 @@ fn split<T>(result: SmtpResult<T>) -> SmtpResult<SmtpResult<T>> {
     }
 }
 
-/// `MAIL`, every `RCPT`, `DATA`, as one group of commands.
-fn envelope_group(envelope: &Envelope) -> String {
-    let mut group = Mail::new(envelope.from().cloned(), vec![]).to_string();
-    for to in envelope.to() {
-        let _ = write!(group, "{}", Rcpt::new(to.clone(), vec![]));
-    }
-    let _ = write!(group, "{Data}");
-    group
-}
+/// `MAIL`, every `RCPT`, `DATA`, as one group of commands (lettre's `command` writes whatever
+/// it is given, then reads one reply).
+struct EnvelopeGroup<'a>(&'a Envelope);
 
-/// Several commands written at once (lettre's `command` writes whatever it is given, then
-/// reads one reply).
-struct Group<'a>(&'a str);
-
-impl fmt::Display for Group<'_> {
+impl fmt::Display for EnvelopeGroup<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        write!(f, "{}", Mail::new(self.0.from().cloned(), vec![]))?;
+        for to in self.0.to() {
+            write!(f, "{}", Rcpt::new(to.clone(), vec![]))?;
+        }
+        write!(f, "{Data}")
     }
 }
 
-/// A message's data, dot-stuffed (RFC 5321 4.5.2), with the closing `.` line.
+/// A message's data, then the next message's envelope group when there is one.
+struct DataThen<'a>(DataBlock<'a>, Option<&'a Envelope>);
+
+impl fmt::Display for DataThen<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)?;
+        match self.1 {
+            Some(next) => EnvelopeGroup(next).fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A message's data, dot-stuffed (RFC 5321 4.5.2), with the closing `.` line. Only the
+/// places that need a dot are searched for (`memmem`, "\n."): a message has none as a rule.
 struct DataBlock<'a>(&'a str);
 
 impl fmt::Display for DataBlock<'_> {
@@ -348,12 +353,10 @@ impl fmt::Display for DataBlock<'_> {
             f.write_char('.')?;
         }
         let mut start = 0;
-        for (i, _) in text.match_indices('\n') {
-            if text[i + 1..].starts_with('.') {
-                f.write_str(&text[start..=i])?;
-                f.write_char('.')?;
-                start = i + 1;
-            }
+        for i in memchr::memmem::find_iter(text.as_bytes(), b"\n.") {
+            f.write_str(&text[start..=i])?;
+            f.write_char('.')?;
+            start = i + 1;
         }
         f.write_str(&text[start..])?;
         if text.is_empty() || text.ends_with("\r\n") {
@@ -698,5 +701,15 @@ mod tests {
             data(".a\r\n..b\r\nc.\r\n.\r\n"),
             "..a\r\n...b\r\nc.\r\n..\r\n.\r\n"
         );
+        let next = Envelope::new(
+            Some("status@example.com".parse().unwrap()),
+            vec!["ann@example.org".parse().unwrap()],
+        )
+        .unwrap();
+        assert_eq!(
+            DataThen(DataBlock("a\r\n"), Some(&next)).to_string(),
+            "a\r\n.\r\nMAIL FROM:<status@example.com>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n"
+        );
+        assert_eq!(DataThen(DataBlock("a"), None).to_string(), "a\r\n.\r\n");
     }
 }
