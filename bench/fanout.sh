@@ -220,7 +220,8 @@ run_config() {
   [ -z "${PG_STATS:-}" ] || [ "$backend" != postgres ] || pg_psql -d "$name" -c "
     SELECT calls, round(total_exec_time::numeric / 1000, 2) AS secs,
       round(total_plan_time::numeric / 1000, 2) AS plan_secs, rows,
-      round(wal_records::numeric / $N, 2) AS wal_per_msg, left(regexp_replace(query, '\s+', ' ', 'g'), 150) AS query
+      round(wal_records::numeric / $N, 2) AS wal_per_msg,
+      round(wal_fpi::numeric / $N, 3) AS fpi_per_msg, round(wal_bytes::numeric / $N) AS wal_bytes_per_msg, left(regexp_replace(query, '\s+', ' ', 'g'), 150) AS query
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15" >> "$PG_STATS"
   local sink_us; sink_us=$(calc "($(cpu_secs "$SINK_PID") - $sink0) * 1e6 / $N")
   local pg_us; pg_us=$(calc "($(pg_cpu_secs) - $pg0) * 1e6 / $N")
