@@ -1,0 +1,3 @@
+-- Nothing on SQLite: the PostgreSQL migration of this version drops the row-by-row checks of the
+-- foreign keys of a ticket's services and events (SQLite keeps them: its checks cost no round
+-- trip nor lock).
