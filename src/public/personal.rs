@@ -146,7 +146,7 @@ async fn customer_of(state: &AppState, token: &str) -> Result<Customer, PublicEr
     let token = LinkToken::parse(token).ok_or(PublicError::LinkInvalid)?;
     state
         .store
-        .customer_by_link(&token.digest())
+        .customer_by_link(&token)
         .await?
         .ok_or(PublicError::LinkInvalid)
 }
@@ -228,9 +228,8 @@ async fn apply(
     body: &[u8],
 ) -> Result<Response, PublicError> {
     let link = LinkToken::parse(token).ok_or(PublicError::LinkInvalid)?;
-    let digest = link.digest();
     // The link first (a revoked link says so whatever the form holds), then the form's token.
-    if state.store.customer_by_link(&digest).await?.is_none() {
+    if state.store.customer_by_link(&link).await?.is_none() {
         return Err(PublicError::LinkInvalid);
     }
     let (given, change) = match parse_form(body) {
@@ -245,12 +244,9 @@ async fn apply(
     let now = state.store.now();
     let store = &state.store;
     let (changed, done) = match change {
-        Change::Follow(ids) => (
-            store.set_followed_by_link(&digest, &ids, who).await?,
-            "saved",
-        ),
-        Change::OptOut => (store.opt_out_by_link(&digest, who, now).await?, "out"),
-        Change::OptIn => (store.opt_in_by_link(&digest, who, now).await?, "in"),
+        Change::Follow(ids) => (store.set_followed_by_link(&link, &ids, who).await?, "saved"),
+        Change::OptOut => (store.opt_out_by_link(&link, who, now).await?, "out"),
+        Change::OptIn => (store.opt_in_by_link(&link, who, now).await?, "in"),
     };
     changed.ok_or(PublicError::LinkInvalid)?;
     Ok(Redirect::to(&format!("/my/{token}?done={done}")).into_response())

@@ -39,7 +39,7 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Re
     let Some(link) = LinkToken::parse(&token) else {
         return PublicError::LinkInvalid.page(org);
     };
-    match state.store.customer_by_link(&link.digest()).await {
+    match state.store.customer_by_link(&link).await {
         Ok(Some(customer)) => render(&ConfirmPage {
             organisation: org,
             action: format!("/unsubscribe/{token}"),
@@ -76,7 +76,7 @@ async fn unsubscribe(
     match state
         .store
         .opt_out_by_link(
-            &link.digest(),
+            &link,
             &Who::new(Actor::Customer, address),
             state.store.now(),
         )

@@ -233,9 +233,10 @@ impl Store {
         self.lock_customer(&mut tx, id).await?;
         let current = load(&mut tx, id).await?;
         rows::check(precondition, &current)?;
-        // Its personal links too (on PostgreSQL no foreign key cascades: see the migration
-        // `tokens_without_row_checks`).
-        for table in ["customer_services", "customer_tokens"] {
+        // Its personal links kept on their own too (on PostgreSQL no foreign key cascades: see
+        // the migration `tokens_without_row_checks`); a batch's entry for it leads nowhere
+        // once the customer is gone (ids are never reused).
+        for table in ["customer_services", "customer_tokens", "link_revocations"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1"))
                 .bind(id)
                 .execute(&mut *tx)

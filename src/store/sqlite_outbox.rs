@@ -57,9 +57,8 @@ const OUTCOME: &str = "UPDATE notifications SET \
        claimed_by = NULL \
      WHERE id = ?1 AND claimed_by = ?7";
 
-/// One link token (see `Store::issue_link_tokens`): a customer deleted meanwhile is skipped.
-const LINK_TOKEN: &str = "INSERT INTO customer_tokens (token_sha256, customer_id, created_at) \
-     SELECT ?1, id, ?3 FROM customers WHERE id = ?2";
+/// A batch's links (see `Store::issue_link_batch`).
+const LINK_BATCH: &str = "INSERT INTO link_batches (id, issued_at, entries) VALUES (?1, ?2, ?3)";
 
 /// The rows of one claim still to deliver, their lease extended (see `Store::renew_claims`).
 const RENEWAL: &str = "UPDATE notifications SET next_attempt_at = ?1 \
@@ -250,20 +249,16 @@ pub(super) fn record_outcomes(
     tx.commit()
 }
 
-/// See `Store::issue_link_tokens`: (customer id, digest) pairs, in one transaction.
-pub(super) fn issue_link_tokens(
+/// See `Store::issue_link_batch`: the batch's row, its entries packed.
+pub(super) fn issue_link_batch(
     conn: &mut Connection,
+    batch: i64,
     at: Timestamp,
-    tokens: &[(i64, String)],
+    entries: &[u8],
 ) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    {
-        let mut statement = tx.prepare_cached(LINK_TOKEN)?;
-        for (customer, digest) in tokens {
-            statement.execute(params![digest, customer, at.ticks()])?;
-        }
-    }
-    tx.commit()
+    conn.prepare_cached(LINK_BATCH)?
+        .execute(params![batch, at.ticks(), entries])?;
+    Ok(())
 }
 
 /// See `Store::renew_claims`: every claim in one transaction; the rows they hold.

@@ -53,14 +53,16 @@ async fn opted_out_time(app: &TestApp, id: i64) -> Value {
     json(app.get(&format!("/api/Customers/{id}")).await, 200).await["OptedOutTime"].clone()
 }
 
-/// The first `{prefix}{56 hex digits}` (a link token) in `text`.
+/// The first `{prefix}{token}` (a link token: 56 or 60 hex digits) in `text`.
 fn link_in(text: &str, prefix: &str) -> Option<String> {
     let start = text.find(prefix)?;
     let token: String = text[start + prefix.len()..]
         .chars()
         .take_while(char::is_ascii_hexdigit)
         .collect();
-    (token.len() == 56).then(|| format!("{prefix}{token}"))
+    herald::domain::LinkToken::parse(&token)
+        .is_some()
+        .then(|| format!("{prefix}{token}"))
 }
 
 herald_test_support::backend_tests! {

@@ -209,22 +209,25 @@ impl EmailSender {
     }
 
     /// A fresh personal link for each message of the batch addressed to a customer (message id
-    /// → links), their tokens' digests recorded in one write before anything is sent; `None`
-    /// when that write fails.
+    /// → links), recorded together as one batch of links before anything is sent; `None` when
+    /// that write fails.
     async fn issue_links(&self, batch: &[Claimed]) -> Option<HashMap<i64, Links>> {
         let base = self.base();
+        let key = LinkToken::new_batch();
         let mut links = HashMap::new();
-        let mut digests = Vec::new();
+        let mut entries = Vec::new();
         for message in batch {
             if let Some(customer) = message.customer_id {
-                let token = LinkToken::generate();
-                digests.push((customer, token.digest()));
+                // A claim is far smaller than a batch's 65,536 entries.
+                let index = u16::try_from(entries.len()).ok()?;
+                let token = LinkToken::in_batch(key, index);
+                entries.push((customer, token.sha256()));
                 links.insert(message.id, Links::new(&base, &token));
             }
         }
         let result = self
             .store
-            .issue_link_tokens(&digests, Timestamp::now())
+            .issue_link_batch(key, &entries, Timestamp::now())
             .await;
         self.store.note_write(&result);
         match result {
